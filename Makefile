@@ -1,0 +1,54 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+ADMIN_TOKEN ?= demo-admin-token
+
+.PHONY: demo test venv system-deps stack up down bench dashboards rules help
+
+help:
+	@echo "make demo         serve the license server on http://localhost:8000 (SQLite, no other service)"
+	@echo "make test         install what the tests need and run them all"
+	@echo "make stack        license server + Prometheus + Alertmanager as local processes"
+	@echo "make up / down    the whole stack in Docker (docker compose)"
+	@echo "make dashboards   regenerate the Grafana JSON from grafana/dashboards/*.dashboard.py"
+	@echo "make rules        regenerate the Prometheus rule profiles"
+	@echo "make bench        run the benchmarks and print their figures"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	@echo "Admin token for /config and the admin API: $(ADMIN_TOKEN)"
+	ADMIN_TOKEN=$(ADMIN_TOKEN) $(PY) -m license_server
+
+system-deps:
+	scripts/install-system-deps.sh
+
+test: system-deps venv
+	$(PY) -m pytest
+
+stack: system-deps venv
+	ADMIN_TOKEN=$(ADMIN_TOKEN) $(VENV)/bin/license-demo stack
+
+up:
+	scripts/compose-up.sh
+
+down:
+	docker compose down
+
+dashboards: venv
+	$(PY) grafana/generate.py
+
+rules: venv
+	$(PY) prometheus/generate_rules.py
+
+bench: venv
+	$(PY) bench/bench_server.py
+	$(PY) bench/bench_detection.py
+	$(PY) bench/bench_scenario.py

@@ -1,0 +1,1 @@
+"""Scenario tooling for the license-server demo: native stack, journeys, investigator."""
