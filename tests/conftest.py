@@ -29,3 +29,35 @@ def server_factory(tmp_path_factory):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def native_stack(tmp_path_factory):
+    """One native stack for the whole session: license server, Prometheus, Alertmanager.
+
+    Started on free loopback ports with the demo profile (5 s scrape and evaluation,
+    demo rules, 5 s group_wait), the server on SQLite with ADMIN_TOKEN `test-admin-token`;
+    started on first use and stopped at the end of the session. It yields a
+    `license_demo.stack.Stack`, whose stable interface is:
+
+    - `server_url`, `prometheus_url`, `alertmanager_url`: `http://127.0.0.1:<port>`;
+    - `admin_token`; `data_dir` (each process logs to `<data_dir>/<name>.log`);
+    - `query(expr)`: an instant PromQL query, returns the result vector;
+    - `alerts_received(status=None)`: `GET /api/alerts[?status=...]` on the server, i.e.
+      what Alertmanager's webhook delivered;
+    - `wait_for_webhook(alertname, status="firing", timeout=90, labels=None, since=None)`:
+      waits until the webhook record holds that alert (labels matching, received at or
+      after the epoch time `since`) and returns it;
+    - `admin(method, path, json=None)`: an admin call with the token (raises on errors);
+    - `reset()`: `POST /api/reset`.
+
+    The stack is shared: a test that changes tools or borrows calls `reset()` first and
+    expects alerts from earlier tests to be resolving.
+    """
+    from license_demo.stack import Stack, StackSettings
+
+    settings = StackSettings(data_dir=tmp_path_factory.mktemp("native-stack"),
+                             admin_token=ADMIN_TOKEN, profile="demo")
+    stack = Stack(settings).start(timeout=60)
+    yield stack
+    stack.stop()

@@ -1,0 +1,329 @@
+"""Shared pieces of the dashboards: datasources, variables, targets and panels in today's JSON shape.
+
+grafanalib 0.7.1 still writes some panels the way Grafana 7 stored them (gauge calcs under
+fieldConfig, threshold base value "null", the old alert-list fields) and has no Loki target.
+The helpers here emit what Grafana 10/11 saves itself, so a provisioned dashboard is never
+migrated (or misread) on load.
+"""
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+import attr
+from grafanalib import core as g
+
+PROMETHEUS_UID = "prometheus"
+LOKI_UID = "loki"
+ALERTMANAGER_UID = "alertmanager"
+PROM = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
+LOKI = {"type": "loki", "uid": "${DS_LOKI}"}
+TAGS = ["license-server"]
+BUSINESS_UID = "license-business-metrics"
+OPERATIONS_UID = "license-server-operations"
+CAPACITY_UID = "license-capacity-planning"
+# The presenter's query (docs/contracts.md, alert `logs` links): overage borrows of one tool.
+OVERAGE_LOGQL = '{app="license-server", event="borrow"} | json | tool=~"$tool" | overage="true"'
+
+
+def prom(expr: str, legend: str = "", ref: str = "A", instant: bool = False,
+         table: bool = False, interval: str = "") -> dict:
+    """A Prometheus query in the shape Grafana's code editor saves."""
+    target = {"datasource": PROM, "editorMode": "code", "expr": expr, "legendFormat": legend,
+              "range": not instant, "instant": instant, "refId": ref,
+              "format": "table" if table else "time_series"}
+    if interval:
+        target["interval"] = interval
+    return target
+
+
+@attr.s
+class LokiTarget:
+    """A LogQL query (grafanalib has no Loki target class)."""
+
+    expr = attr.ib()
+    refId = attr.ib(default="A")
+    legendFormat = attr.ib(default="")
+    queryType = attr.ib(default="range")
+
+    def to_json_data(self) -> dict:
+        """The target as Grafana's Loki editor saves it."""
+        return {"datasource": LOKI, "editorMode": "code", "expr": self.expr,
+                "legendFormat": self.legendFormat, "queryType": self.queryType,
+                "refId": self.refId}
+
+
+def steps(*pairs) -> dict:
+    """Absolute thresholds from (color, value) pairs; the first one is the base (value null)."""
+    out = [{"color": pairs[0][0], "value": None}]
+    out += [{"color": color, "value": value} for color, value in pairs[1:]]
+    return {"mode": "absolute", "steps": out}
+
+
+def grid(x: int, y: int, w: int, h: int) -> g.GridPos:
+    """A panel position on the 24-column grid."""
+    return g.GridPos(h=h, w=w, x=x, y=y)
+
+
+def _defaults(panel: dict) -> dict:
+    """The panel's fieldConfig.defaults, created when missing."""
+    return panel.setdefault("fieldConfig", {}).setdefault("defaults", {})
+
+
+@attr.s
+class Gauge(g.GaugePanel):
+    """A gauge with reduceOptions under options and real threshold steps."""
+
+    stepsJson = attr.ib(factory=lambda: steps(("green", None)))
+    unit = attr.ib(default="none")
+
+    def to_json_data(self) -> dict:
+        """The modern gauge JSON."""
+        panel = g.GaugePanel.to_json_data(self)
+        panel["fieldConfig"] = {"defaults": {
+            "decimals": self.decimals, "max": self.max, "min": self.min, "unit": self.unit,
+            "links": self.dataLinks, "mappings": self.valueMaps, "thresholds": self.stepsJson,
+            "color": {"mode": "thresholds"}}, "overrides": []}
+        panel["options"] = {
+            "reduceOptions": {"calcs": [self.calc], "fields": "", "values": self.allValues},
+            "orientation": "auto", "showThresholdLabels": self.thresholdLabels,
+            "showThresholdMarkers": self.thresholdMarkers}
+        return panel
+
+
+@attr.s
+class Stat(g.Stat):
+    """A stat panel with threshold steps and a color mode Grafana understands."""
+
+    stepsJson = attr.ib(factory=lambda: steps(("green", None)))
+
+    def to_json_data(self) -> dict:
+        """The stat JSON with fixed thresholds."""
+        panel = g.Stat.to_json_data(self)
+        defaults = _defaults(panel)
+        defaults["thresholds"] = self.stepsJson
+        defaults["color"] = {"mode": "thresholds"}
+        return panel
+
+
+@attr.s
+class BarGauge(g.BarGauge):
+    """A bar gauge with options.reduceOptions instead of the Grafana 6 fieldOptions."""
+
+    stepsJson = attr.ib(factory=lambda: steps(("green", None)))
+
+    def to_json_data(self) -> dict:
+        """The modern bar gauge JSON."""
+        panel = g.BarGauge.to_json_data(self)
+        panel["fieldConfig"] = {"defaults": {
+            "decimals": self.decimals, "max": self.max, "min": self.min, "unit": self.format,
+            "displayName": self.label, "links": self.dataLinks, "mappings": self.valueMaps,
+            "thresholds": self.stepsJson, "color": {"mode": "thresholds"}}, "overrides": []}
+        panel["options"] = {
+            "reduceOptions": {"calcs": [self.calc], "fields": "", "values": self.allValues},
+            "displayMode": self.displayMode, "orientation": self.orientation,
+            "showUnfilled": True, "valueMode": "color", "namePlacement": "auto",
+            "sizing": "auto", "minVizHeight": 16, "minVizWidth": 8, "maxVizHeight": 300}
+        return panel
+
+
+@attr.s
+class TimeSeries(g.TimeSeries):
+    """A time series whose thresholds are real steps (base null)."""
+
+    stepsJson = attr.ib(factory=lambda: steps(("green", None)))
+
+    def to_json_data(self) -> dict:
+        """The time series JSON with fixed thresholds."""
+        panel = g.TimeSeries.to_json_data(self)
+        _defaults(panel)["thresholds"] = self.stepsJson
+        return panel
+
+
+@attr.s
+class Table(g.Table):
+    """A table whose thresholds are real steps and without the Grafana 6 leftovers."""
+
+    stepsJson = attr.ib(factory=lambda: steps(("green", None)))
+
+    def to_json_data(self) -> dict:
+        """The modern table JSON."""
+        panel = g.Table.to_json_data(self)
+        for legacy in ("columns", "fontSize", "color", "mappings", "styles"):
+            panel.pop(legacy, None)
+        _defaults(panel)["thresholds"] = self.stepsJson
+        panel["options"]["cellHeight"] = "sm"
+        return panel
+
+
+@attr.s
+class Logs(g.Logs):
+    """A logs panel without the metric-panel threshold block."""
+
+    def to_json_data(self) -> dict:
+        """The logs panel JSON."""
+        panel = g.Logs.to_json_data(self)
+        panel["fieldConfig"] = {"defaults": {}, "overrides": []}
+        return panel
+
+
+@attr.s
+class AlertList(g.AlertList):
+    """The unified-alerting alert list (Grafana 9+): Prometheus-managed alerts, filtered."""
+
+    datasource_name = attr.ib(default="Prometheus")
+    label_filter = attr.ib(default="")
+
+    def to_json_data(self) -> dict:
+        """The alertlist JSON with the options Grafana 10/11 reads."""
+        return {
+            "type": "alertlist", "id": self.id, "title": self.title, "gridPos": self.gridPos,
+            "description": self.description, "transparent": self.transparent,
+            "links": self.links,
+            "options": {
+                "viewMode": "list", "groupMode": "default", "groupBy": [],
+                "maxItems": self.limit, "sortOrder": self.sortOrder,
+                "dashboardAlerts": False, "alertName": self.alertName,
+                "alertInstanceLabelFilter": self.label_filter,
+                "datasource": self.datasource_name, "folder": None, "showInstances": True,
+                "stateFilter": {"firing": True, "pending": True, "noData": False,
+                                "normal": False, "error": True},
+            },
+        }
+
+
+def ts(title: str, targets: list, pos: g.GridPos, unit: str = "short", panel_id=None,
+       description: str = "", stack: bool = False, bars: bool = False, links=None,
+       threshold: float | None = None, **extra) -> TimeSeries:
+    """A time series panel on the Prometheus datasource."""
+    kwargs = {}
+    if threshold is not None:
+        kwargs = {"stepsJson": steps(("green", None), ("red", threshold)),
+                  "thresholdsStyleMode": "line"}
+    return TimeSeries(title=title, dataSource=PROM, targets=targets, gridPos=pos, unit=unit,
+                      id=panel_id, description=description, links=links or [],
+                      stacking={"mode": "normal", "group": "A"} if stack else {},
+                      drawStyle="bars" if bars else "line", fillOpacity=80 if bars else 10,
+                      legendDisplayMode="table" if extra.pop("table_legend", False) else "list",
+                      legendCalcs=extra.pop("calcs", []), **kwargs, **extra)
+
+
+def variables(team: bool = True) -> g.Templating:
+    """Datasource pickers (provisioned uids as defaults), then tool and team."""
+    items = [
+        g.Template(name="DS_PROMETHEUS", label="Prometheus", type="datasource",
+                   query="prometheus", default=PROMETHEUS_UID, hide=0),
+        g.Template(name="DS_LOKI", label="Loki", type="datasource", query="loki",
+                   default=LOKI_UID, hide=0),
+        g.Template(name="tool", label="Tool", dataSource=PROM,
+                   query="label_values(licenses_commit, tool)", includeAll=True, multi=True,
+                   allValue=".*", default="$__all", refresh=g.REFRESH_ON_TIME_RANGE_CHANGE),
+    ]
+    if team:
+        items.append(g.Template(name="team", label="Team", dataSource=PROM,
+                                query="label_values(license_checkouts_by_user_total, team)",
+                                includeAll=True, multi=True, allValue=".*", default="$__all",
+                                refresh=g.REFRESH_ON_TIME_RANGE_CHANGE))
+    # Datasource variables point at the provisioned uids; the current value is an object.
+    for item in items:
+        if item.type == "datasource":
+            item._current = {"selected": True, "text": item.default, "value": item.default}
+        else:
+            item._current = {"selected": True, "text": ["All"], "value": ["$__all"]}
+    return g.Templating(list=items)
+
+
+LEGACY_DASHBOARD_KEYS = ("rows", "style", "sharedCrosshair", "hideControls", "gnetId", "id",
+                         "__inputs")
+
+
+def to_json(dash: g.Dashboard) -> dict:
+    """The dashboard as Grafana 11 stores it (grafanalib's pre-panel-era keys removed)."""
+    data = json.loads(json.dumps(dash.to_json_data(), cls=_Encoder))
+    for key in LEGACY_DASHBOARD_KEYS:
+        data.pop(key, None)
+    return data
+
+
+class _Encoder(json.JSONEncoder):
+    """Serialise grafanalib objects through their to_json_data()."""
+
+    def default(self, obj):
+        """Delegate to to_json_data when the object has one."""
+        if hasattr(obj, "to_json_data"):
+            return obj.to_json_data()
+        return super().default(obj)
+
+
+def explore_url(expr: str) -> str:
+    """A Grafana Explore URL on the Loki datasource for `expr` over the dashboard's time range.
+
+    `$tool` in `expr` becomes `${tool:percentencode}` after the JSON is URL-encoded, so
+    Grafana fills in the chosen tool (one tool, or `.*` for All) when the link is opened.
+    """
+    marker = "TOOLMARKER"
+    pane = {"datasource": LOKI_UID,
+            "queries": [{"refId": "A", "expr": expr.replace("$tool", marker),
+                         "datasource": {"type": "loki", "uid": LOKI_UID}}],
+            "range": {"from": "TIMEFROM", "to": "TIMETO"}}
+    encoded = urllib.parse.quote(json.dumps(pane, separators=(",", ":")), safe="")
+    encoded = (encoded.replace(marker, "${tool:percentencode}")
+               .replace("TIMEFROM", "${__from}").replace("TIMETO", "${__to}"))
+    return f"/explore?orgId=1&left={encoded}"
+
+
+def dashboard_links() -> list:
+    """Links shown on every dashboard: the other dashboards and the overage logs in Explore."""
+    return [
+        g.DashboardLink(title="License dashboards", type="dashboards", tags=TAGS,
+                        asDropdown=False, includeVars=True, keepTime=True),
+        g.DashboardLink(title="Overage borrows in Loki (chosen tool)", type="link",
+                        icon="doc", uri=explore_url(OVERAGE_LOGQL), keepTime=False,
+                        targetBlank=True, tooltip="Grafana Explore with the presenter's LogQL"),
+    ]
+
+
+def panel_link(title: str, uid: str, panel_id: int | None = None) -> dict:
+    """A panel link to another dashboard (or one of its panels), keeping time and tool."""
+    url = f"/d/{uid}?${{__url_time_range}}&${{tool:queryparam}}"
+    if panel_id is not None:
+        url += f"&viewPanel={panel_id}"
+    return {"title": title, "url": url, "targetBlank": False}
+
+
+def annotations() -> g.Annotations:
+    """Config changes, deployments and demo acts, all read from the server's metrics."""
+    def prom_annotation(name, expr, title, color, tags, use_value_for_time, step="60s"):
+        return {"name": name, "datasource": PROM, "enable": True, "iconColor": color,
+                "expr": expr, "step": step, "titleFormat": title, "textFormat": "",
+                "tagKeys": tags, "useValueForTime": use_value_for_time, "hide": False}
+    return g.Annotations(list=[
+        {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+         "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
+         "name": "Annotations & Alerts", "type": "dashboard"},
+        # The gauge holds the Unix time of the latest change: as the annotation's time it marks
+        # each change exactly, whatever the step (Grafana wants milliseconds).
+        prom_annotation("Config changes",
+                        'license_config_last_change_timestamp_seconds{tool=~"$tool"} * 1000 > 0',
+                        "Config change: {{tool}}", "orange", "tool", True),
+        # A version/commit pair that was absent a minute ago has just been deployed.
+        prom_annotation("Deployments",
+                        "max by (version, commit) (license_server_build_info) unless "
+                        "max by (version, commit) (license_server_build_info offset 1m)",
+                        "Deployed {{version}} ({{commit}})", "purple", "version,commit", False),
+        prom_annotation("Demo acts",
+                        "license_demo_act_timestamp_seconds * 1000 > 0",
+                        "{{scenario}}: {{act}}", "blue", "scenario,act", True),
+    ])
+
+
+def dashboard(title: str, uid: str, panels: list, description: str, time_from: str = "now-1h",
+              refresh: str = "10s", team: bool = True) -> g.Dashboard:
+    """A dashboard with the shared variables, links, annotations and tags."""
+    return g.Dashboard(
+        title=title, uid=uid, description=description, tags=TAGS, panels=panels,
+        templating=variables(team), links=dashboard_links(), annotations=annotations(),
+        time=g.Time(time_from, "now"), refresh=refresh, timezone="browser",
+        graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR, schemaVersion=39,
+        editable=True,
+    ).auto_panel_ids()

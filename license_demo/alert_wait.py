@@ -1,0 +1,61 @@
+"""Wait for an alert to fire or resolve, as Alertmanager and the server's webhook record see it."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from license_demo.clients import AlertmanagerClient, DemoError, ServerClient
+
+
+@dataclass
+class AlertSeen:
+    """When and where an alert state change was observed."""
+
+    alertname: str
+    state: str
+    at: float
+    source: str
+    labels: dict
+
+
+def _matches(labels: dict, alertname: str, match: dict | None) -> bool:
+    """True when `labels` carry `alertname` and every `match` label."""
+    if labels.get("alertname") != alertname:
+        return False
+    return all(labels.get(k) == v for k, v in (match or {}).items())
+
+
+def firing_now(server: ServerClient, alertmanager: AlertmanagerClient | None, alertname: str,
+               match: dict | None = None) -> AlertSeen | None:
+    """The alert if Alertmanager or the server's webhook record shows it firing now."""
+    if alertmanager is not None:
+        for alert in alertmanager.active():
+            if _matches(alert.get("labels", {}), alertname, match):
+                return AlertSeen(alertname, "firing", time.time(), "alertmanager", alert["labels"])
+    for alert in server.alerts(status="firing"):
+        if _matches(alert.get("labels", {}), alertname, match):
+            return AlertSeen(alertname, "firing", time.time(), "webhook", alert["labels"])
+    return None
+
+
+def wait_for(server: ServerClient, alertmanager: AlertmanagerClient | None, alertname: str,
+             firing: bool, timeout: float, match: dict | None = None,
+             poll: float = 1.0, progress=None) -> AlertSeen:
+    """Poll until `alertname` is firing (or, with firing=False, no longer active anywhere)."""
+    started = time.monotonic()
+    deadline = started + timeout
+    next_note = started + 15
+    while time.monotonic() < deadline:
+        seen = firing_now(server, alertmanager, alertname, match)
+        if firing and seen is not None:
+            return seen
+        if not firing and seen is None:
+            return AlertSeen(alertname, "resolved", time.time(), "alertmanager+webhook", match or {})
+        if progress and time.monotonic() >= next_note:
+            progress(f"  ... still waiting for {alertname} to {'fire' if firing else 'resolve'}"
+                     f" ({time.monotonic() - started:.0f}s)")
+            next_note += 15
+        time.sleep(poll)
+    state = "fire" if firing else "resolve"
+    raise DemoError(f"{alertname} did not {state} within {timeout:.0f}s: check that Prometheus "
+                    f"scrapes the server, loads the demo rule profile and sends to Alertmanager")

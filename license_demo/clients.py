@@ -1,0 +1,173 @@
+"""HTTP clients for the parts a scenario talks to: license server, Prometheus, Alertmanager, Grafana."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import requests
+
+TIMEOUT = 10
+
+
+class DemoError(RuntimeError):
+    """A step of a scenario failed; the message says what to check next."""
+
+
+def _check(response: requests.Response, what: str) -> requests.Response:
+    """Raise a DemoError naming `what` when the answer is not a success."""
+    if response.status_code >= 400:
+        raise DemoError(f"{what} answered HTTP {response.status_code}: {response.text[:300]}")
+    return response
+
+
+@dataclass
+class ServerClient:
+    """The license server's public and admin HTTP API."""
+
+    url: str
+    admin_token: str | None = None
+
+    def _headers(self, admin: bool) -> dict:
+        """Headers for a call; admin calls carry the bearer token."""
+        headers = {"X-Request-ID": f"demo-{time.time_ns()}"}
+        if admin:
+            if not self.admin_token:
+                raise DemoError("this step needs the admin token: set ADMIN_TOKEN or pass --admin-token")
+            headers["Authorization"] = f"Bearer {self.admin_token}"
+        return headers
+
+    def call(self, method: str, path: str, json=None, admin: bool = False,
+             expect_error: bool = False, headers: dict | None = None) -> requests.Response:
+        """Send one request; raise DemoError on failure unless `expect_error`."""
+        try:
+            response = requests.request(method, self.url.rstrip("/") + path, json=json,
+                                        headers={**self._headers(admin), **(headers or {})},
+                                        timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise DemoError(f"license server at {self.url} unreachable ({exc}); is it running?") from exc
+        return response if expect_error else _check(response, f"{method} {path}")
+
+    def tools(self) -> list[dict]:
+        """All tools with their seat counts."""
+        return self.call("GET", "/api/tools").json()
+
+    def tool(self, name: str) -> dict:
+        """One tool by name."""
+        return self.call("GET", f"/api/tools/{requests.utils.quote(name, safe='')}").json()
+
+    def borrows(self, **filters) -> list[dict]:
+        """Active borrows, filtered by user, tool or team."""
+        query = "&".join(f"{k}={requests.utils.quote(str(v), safe='')}" for k, v in filters.items())
+        return self.call("GET", "/api/borrows" + (f"?{query}" if query else "")).json()
+
+    def configure_tool(self, name: str, **settings) -> dict:
+        """Change commit, max_overage or costs of one tool (admin)."""
+        return self.call("PUT", f"/api/config/tools/{requests.utils.quote(name, safe='')}",
+                         json=settings, admin=True).json()
+
+    def force_return(self, user: str) -> dict:
+        """Return every seat `user` holds in one call (admin)."""
+        return self.call("POST", f"/api/users/{requests.utils.quote(user, safe='')}/force-return",
+                         admin=True).json()
+
+    def reset(self) -> dict:
+        """Return the server to a fresh demo state (admin)."""
+        return self.call("POST", "/api/reset", admin=True).json()
+
+    def set_fault(self, name: str, variant: str) -> dict:
+        """Switch a fault to `variant` ("off" to clear it) (admin)."""
+        return self.call("PUT", f"/api/faults/{name}", json={"variant": variant}, admin=True).json()
+
+    def faults(self) -> list[dict]:
+        """The fault switches with their variants and current state."""
+        return self.call("GET", "/api/faults").json()
+
+    def deploy(self, version: str, commit: str, faults: dict | None = None) -> dict:
+        """Record a deployment of `version` (optionally switching faults on with it) (admin)."""
+        body = {"version": version, "commit": commit, **({"faults": faults} if faults else {})}
+        return self.call("POST", "/api/deployments", json=body, admin=True).json()
+
+    def rollback(self) -> dict:
+        """Go back to the previous deployment and clear the faults it brought (admin)."""
+        return self.call("POST", "/api/deployments/rollback", admin=True).json()
+
+    def mark_act(self, scenario: str, act: str) -> dict:
+        """Record the start of a demo act (log event and metric) (admin)."""
+        return self.call("POST", "/api/demo/marks", json={"scenario": scenario, "act": act},
+                         admin=True).json()
+
+    def alerts(self, status: str | None = None) -> list[dict]:
+        """Alerts as last received by the server's Alertmanager webhook."""
+        return self.call("GET", "/api/alerts" + (f"?status={status}" if status else "")).json()
+
+
+@dataclass
+class PrometheusClient:
+    """Prometheus's HTTP query API."""
+
+    url: str
+
+    def query(self, expr: str, at: float | None = None) -> list[dict]:
+        """Evaluate an instant query; returns the result vector."""
+        params = {"query": expr, **({"time": f"{at:.3f}"} if at else {})}
+        try:
+            response = requests.get(self.url.rstrip("/") + "/api/v1/query", params=params,
+                                    timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
+        return _check(response, f"Prometheus query {expr!r}").json()["data"]["result"]
+
+    def scalar(self, expr: str, at: float | None = None, default: float = 0.0) -> float:
+        """The value of a query with one result (sum it first), or `default` when empty."""
+        result = self.query(expr, at)
+        return float(result[0]["value"][1]) if result else default
+
+    def query_range(self, expr: str, start: float, end: float, step: str) -> list[dict]:
+        """Evaluate a range query; returns the result matrix."""
+        params = {"query": expr, "start": f"{start:.0f}", "end": f"{end:.0f}", "step": step}
+        response = requests.get(self.url.rstrip("/") + "/api/v1/query_range", params=params,
+                                timeout=60)
+        return _check(response, f"Prometheus range query {expr!r}").json()["data"]["result"]
+
+    def flags(self) -> dict:
+        """The command-line flags Prometheus runs with."""
+        response = requests.get(self.url.rstrip("/") + "/api/v1/status/flags", timeout=TIMEOUT)
+        return _check(response, "Prometheus flags").json()["data"]
+
+    def firing(self) -> list[dict]:
+        """Alerts Prometheus itself holds as firing."""
+        response = requests.get(self.url.rstrip("/") + "/api/v1/alerts", timeout=TIMEOUT)
+        alerts = _check(response, "Prometheus alerts").json()["data"]["alerts"]
+        return [a for a in alerts if a.get("state") == "firing"]
+
+
+@dataclass
+class AlertmanagerClient:
+    """Alertmanager's v2 API."""
+
+    url: str
+
+    def active(self) -> list[dict]:
+        """Alerts Alertmanager currently holds active (resolved ones drop out)."""
+        try:
+            response = requests.get(self.url.rstrip("/") + "/api/v2/alerts",
+                                    params={"active": "true", "silenced": "false",
+                                            "inhibited": "true"}, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise DemoError(f"Alertmanager at {self.url} unreachable ({exc})") from exc
+        return _check(response, "Alertmanager alerts").json()
+
+
+@dataclass
+class GrafanaClient:
+    """Grafana's annotations API (only used when a URL and a token are configured)."""
+
+    url: str
+    token: str
+
+    def annotate(self, text: str, tags: list[str], at_ms: int) -> None:
+        """Post an organisation-wide annotation at `at_ms`."""
+        response = requests.post(self.url.rstrip("/") + "/api/annotations",
+                                 json={"time": at_ms, "tags": tags, "text": text},
+                                 headers={"Authorization": f"Bearer {self.token}"}, timeout=TIMEOUT)
+        _check(response, "Grafana annotation")

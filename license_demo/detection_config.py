@@ -1,0 +1,205 @@
+"""Render the Prometheus and Alertmanager configurations for a stack from the committed sources.
+
+prometheus/prometheus.yml and alertmanager/alertmanager.yml are written for the compose
+stack (service names, demo profile). Every other copy (the native stack's loopback ports,
+the production profile, email and Slack switched on from the environment) is rendered from
+them here, so the variants cannot drift apart.
+
+    python -m license_demo.detection_config --target compose --out build/detection
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+PROMETHEUS_SOURCE = REPO / "prometheus" / "prometheus.yml"
+ALERTMANAGER_SOURCE = REPO / "alertmanager" / "alertmanager.yml"
+RULES_DIR = REPO / "prometheus" / "rules"
+TEMPLATES_DIR = REPO / "alertmanager" / "templates"
+
+# Timings per profile; the demo values are the ones the committed compose files carry.
+PROFILES = {
+    "demo": {"scrape_interval": "5s", "evaluation_interval": "5s", "rules": "demo.yml",
+             "group_wait": "5s", "group_interval": "10s", "repeat_interval": "1h"},
+    "production": {"scrape_interval": "15s", "evaluation_interval": "15s",
+                   "rules": "production.yml", "group_wait": "30s", "group_interval": "5m",
+                   "repeat_interval": "4h"},
+}
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """Where the three services listen (host:port) and where the configs find their files."""
+
+    license_server: str
+    prometheus: str
+    alertmanager: str
+    rules_dir: str
+    templates_dir: str
+    secrets_dir: str
+
+
+COMPOSE = Addresses(license_server="license-server:8000", prometheus="localhost:9090",
+                    alertmanager="alertmanager:9093", rules_dir="rules",
+                    templates_dir="/etc/alertmanager/templates",
+                    secrets_dir="/etc/alertmanager/secrets")
+
+
+def native_addresses(server_port: int, prometheus_port: int, alertmanager_port: int,
+                     secrets_dir: Path, host: str = "127.0.0.1") -> Addresses:
+    """Addresses of a native stack on loopback ports, reading rules and templates from the repo."""
+    return Addresses(license_server=f"{host}:{server_port}",
+                     prometheus=f"{host}:{prometheus_port}",
+                     alertmanager=f"{host}:{alertmanager_port}",
+                     rules_dir=str(RULES_DIR), templates_dir=str(TEMPLATES_DIR),
+                     secrets_dir=str(secrets_dir))
+
+
+def _swap(text: str, addresses: Addresses) -> str:
+    """Replace the compose service addresses in `text` by those of `addresses`."""
+    for name in ("license_server", "prometheus", "alertmanager"):
+        text = text.replace(getattr(COMPOSE, name), getattr(addresses, name))
+    return text
+
+
+def render_prometheus(addresses: Addresses, profile: str = "demo") -> dict:
+    """Return prometheus.yml for `addresses` and `profile`."""
+    timings = PROFILES[profile]
+    config = yaml.safe_load(PROMETHEUS_SOURCE.read_text())
+    config["global"]["scrape_interval"] = timings["scrape_interval"]
+    config["global"]["evaluation_interval"] = timings["evaluation_interval"]
+    config["rule_files"] = [f"{addresses.rules_dir}/{timings['rules']}"]
+    for manager in config["alerting"]["alertmanagers"]:
+        for static in manager["static_configs"]:
+            static["targets"] = [_swap(t, addresses) for t in static["targets"]]
+    for job in config["scrape_configs"]:
+        for static in job["static_configs"]:
+            static["targets"] = [_swap(t, addresses) for t in static["targets"]]
+    return config
+
+
+def _email_settings(env: dict) -> dict | None:
+    """Global SMTP settings from SMTP_* variables, or None when SMTP_SMARTHOST is unset."""
+    if not env.get("SMTP_SMARTHOST"):
+        return None
+    settings = {"smtp_smarthost": env["SMTP_SMARTHOST"],
+                "smtp_from": env.get("SMTP_FROM", "license-alerts@localhost"),
+                "smtp_require_tls": env.get("SMTP_REQUIRE_TLS", "true").lower() != "false"}
+    if env.get("SMTP_USERNAME"):
+        settings["smtp_auth_username"] = env["SMTP_USERNAME"]
+    return settings
+
+
+def render_alertmanager(addresses: Addresses, profile: str = "demo",
+                        env: dict | None = None) -> tuple[dict, list[str]]:
+    """Return alertmanager.yml for `addresses` and `profile`, and notes on the channels in use.
+
+    Email is kept when SMTP_SMARTHOST is set (SMTP_FROM, SMTP_TO, SMTP_USERNAME,
+    SMTP_REQUIRE_TLS; the password comes from the file `<secrets_dir>/smtp-password`).
+    Slack is kept when SLACK_WEBHOOK_URL_FILE is set (native: that file is read; compose:
+    mount it at `<secrets_dir>/slack-webhook-url`). The license-server webhook is always on.
+    """
+    env = dict(os.environ if env is None else env)
+    timings = PROFILES[profile]
+    config = yaml.safe_load(ALERTMANAGER_SOURCE.read_text())
+    notes = [f"webhook: http://{addresses.license_server}/api/alerts/webhook"]
+    route = config["route"]
+    for key in ("group_wait", "group_interval", "repeat_interval"):
+        route[key] = timings[key]
+    config["templates"] = [f"{addresses.templates_dir}/*.tmpl"]
+
+    email = _email_settings(env)
+    global_config = config["global"]
+    for key in [k for k in global_config if k.startswith("smtp_")]:
+        del global_config[key]
+    if email:
+        global_config.update(email)
+        global_config["smtp_auth_password_file"] = f"{addresses.secrets_dir}/smtp-password"
+        notes.append(f"email: via {email['smtp_smarthost']} to {env.get('SMTP_TO', '(source)')}")
+    else:
+        notes.append("email: off (set SMTP_SMARTHOST, SMTP_FROM, SMTP_TO to send mail)")
+    slack_file = env.get("SLACK_WEBHOOK_URL_FILE")
+    if slack_file:
+        notes.append("slack: on")
+    else:
+        notes.append("slack: off (set SLACK_WEBHOOK_URL_FILE to a file holding the webhook URL)")
+
+    for receiver in config["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            hook["url"] = _swap(hook["url"], addresses)
+        if "slack_configs" in receiver:
+            if not slack_file:
+                del receiver["slack_configs"]
+            else:
+                path = slack_file if addresses != COMPOSE else f"{addresses.secrets_dir}/slack-webhook-url"
+                for slack in receiver["slack_configs"]:
+                    slack["api_url_file"] = str(path)
+        if "email_configs" in receiver:
+            if not email:
+                del receiver["email_configs"]
+            elif env.get("SMTP_TO"):
+                for mail in receiver["email_configs"]:
+                    mail["to"] = env["SMTP_TO"]
+    return config, notes
+
+
+def write_smtp_password(secrets_dir: Path, env: dict) -> None:
+    """Write SMTP_PASSWORD (if given) to the secrets folder, readable by the owner only."""
+    if not env.get("SMTP_PASSWORD"):
+        return
+    secrets_dir.mkdir(parents=True, exist_ok=True)
+    path = secrets_dir / "smtp-password"
+    path.write_text(env["SMTP_PASSWORD"])
+    path.chmod(0o600)
+
+
+def write_configs(out_dir: Path, addresses: Addresses, profile: str = "demo",
+                  env: dict | None = None) -> tuple[Path, Path, list[str]]:
+    """Write prometheus.yml and alertmanager.yml into `out_dir`; return their paths and notes."""
+    env = dict(os.environ if env is None else env)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prometheus_path = out_dir / "prometheus.yml"
+    alertmanager_path = out_dir / "alertmanager.yml"
+    prometheus_path.write_text(yaml.safe_dump(render_prometheus(addresses, profile),
+                                              sort_keys=False))
+    alertmanager, notes = render_alertmanager(addresses, profile, env)
+    alertmanager_path.write_text(yaml.safe_dump(alertmanager, sort_keys=False, width=1000))
+    if addresses != COMPOSE:
+        write_smtp_password(Path(addresses.secrets_dir), env)
+    return prometheus_path, alertmanager_path, notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Render the compose (or a native) configuration into a folder."""
+    parser = argparse.ArgumentParser(
+        description="Render prometheus.yml and alertmanager.yml from the committed sources.")
+    parser.add_argument("--target", choices=["compose", "native"], default="compose",
+                        help="compose: service names; native: loopback ports (default compose)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="demo",
+                        help="rule and notification timings (default demo)")
+    parser.add_argument("--out", type=Path, required=True, help="folder to write the files to")
+    parser.add_argument("--server-port", type=int, default=8000)
+    parser.add_argument("--prometheus-port", type=int, default=9090)
+    parser.add_argument("--alertmanager-port", type=int, default=9093)
+    args = parser.parse_args(argv)
+    if args.target == "compose":
+        addresses = COMPOSE
+    else:
+        addresses = native_addresses(args.server_port, args.prometheus_port,
+                                     args.alertmanager_port, args.out / "secrets")
+    prometheus_path, alertmanager_path, notes = write_configs(args.out, addresses, args.profile)
+    print(f"wrote {prometheus_path} and {alertmanager_path}")
+    for note in notes:
+        print(f"  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""The `investigate` and `incident` subcommands: report, approve, apply, verify, watch, export."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
+from license_demo.investigate import apply, audit, contacts, evidence, report
+from license_demo.investigate.investigation import Request, run
+
+APPROVAL_WORD = "yes"
+
+
+def _err(line: str = "") -> None:
+    """Progress and prompts go to stderr so --json keeps stdout clean."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def sources_from(args) -> evidence.Sources:
+    """The API clients from the parsed arguments."""
+    return evidence.Sources(server=ServerClient(args.server, args.admin_token),
+                            prometheus=PrometheusClient(args.prometheus),
+                            alertmanager=AlertmanagerClient(args.alertmanager) if args.alertmanager else None,
+                            loki_url=args.loki or None)
+
+
+def settings_from(args) -> evidence.Settings:
+    """Windows and thresholds from the parsed arguments."""
+    return evidence.Settings(window=args.window, lookback=args.lookback, hoarding_seats=args.hoarding_seats)
+
+
+def choose(actions: list, wanted: str | None):
+    """The action to apply: the one named, else the first the investigator can carry out."""
+    if wanted:
+        return next((a for a in actions if a.id == wanted), None)
+    return next((a for a in actions if a.request is not None or a.notify is not None), None)
+
+
+def ask_approval(action) -> bool:
+    """Show the action and ask a person at the terminal to type yes."""
+    _err(f"\nAction {action.priority}: {action.title}\n  risk: {action.risk}\n  call: {action.curl}")
+    try:
+        answer = input(f"Type '{APPROVAL_WORD}' to approve, anything else declines: ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() == APPROVAL_WORD
+
+
+def approve_and_apply(args, sources, inv, log: audit.AuditLog) -> dict | None:
+    """Ask for (or take the explicit) approval, apply, verify; every step goes to the audit log."""
+    action = choose(inv.actions, args.approve or args.action)
+    incident = inv.incident
+    if action is None:
+        named = args.approve or args.action
+        _err(f"error: no recommended action {named!r}; recommended: {', '.join(a.id for a in inv.actions) or 'none'}"
+             if named else "nothing to apply: no action the investigator can carry out")
+        return {"status": "not_applicable", "action": named}
+    what = f"{action.id}: {action.title}"
+    details = {"incident": incident.id, "request": action.request, "alert": inv.result["alert"]}
+    if args.approve:
+        approver, approved = args.approver, True
+        _err(f"approved by {approver} with --approve {action.id}")
+    elif not sys.stdin.isatty():
+        _err("error: approval needs a person: run this in a terminal and type yes at the prompt, "
+             "or pass --approve ACTION_ID --approver NAME")
+        log.write("declined", args.approver or audit.operator(), what, "no terminal to ask for approval", **details)
+        return {"status": "declined", "action": action.id, "reason": "no terminal"}
+    else:
+        approver = args.approver or audit.operator()
+        approved = ask_approval(action)
+    if not approved:
+        log.write("declined", approver, what, "declined at the prompt; nothing changed", **details)
+        incident.event("action_declined", what, by=approver)
+        _err("declined: nothing changed")
+        return {"status": "declined", "action": action.id, "approver": approver}
+    log.write("approved", approver, what, "approved", **details)
+    incident.event("action_approved", what, by=approver)
+    _err(f"applying {action.id} ...")
+    outcome = apply.execute(action, sources.server, args.notify_webhook)
+    log.write("applied" if outcome.applied else "failed", approver, what, outcome.result, **details)
+    _err(f"  {outcome.result}")
+    if not outcome.applied:
+        return {"status": "failed", "action": action.id, "approver": approver, **outcome.to_dict()}
+    incident.event("team_notified" if action.notify else "action_applied", f"{what}: {outcome.result}", by=approver)
+    if action.verify.get("expr"):
+        _err(f"verifying (up to {args.verify_timeout:.0f}s): {action.verify['expr']} "
+             f"{action.verify['op']} {action.verify['value']}")
+        outcome = apply.verify(action, outcome, sources.prometheus, sources.server, sources.alertmanager,
+                               args.verify_timeout, progress=_err)
+        log.write("verified" if outcome.verified else "not_verified", approver, what, outcome.verification,
+                  **details)
+        _err(f"  {'verified' if outcome.verified else 'NOT verified'}: {outcome.verification}")
+        if outcome.verified:
+            incident.event("verified", outcome.verification, by="investigator")
+            incident.event("resolved", f"{action.id} worked: {outcome.verification}", by="investigator")
+    return {"status": "applied", "action": action.id, "approver": approver, **outcome.to_dict()}
+
+
+def investigate_once(args, alert: str | None = None, tool: str | None = None, user: str | None = None) -> dict:
+    """Run one investigation (and the approval flow when asked); print it; return the result."""
+    sources = sources_from(args)
+    req = Request(text=args.text or "", alert=alert or args.alert, tool=tool or args.tool, user=user or args.user,
+                  settings=settings_from(args), record_incident=not args.no_incident)
+    inv = run(sources, req, contacts.load(args.contacts))
+    log = audit.AuditLog(args.audit_log)
+    log.write("investigated", audit.operator(), f"{inv.result['alert']} {inv.result.get('tool') or ''}".strip(),
+              f"top {inv.result['top_hypothesis']}, first action {inv.result['first_action']}",
+              incident=inv.result["incident_id"])
+    if not args.json:
+        print(report.terminal(inv.result, show_queries=not args.brief), flush=True)
+    if args.apply or args.approve:
+        inv.result["applied"] = approve_and_apply(args, sources, inv, log)
+    if args.json:
+        print(json.dumps(inv.result, indent=2, default=str), flush=True)
+    return inv.result
+
+
+def watch(args) -> int:
+    """Poll the server's webhook record; investigate each newly firing alert, close resolved ones."""
+    server = ServerClient(args.server, args.admin_token)
+    seen: dict[str, str] = {}
+    opened: dict[str, str] = {}
+    deadline = time.monotonic() + args.max_seconds if args.max_seconds else None
+    _err(f"watching {args.server}/api/alerts every {args.interval:g}s (Ctrl-C stops)")
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            try:
+                alerts = server.alerts()
+            except DemoError as exc:
+                _err(f"  {exc}; retrying")
+                time.sleep(args.interval)
+                continue
+            for alert in reversed(alerts):
+                labels = alert.get("labels", {})
+                key = json.dumps(labels, sort_keys=True)
+                stamp = f"{alert.get('status')}@{alert.get('startsAt')}"
+                if seen.get(key) == stamp:
+                    continue
+                seen[key] = stamp
+                if alert.get("status") == "firing":
+                    _err(f"\n{labels.get('alertname')} firing {labels.get('tool') or labels.get('user') or ''}: "
+                         "investigating")
+                    result = investigate_once(args, alert=labels.get("alertname"), tool=labels.get("tool"),
+                                              user=labels.get("user"))
+                    if result.get("incident_id"):
+                        opened[key] = result["incident_id"]
+                elif key in opened:
+                    _close(server, opened.pop(key), alert)
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        _err("stopped")
+    return 0
+
+
+def _close(server: ServerClient, incident_id: str, alert: dict) -> None:
+    """Mark the incident resolved when its alert's resolved notification arrives."""
+    body = {"events": [{"kind": "resolved", "at": alert.get("received_at"), "by": "alertmanager",
+                        "detail": f"{alert['labels'].get('alertname')} resolved"}]}
+    try:
+        server.call("PATCH", f"/api/incidents/{incident_id}", json=body, admin=True)
+        _err(f"{incident_id}: {alert['labels'].get('alertname')} resolved")
+    except DemoError as exc:
+        _err(f"  could not close {incident_id}: {exc}")
+
+
+def run_investigate(args) -> int:
+    """The `investigate` subcommand."""
+    if args.approve and not (args.approver or "").strip():
+        _err("error: --approve needs --approver NAME: the person who approves the change")
+        return 2
+    if not (args.text or args.alert or args.tool or args.user or args.watch):
+        _err('error: say what to investigate, e.g. license-demo investigate "overage spike on DaVinci" '
+             "or --alert HighOverageRate --tool ..., or use --watch")
+        return 2
+    try:
+        contacts.load(args.contacts)
+        if args.watch:
+            return watch(args)
+        result = investigate_once(args)
+    except (DemoError, ValueError) as exc:
+        _err(f"error: {exc}")
+        return 1
+    applied = result.get("applied") or {}
+    return 1 if applied.get("status") == "failed" or applied.get("verified") is False else 0
+
+
+def run_incident(args) -> int:
+    """The `incident` subcommand: list incidents or export one as Markdown."""
+    server = ServerClient(args.server, args.admin_token)
+    try:
+        if args.incident_command == "export":
+            text = server.call("GET", f"/incidents/{args.id}.md").text
+            if args.out:
+                Path(args.out).write_text(text)
+                _err(f"wrote {args.out}")
+            else:
+                print(text)
+        else:
+            for i in server.call("GET", "/api/incidents").json():
+                d = i["durations"]
+                print(f"{i['id']}  {i['status']:<9} {i['severity']:<8} {i['alert']:<20} "
+                      f"{i.get('tool') or i.get('user') or '':<34} detect {d['to_detect_seconds']}s  "
+                      f"resolve {d['to_resolve_seconds']}s")
+    except DemoError as exc:
+        _err(f"error: {exc}")
+        return 1
+    return 0
+
+
+def _connection(parser) -> None:
+    """Where the services are (flags win over the environment)."""
+    env = os.environ.get
+    parser.add_argument("--server", default=env("LICENSE_SERVER_URL", "http://127.0.0.1:8000"),
+                        help="license server URL (default $LICENSE_SERVER_URL or http://127.0.0.1:8000)")
+    parser.add_argument("--admin-token", default=env("ADMIN_TOKEN"),
+                        help="admin token for incidents and applying actions (default $ADMIN_TOKEN)")
+
+
+def register(subparsers) -> None:
+    """Add `investigate` and `incident` to the license-demo CLI."""
+    env = os.environ.get
+    p = subparsers.add_parser(
+        "investigate", help="gather facts for an alert or symptom, rank causes, recommend and apply fixes",
+        description="Investigate an incident: facts from Prometheus (and Loki with --loki), hypotheses "
+                    "scored by explicit rules, actions with exact commands. Nothing changes unless a "
+                    "person approves: type yes at the prompt (--apply) or pass --approve ID --approver NAME.")
+    p.add_argument("text", nargs="?", help='what is wrong, e.g. "overage spike on DaVinci" (a tool, a user '
+                                           "or a symptom)")
+    p.add_argument("--alert", help="the alert name, e.g. HighOverageRate")
+    p.add_argument("--tool", help="the tool (full name or a distinctive word)")
+    p.add_argument("--user", help="the user")
+    _connection(p)
+    p.add_argument("--prometheus", default=env("PROMETHEUS_URL", "http://127.0.0.1:9090"),
+                   help="Prometheus URL (default $PROMETHEUS_URL or http://127.0.0.1:9090)")
+    p.add_argument("--alertmanager", default=env("ALERTMANAGER_URL", "http://127.0.0.1:9093"),
+                   help="Alertmanager URL (default $ALERTMANAGER_URL or http://127.0.0.1:9093; '' to skip)")
+    p.add_argument("--loki", default=env("LOKI_URL", ""), help="Loki URL for log evidence (default $LOKI_URL; "
+                                                              "optional)")
+    p.add_argument("--window", type=int, default=600, help="seconds of recent activity to examine (default 600)")
+    p.add_argument("--lookback", type=int, default=8 * 3600,
+                   help="seconds of history for steady demand (default 28800, a working day)")
+    p.add_argument("--hoarding-seats", type=int, default=10, help="seats above which one user is hoarding "
+                                                                 "(default 10, as the SingleUserHoarding alert)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (prompts go to stderr)")
+    p.add_argument("--brief", action="store_true", help="leave the queries out of the terminal report")
+    p.add_argument("--apply", action="store_true", help="ask at the terminal to approve and apply an action")
+    p.add_argument("--action", help="with --apply: which action id (default: the first one that can be applied)")
+    p.add_argument("--approve", metavar="ACTION_ID", help="approve this action without a prompt (needs --approver)")
+    p.add_argument("--approver", help="the name of the person approving (recorded in the audit log)")
+    p.add_argument("--verify-timeout", type=float, default=120.0,
+                   help="seconds to wait for the metric and alert to recover after applying (default 120)")
+    p.add_argument("--audit-log", default=audit.default_path(),
+                   help="JSON-lines audit file (default $INVESTIGATOR_AUDIT_LOG or investigator-audit.jsonl)")
+    p.add_argument("--notify-webhook", default=env("NOTIFY_WEBHOOK_URL"),
+                   help="chat webhook for notify-team actions (default $NOTIFY_WEBHOOK_URL; without it the "
+                        "message is printed to send by hand)")
+    p.add_argument("--contacts", default=env("TEAM_CONTACTS_FILE"),
+                   help="YAML file of team leads and channels (default: the built-in demo teams)")
+    p.add_argument("--no-incident", action="store_true", help="do not open or update an incident on the server")
+    p.add_argument("--watch", action="store_true",
+                   help="poll the server's /api/alerts and investigate every newly firing alert")
+    p.add_argument("--interval", type=float, default=5.0, help="--watch: seconds between polls (default 5)")
+    p.add_argument("--max-seconds", type=float, default=0, help="--watch: stop after this long (default: never)")
+    p.set_defaults(func=run_investigate)
+
+    inc = subparsers.add_parser("incident", help="list incidents or export a post-incident report",
+                                description="Read the incidents the investigator recorded on the server.")
+    _connection(inc)
+    sub = inc.add_subparsers(dest="incident_command", metavar="ACTION")
+    _connection(sub.add_parser("list", help="list incidents, newest first"))
+    export = sub.add_parser("export", help="the post-incident report of one incident as Markdown")
+    _connection(export)
+    export.add_argument("id", help="incident id, e.g. INC-0001")
+    export.add_argument("--out", help="write to this file instead of stdout")
+    inc.set_defaults(func=run_incident, incident_command="list")

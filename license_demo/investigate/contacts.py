@@ -1,0 +1,36 @@
+"""Who to tell about a team's usage: the team lead and the team's channel (overridable by a YAML file)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+# The demo's teams; a YAML file with the same shape (`teams: {name: {lead, channel}}`) replaces them.
+TEAMS = {
+    "powertrain": {"lead": "Katrin Weber (powertrain lead)", "channel": "#team-powertrain"},
+    "adas": {"lead": "Raj Patel (ADAS lead)", "channel": "#team-adas"},
+    "body-electronics": {"lead": "Jana Novak (body electronics lead)", "channel": "#team-body-electronics"},
+    "chassis": {"lead": "Tom Berger (chassis lead)", "channel": "#team-chassis"},
+    "infotainment": {"lead": "Mei Lin (infotainment lead)", "channel": "#team-infotainment"},
+    "platform": {"lead": "Oskar Lind (platform and CI lead)", "channel": "#platform-ci"},
+}
+
+
+def load(path: str | None) -> dict:
+    """The team contacts: the built-in ones, or those of the YAML file at `path`."""
+    if not path:
+        return TEAMS
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read contacts file {path}: {exc}") from exc
+    teams = data.get("teams") if isinstance(data, dict) else None
+    if not isinstance(teams, dict):
+        raise ValueError(f"{path} must hold `teams: {{name: {{lead: ..., channel: ...}}}}`")
+    return teams
+
+
+def contact(teams: dict, team: str | None) -> dict:
+    """The lead and channel for `team`; unknown teams get a channel named after them."""
+    name = team or "unknown"
+    return teams.get(name) or {"lead": f"the lead of team {name}", "channel": f"#team-{name}"}

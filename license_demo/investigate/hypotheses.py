@@ -1,0 +1,170 @@
+"""The explicit rules: each hypothesis scores its confidence from the evidence, points by points.
+
+Every rule adds or removes a stated number of points when its condition holds; the
+confidence is the sum clamped to 0..1. The reasons are kept, so the report shows what
+supports and what weakens each hypothesis.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from license_demo.investigate.evidence import Evidence
+
+
+@dataclass
+class Hypothesis:
+    """A possible explanation with its confidence and the evidence for and against it."""
+
+    key: str
+    title: str
+    confidence: float = 0.0
+    supports: list[str] = field(default_factory=list)
+    weakens: list[str] = field(default_factory=list)
+    subject: dict = field(default_factory=dict)
+
+    def rule(self, holds: bool, points: float, because: str) -> None:
+        """Add `points` (negative: remove) and note `because` when `holds`."""
+        if not holds:
+            return
+        self.confidence += points
+        (self.supports if points > 0 else self.weakens).append(f"{because} ({points:+.2f})")
+
+    def to_dict(self) -> dict:
+        """The hypothesis as JSON-ready data."""
+        return {"key": self.key, "title": self.title, "confidence": self.confidence,
+                "supports": self.supports, "weakens": self.weakens, "subject": self.subject}
+
+
+def _pct(value: float) -> str:
+    """0.753 -> '75%'."""
+    return f"{value:.0%}"
+
+
+def build_job(ev: Evidence) -> Hypothesis:
+    """One team's build job drives the overage of the tool in focus (a burst, not steady demand)."""
+    d, tool = ev.data, ev.data.get("tool")
+    h = Hypothesis("build_job", f"One team's build job drives overage on {tool or 'a tool'}")
+    if not tool:
+        h.weakens.append("no tool in focus")
+        return h
+    overage_now = d["now_by_tool"].get(tool, {}).get("overage", 0)
+    overage_w, base = d["overage_window"].get(tool, 0), d["overage_baseline"].get(tool, 0)
+    team, share = d.get("top_team"), d.get("top_team_share", 0)
+    held = d.get("held_by_team", {})
+    held_total = sum(v["seats"] for v in held.values())
+    h.subject = {"tool": tool, "team": team}
+    h.title = f"Team {team}'s build job drives overage on {tool}" if team else h.title
+    h.rule(overage_w > 0 or overage_now > 0, 0.15,
+           f"{overage_w:.0f} overage checkouts in the window, {overage_now:.0f} overage seats held now")
+    h.rule(share >= 0.6, 0.25, f"team {team} made {_pct(share)} of the checkouts in the window")
+    h.rule(share >= 0.8, 0.1, "one team clearly dominates (80% or more)")
+    h.rule(overage_w >= 3 and overage_w >= 3 * base, 0.2,
+           f"a burst: {overage_w:.0f} overage checkouts against {base:.0f} in the window before")
+    top_held = held.get(team, {}).get("seats", 0) if team else 0
+    h.rule(held_total > 0 and top_held / held_total >= 0.6, 0.15,
+           f"team {team} holds {top_held} of the {held_total} seats in use now")
+    h.rule(overage_now == 0, -0.3, "no overage seat is held now: the burst is over")
+    h.rule(d.get("teams_over_20pct", 0) >= 3, -0.2,
+           f"{d.get('teams_over_20pct')} teams each made 20% or more of the checkouts")
+    h.rule(d.get("above_commit_fraction", 0) >= 0.5 and d.get("coverage_seconds", 0) >= 3600, -0.25,
+           "usage was above commit for most of the lookback: demand looks steady")
+    return h
+
+
+def commit_too_low(ev: Evidence) -> Hypothesis:
+    """The commit is too low for steady demand: usage above commit most of the working day."""
+    d, tool = ev.data, ev.data.get("tool")
+    h = Hypothesis("commit_too_low", f"Commit of {tool or 'a tool'} too low for steady demand",
+                   subject={"tool": tool})
+    if not tool:
+        h.weakens.append("no tool in focus")
+        return h
+    fraction, covered = d.get("above_commit_fraction") or 0, d.get("coverage_seconds", 0)
+    lookback_h = ev.settings.lookback / 3600
+    h.rule(fraction >= 0.5, 0.4, f"seats in use exceeded commit {_pct(fraction)} of the time "
+                                 f"with data in the last {lookback_h:.0f} h")
+    h.rule(0.25 <= fraction < 0.5, 0.2, f"seats in use exceeded commit {_pct(fraction)} of the time")
+    h.rule(d.get("teams_over_20pct", 0) >= 2, 0.2,
+           f"{d.get('teams_over_20pct')} teams share the demand (20% or more each)")
+    h.rule(covered >= 3600, 0.15, f"{covered / 3600:.1f} h of history back the measure")
+    h.rule(covered < 3600, -0.2, f"only {covered / 60:.0f} min of history: steady demand "
+                                 "needs hours of data")
+    overage_w, base = d["overage_window"].get(tool, 0), d["overage_baseline"].get(tool, 0)
+    h.rule(overage_w >= 3 and overage_w >= 3 * base and covered < 4 * ev.settings.window + 3600, -0.15,
+           "the overage came as a sudden burst, not as steady use")
+    h.rule(d.get("now_by_tool", {}).get(tool, {}).get("overage", 0) == 0 and fraction < 0.25, -0.2,
+           "no overage seat held now and usage rarely above commit")
+    return h
+
+
+def hoarding(ev: Evidence) -> Hypothesis:
+    """One user or script holds far more seats than anyone should."""
+    d, user = ev.data, ev.data.get("holder")
+    seats, share, tools = d.get("holder_seats", 0), d.get("holder_share", 0), d.get("holder_tools", [])
+    h = Hypothesis("hoarding", f"{user or 'One user'} is hoarding seats",
+                   subject={"user": user, "team": d.get("holder_team")})
+    if not user:
+        h.weakens.append("nobody holds a seat now")
+        return h
+    threshold = ev.settings.hoarding_seats
+    h.rule(seats > threshold, 0.4, f"{user} holds {seats:.0f} seats, above the threshold of {threshold}")
+    h.rule(share >= 0.5, 0.25, f"that is {_pct(share)} of all seats in use")
+    h.rule(len(tools) >= 3, 0.15, f"on {len(tools)} different tools")
+    h.rule(d.get("holder_checkout_share", 0) >= 0.8, 0.1,
+           f"{user} made {_pct(d.get('holder_checkout_share', 0))} of all checkouts in the window")
+    h.rule(d.get("seats_available_total", 1) == 0, 0.1, "no seat is free on any tool")
+    h.rule(seats <= 3, -0.3, f"{user} holds only {seats:.0f} seats")
+    return h
+
+
+def bad_deployment(ev: Evidence) -> Hypothesis:
+    """A fault after a deployment: failures rising right after a version change."""
+    d, change = ev.data, ev.data.get("change")
+    h = Hypothesis("bad_deployment", "A fault introduced by the last deployment")
+    if not change:
+        h.weakens.append("no version change in the window")
+        return h
+    version = change.get("version")
+    h.title = f"A fault introduced by deploying {version}" if change.get("action") != "rollback" else \
+        f"A fault around the rollback to {version}"
+    h.subject = {"version": version, "commit": change.get("commit"), "previous": change.get("previous")}
+    after, before, ok = d.get("failures_after", 0), d.get("failures_before", 0), d.get("borrows_after", 0)
+    h.rule(True, 0.3, f"version changed in the window ({change.get('action')} {version})")
+    h.rule(after >= 3 and after >= 3 * max(before, 0.5), 0.35,
+           f"{after:.0f} failed borrows since the change against {before:.0f} in as long before it")
+    ratio = after / (after + ok) if after + ok else 0
+    h.rule(ratio >= 0.1, 0.15, f"{_pct(ratio)} of borrow attempts since the change failed")
+    h.rule(bool(d.get("failure_ratio_now")), 0.1, "borrows are failing right now (recording rule)")
+    h.rule(change.get("action") == "rollback", -0.4, "the last change was already a rollback")
+    h.rule(after < 1, -0.3, "no borrow failed since the change")
+    h.rule(before >= 3 and after < 2 * before, -0.2, "failures were as frequent before the change")
+    return h
+
+
+def server_down(ev: Evidence) -> Hypothesis:
+    """The server is down, or Prometheus does not scrape it."""
+    d = ev.data
+    reachable, up = d.get("server_reachable"), d.get("up")
+    h = Hypothesis("server_down", "License server down")
+    if reachable and up == 0:
+        h.title = "License server up but Prometheus cannot scrape it"
+    h.rule(up == 0, 0.5, f"up{{job=\"license-server\"}} is 0 (last error: {d.get('target_error') or 'none'})")
+    h.rule(up is None and d.get("prometheus_reachable", False), 0.4,
+           "Prometheus has no license-server target at all")
+    h.rule(not reachable, 0.35, "GET /healthz does not answer")
+    h.rule(any(a["labels"].get("alertname") == "LicenseServerDown" for a in d.get("alerts", [])), 0.1,
+           "LicenseServerDown is firing")
+    h.rule(bool(reachable) and up == 1, -0.5, "the server answers and Prometheus scrapes it")
+    return h
+
+
+RULES = (server_down, bad_deployment, hoarding, build_job, commit_too_low)
+
+
+def rank(ev: Evidence) -> list[Hypothesis]:
+    """Every hypothesis with its confidence, most likely first (ties: the order of RULES)."""
+    hypotheses = [rule(ev) for rule in RULES]
+    for h in hypotheses:
+        h.confidence = round(min(1.0, max(0.0, h.confidence)), 2)
+    order = {rule.__name__: i for i, rule in enumerate(RULES)}
+    return sorted(hypotheses, key=lambda h: (-h.confidence, order[h.key]))

@@ -1,0 +1,43 @@
+"""Log evidence from Loki (optional): how many matching lines, and a few request ids to follow."""
+from __future__ import annotations
+
+import json
+
+import requests
+
+SAMPLE = 5
+
+
+def selector(data: dict) -> str | None:
+    """The LogQL query for the lines that matter to this incident, or None without a focus."""
+    base = '{app="license-server"} | json'
+    if data.get("change") and data.get("failures_after"):
+        return f'{base} | event="borrow_rejected" | reason="server_error"'
+    if data.get("tool") and data.get("now_by_tool", {}).get(data["tool"], {}).get("overage"):
+        return f'{base} | event="borrow" | tool="{data["tool"]}" | overage="true"'
+    if data.get("holder"):
+        return f'{base} | event="borrow" | user="{data["holder"]}"'
+    return None
+
+
+def add_log_facts(col, loki_url: str) -> None:
+    """Count matching lines over the window and keep a few request ids; Loki away is only a note."""
+    ev = col.ev
+    query = selector(ev.data)
+    if not query:
+        return
+    start_ns, end_ns = int((ev.at - ev.settings.window) * 1e9), int(ev.at * 1e9)
+    try:
+        response = requests.get(loki_url.rstrip("/") + "/loki/api/v1/query_range", timeout=10,
+                                params={"query": query, "start": start_ns, "end": end_ns,
+                                        "limit": 1000, "direction": "backward"})
+        response.raise_for_status()
+        streams = response.json()["data"]["result"]
+    except (requests.RequestException, ValueError, KeyError) as exc:
+        ev.notes.append(f"Loki at {loki_url} gave no logs ({exc}); the investigation uses metrics only")
+        return
+    lines = [json.loads(v[1]) for s in streams for v in s.get("values", []) if v[1].startswith("{")]
+    col.add("log_lines", f"log lines matching in the last {ev.settings.window}s", len(lines),
+            f"GET /loki/api/v1/query_range {query}", "loki")
+    ids = [line.get("request_id") for line in lines if line.get("request_id")][:SAMPLE]
+    col.add("log_request_ids", "request ids of the newest matching lines", ids, query, "loki")

@@ -1,0 +1,122 @@
+"""Drive borrow load for the scenarios: the stress-test package as a subprocess, and small loops."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from license_demo.clients import DemoError, ServerClient
+
+
+def run_stress_test(target: str, tool: str, seed: int, profile: str = "heavy",
+                    mode: str = "borrow-only", timeout: float = 240.0, out=print) -> dict:
+    """Run `python -m stress_test` against `target` and return its summary (JSON) as a dict."""
+    with tempfile.TemporaryDirectory(prefix="license-demo-load-") as tmp:
+        summary = Path(tmp) / "summary.json"
+        argv = [sys.executable, "-m", "stress_test", "--target", target, "--profile", profile,
+                "--mode", mode, "--tool", tool, "--yes", "--summary", str(summary),
+                "--seed", str(seed)]
+        out(f"  $ {' '.join(argv[1:3])} --target {target} --profile {profile} --mode {mode} "
+            f"--tool {tool!r} --seed {seed}")
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise DemoError(f"the stress test ran longer than {timeout:.0f}s; check the server") from exc
+        if done.returncode != 0:
+            raise DemoError(f"the stress test failed (exit {done.returncode}):\n"
+                            f"{(done.stderr or done.stdout)[-1500:]}")
+        try:
+            return json.loads(summary.read_text())
+        except (OSError, ValueError):
+            # A summary is a convenience; the scenario measures through the server and Prometheus.
+            return {"output": done.stdout[-2000:]}
+
+
+def borrow(server: ServerClient, tool: str, user: str, team: str | None = None) -> requests.Response:
+    """One borrow attempt as a client would send it, marked synthetic."""
+    body = {"tool": tool, "user": user, **({"team": team} if team else {})}
+    return server.call("POST", "/api/borrow", json=body, expect_error=True,
+                       headers={"X-Synthetic": "true"})
+
+
+def give_back(server: ServerClient, borrow_id: str) -> None:
+    """Return one borrow, ignoring one that is already back."""
+    server.call("POST", "/api/return", json={"id": borrow_id}, expect_error=True,
+                headers={"X-Synthetic": "true"})
+
+
+def borrow_return_cycles(server: ServerClient, tools: list[str], users: list[str],
+                         duration: float, rng, pause: float = 0.05) -> dict:
+    """Borrow and return seats for `duration` seconds; count outcomes and keep failing request ids."""
+    counts: dict[str, int] = {}
+    failed_ids: list[str] = []
+    deadline = time.monotonic() + duration
+    while time.monotonic() < deadline:
+        tool = rng.choice(tools)
+        response = borrow(server, tool, rng.choice(users), "powertrain")
+        counts[str(response.status_code)] = counts.get(str(response.status_code), 0) + 1
+        if response.status_code == 201:
+            give_back(server, response.json()["id"])
+        elif response.status_code >= 500:
+            failed_ids.append(response.headers.get("X-Request-ID")
+                              or response.request.headers.get("X-Request-ID", ""))
+        time.sleep(pause)
+    return {"status_counts": counts, "failed_request_ids": failed_ids}
+
+
+def release_holders(server: ServerClient, tool: str | None = None) -> dict:
+    """Force-return the seats of every user holding one (of `tool`): the job holding them ended."""
+    filters = {"tool": tool} if tool else {}
+    users = sorted({b["user"] for b in server.borrows(**filters)})
+    returned = sum(server.force_return(user)["returned"] for user in users)
+    return {"users": users, "returned": returned}
+
+
+class BackgroundTraffic:
+    """Users borrowing and returning in a thread, with outcomes counted since the last `take()`."""
+
+    def __init__(self, server: ServerClient, tools: list[str], users: list[str], rng,
+                 pause: float = 0.05):
+        """Prepare the loop; `start()` runs it."""
+        self.server, self.tools, self.users, self.rng, self.pause = server, tools, users, rng, pause
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._failed: list[str] = []
+        self._thread = threading.Thread(target=self._loop, name="demo-traffic", daemon=True)
+
+    def _loop(self) -> None:
+        """Borrow, return, count; never raise out of the thread."""
+        while not self._stop.is_set():
+            try:
+                result = borrow_return_cycles(self.server, self.tools, self.users, 0.5, self.rng,
+                                              self.pause)
+            except Exception as exc:  # a failing request must not end the traffic silently
+                result = {"status_counts": {"error": 1}, "failed_request_ids": [str(exc)]}
+            with self._lock:
+                for status, n in result["status_counts"].items():
+                    self._counts[status] = self._counts.get(status, 0) + n
+                self._failed += result["failed_request_ids"]
+
+    def start(self) -> "BackgroundTraffic":
+        """Start the thread."""
+        self._thread.start()
+        return self
+
+    def take(self) -> dict:
+        """Counts and failing request ids since the previous call."""
+        with self._lock:
+            taken = {"status_counts": self._counts, "failed_request_ids": self._failed}
+            self._counts, self._failed = {}, []
+        return taken
+
+    def stop(self) -> None:
+        """Stop the thread and wait for its last round."""
+        self._stop.set()
+        self._thread.join(timeout=10)

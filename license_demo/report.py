@@ -1,0 +1,105 @@
+"""The timeline report of a rehearsal: phases with elapsed times and the cloud-vs-automotive table."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from license_demo.runner import Scenario, Timeline
+
+# The automotive column of the demo guide's comparison, one row per phase of a journey:
+# field data upload, the L1 → L2 → L3 handoffs, the OTA rollout, field confirmation.
+AUTOMOTIVE = {
+    "detect": "Hours to days: vehicle data uploaded, aggregated, reviewed by L1",
+    "investigate and fix": "Days to weeks: L1 → L2 → L3, analysis, a fix developed and tested",
+    "fix effective": "Months: the OTA update scheduled and rolled out",
+    "verify": "Months: field data confirms the fix",
+}
+
+
+def _iso(at: float | None) -> str:
+    """Epoch seconds as ISO 8601 UTC (or a dash)."""
+    if at is None:
+        return "—"
+    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
+
+
+def _duration(seconds: float | None) -> str:
+    """A short human duration: 42 s, 3 min 5 s."""
+    if seconds is None:
+        return "not reached"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+def phase_rows(scenario: Scenario, timeline: Timeline) -> list[dict]:
+    """Each phase of the scenario with its start, end and elapsed seconds (None when missing)."""
+    rows = []
+    for label, start, end in scenario.phases:
+        t0 = timeline.events.get(start, {}).get("at")
+        t1 = timeline.events.get(end, {}).get("at")
+        rows.append({"phase": label, "from": start, "to": end, "started": t0, "ended": t1,
+                     "seconds": (t1 - t0) if t0 is not None and t1 is not None else None})
+    return rows
+
+
+def to_json(scenario: Scenario, timeline: Timeline) -> dict:
+    """The machine-readable report."""
+    rows = phase_rows(scenario, timeline)
+    first = min((e["at"] for e in timeline.events.values()), default=None)
+    last = max((e["at"] for e in timeline.events.values()), default=None)
+    return {
+        "scenario": scenario.name, "title": scenario.title, "mode": timeline.mode,
+        "seed": timeline.seed, "events": timeline.events, "acts": timeline.acts,
+        "phases": rows, "total_seconds": (last - first) if first is not None else None,
+        "complete": all(r["seconds"] is not None for r in rows),
+        "measurements": timeline.measurements, "notes": timeline.notes,
+        "comparison": comparison(rows, scenario.automotive),
+    }
+
+
+def comparison(rows: list[dict], automotive: list[str] | None = None) -> list[dict]:
+    """The guide's cloud-vs-automotive table, the cloud column filled with measured times."""
+    column = automotive or list(AUTOMOTIVE.values())
+    return [{"step": row["phase"], "cloud": _duration(row["seconds"]), "automotive": text}
+            for row, text in zip(rows, column)]
+
+
+def to_markdown(scenario: Scenario, timeline: Timeline) -> str:
+    """The report as Markdown: events, phases, measurements, the comparison table."""
+    data = to_json(scenario, timeline)
+    lines = [f"# {scenario.title}: rehearsal report", "",
+             f"Mode {timeline.mode}, seed {timeline.seed}, total {_duration(data['total_seconds'])}.", "",
+             "## Timeline", "", "| moment | time (UTC) | seen via |", "|---|---|---|"]
+    for name, event in sorted(timeline.events.items(), key=lambda kv: kv[1]["at"]):
+        lines.append(f"| {name.replace('_', ' ')} | {_iso(event['at'])} | {event.get('source', '')} |")
+    lines += ["", "## Phases", "", "| phase | from | to | elapsed |", "|---|---|---|---|"]
+    for row in data["phases"]:
+        lines.append(f"| {row['phase']} | {row['from'].replace('_', ' ')} | "
+                     f"{row['to'].replace('_', ' ')} | {_duration(row['seconds'])} |")
+    if timeline.measurements:
+        lines += ["", "## Measurements", "", "| measurement | value |", "|---|---|"]
+        for key, value in timeline.measurements.items():
+            lines.append(f"| {key.replace('_', ' ')} | {value} |")
+    lines += ["", "## Cloud DevOps vs automotive (edge/IoT)", "",
+              "| step | cloud DevOps (measured) | automotive |", "|---|---|---|"]
+    for row in data["comparison"]:
+        lines.append(f"| {row['step']} | {row['cloud']} | {row['automotive']} |")
+    lines.append(f"| total | {_duration(data['total_seconds'])}, one team, direct access | "
+                 "weeks to months, 5+ teams, many handoffs |")
+    if timeline.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in timeline.notes]
+    return "\n".join(lines) + "\n"
+
+
+def write(scenario: Scenario, timeline: Timeline, directory: Path) -> tuple[Path, Path]:
+    """Write `<scenario>-<time>.md` and `.json` into `directory`; return both paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    md_path = directory / f"{scenario.name}-{stamp}.md"
+    json_path = directory / f"{scenario.name}-{stamp}.json"
+    md_path.write_text(to_markdown(scenario, timeline))
+    json_path.write_text(json.dumps(to_json(scenario, timeline), indent=2, default=str) + "\n")
+    return md_path, json_path

@@ -1,0 +1,127 @@
+"""Run a scenario's acts in order: mark each, tell the presenter what to say, pause in guided mode."""
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from license_demo.annotations import mark_act
+from license_demo.clients import AlertmanagerClient, GrafanaClient, PrometheusClient, ServerClient
+
+
+@dataclass
+class Timeline:
+    """Named moments of a run (epoch seconds), measurements and notes, for the report."""
+
+    scenario: str
+    mode: str
+    seed: int
+    events: dict = field(default_factory=dict)
+    acts: list = field(default_factory=list)
+    measurements: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def record(self, event: str, at: float | None = None, **details) -> float:
+        """Store `event` at `at` (now by default) unless already recorded; return its time."""
+        if event not in self.events:
+            self.events[event] = {"at": at or time.time(), **details}
+        return self.events[event]["at"]
+
+
+@dataclass
+class Context:
+    """Everything an act needs: the clients, the run's settings and its timeline."""
+
+    server: ServerClient
+    prometheus: PrometheusClient | None
+    alertmanager: AlertmanagerClient | None
+    grafana: GrafanaClient | None
+    mode: str = "auto"
+    seed: int = 42
+    grafana_url: str = "http://localhost:3000"
+    workdir: Path = Path("demo-reports")
+    alert_timeout: float = 180.0
+    out: Callable[[str], None] = print
+    pause: Callable[[str], str] = input
+    timeline: Timeline | None = None
+    # Scenario-specific settings from the command line (e.g. the Prometheus data dir).
+    options: dict = field(default_factory=dict)
+    state: dict = field(default_factory=dict)
+
+    @property
+    def rng(self) -> random.Random:
+        """The run's random generator, seeded once so a run is reproducible."""
+        if "rng" not in self.state:
+            self.state["rng"] = random.Random(self.seed)
+        return self.state["rng"]
+
+    def require_prometheus(self) -> PrometheusClient:
+        """Prometheus client, or a clear error when the scenario runs without one."""
+        if self.prometheus is None:
+            from license_demo.clients import DemoError
+            raise DemoError("this scenario needs Prometheus: pass --prometheus URL (or start `license-demo stack`)")
+        return self.prometheus
+
+
+@dataclass
+class Act:
+    """One step of a journey: what happens, what to say, what to show."""
+
+    key: str
+    title: str
+    run: Callable[[Context], None]
+    say: list[str] = field(default_factory=list)
+    show: list[str] = field(default_factory=list)
+    automotive: str = ""
+
+
+@dataclass
+class Scenario:
+    """A named journey: its acts as data plus the phases its report times."""
+
+    name: str
+    title: str
+    story: str
+    acts: list[Act]
+    # (label, from event, to event): the elapsed times the report prints.
+    phases: list[tuple[str, str, str]]
+    needs_alerting: bool = True
+    # The automotive column of the comparison, one entry per phase (default: report.AUTOMOTIVE).
+    automotive: list[str] | None = None
+
+
+def _urls(ctx: Context, templates: list[str]) -> list[str]:
+    """Fill the URL templates of an act with the run's addresses."""
+    values = {"server": ctx.server.url.rstrip("/"), "grafana": ctx.grafana_url.rstrip("/"),
+              "prometheus": (ctx.prometheus.url if ctx.prometheus else "").rstrip("/"),
+              "alertmanager": (ctx.alertmanager.url if ctx.alertmanager else "").rstrip("/")}
+    return [t.format(**values) for t in templates]
+
+
+def run(scenario: Scenario, ctx: Context) -> Timeline:
+    """Play every act of `scenario`; guided mode waits for Enter before each act but the first."""
+    ctx.timeline = ctx.timeline or Timeline(scenario.name, ctx.mode, ctx.seed)
+    ctx.out(f"== {scenario.title} ({ctx.mode} mode, seed {ctx.seed}) ==\n{scenario.story}\n")
+    for number, act in enumerate(scenario.acts, start=1):
+        if ctx.mode == "guided" and number > 1:
+            try:
+                ctx.pause(f"-- press Enter for act {number}: {act.title} --")
+            except EOFError:
+                pass
+        ctx.out(f"\n[act {number}/{len(scenario.acts)}] {act.title}")
+        started = mark_act(ctx.server, ctx.grafana, scenario.name, act.key, act.title, warn=ctx.out)
+        if ctx.mode == "guided":
+            for url in _urls(ctx, act.show):
+                ctx.out(f"  open: {url}")
+            for line in act.say:
+                ctx.out(f"  say:  {line}")
+            if act.automotive:
+                ctx.out(f"  automotive: {act.automotive}")
+        act.run(ctx)
+        ctx.timeline.acts.append({"act": act.key, "title": act.title, "started": started,
+                                  "ended": time.time()})
+        sys.stdout.flush()
+    return ctx.timeline

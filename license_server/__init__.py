@@ -1,0 +1,48 @@
+"""The license server: create_app builds the Flask app for gunicorn, tests and the CLI.
+
+Nothing here imports prometheus_client at module level: under gunicorn the master must
+not create metric values before PROMETHEUS_MULTIPROC_DIR is set (see __main__.py).
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, g, request
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: settings, logging, database, API, pages, metrics."""
+    from license_server import (alerts, api, client_errors, db, demo_marks, deployments, errors,
+                                faults, health, incidents, logs, metrics, openapi, pages, reaper)
+    from license_server.config import from_environment, load_tools
+
+    app = Flask(__name__)
+    app.config.update(from_environment())
+    if test_config:
+        app.config.update(test_config)
+
+    logs.setup(app, on_drop=metrics.LOG_LINES_DROPPED.inc)
+    store = db.init_app(app, load_tools(app.config["TOOLS_FILE"]))
+
+    @app.before_request
+    def begin():
+        logs.start_request()
+
+    @app.after_request
+    def end(response):
+        rule = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.observe_request(rule, request.method, response.status_code,
+                                time.perf_counter() - g.get("started", time.perf_counter()))
+        return logs.finish_request(response, rule)
+
+    rest = openapi.init_app(app)
+    for blueprint in (health.bp, api.bp, alerts.bp):
+        rest.register_blueprint(blueprint)
+    errors.register(app)
+    for blueprint in (metrics.bp, pages.bp, faults.bp, deployments.bp, client_errors.bp,
+                      demo_marks.bp, incidents.bp):
+        app.register_blueprint(blueprint)
+    app.extensions["metrics_collectors"] = metrics.extra_collectors(app)
+
+    reaper.start(store, app.config["LEASE_REAP_INTERVAL"])
+    return app

@@ -1,0 +1,72 @@
+"""`python -m license_server`: serve the app with gunicorn (the production server)."""
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import tempfile
+from pathlib import Path
+
+from gunicorn.app.base import BaseApplication
+
+CONF = Path(__file__).with_name("gunicorn_conf.py")
+
+
+class Server(BaseApplication):
+    """gunicorn running create_app() in each worker with gunicorn_conf.py's settings."""
+
+    def __init__(self, overrides: dict):
+        self.overrides = overrides
+        super().__init__()
+
+    def load_config(self):
+        """Read gunicorn_conf.py, then apply the command-line overrides."""
+        settings = {**runpy.run_path(str(CONF)), **self.overrides}
+        for key, value in settings.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key.lower(), value)
+
+    def load(self):
+        """Build the app inside the worker (after the metrics folder is set)."""
+        from license_server import create_app
+        return create_app()
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options; each falls back to its environment variable."""
+    parser = argparse.ArgumentParser(
+        prog="python -m license_server",
+        description="Serve the license server with gunicorn. Settings not given here come from "
+                    "the environment: DATABASE_URL (default sqlite:///data/license.db), "
+                    "ADMIN_TOKEN (enables /config and the admin API), TOOLS_FILE, LOKI_URL.")
+    parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"),
+                        help="address to listen on (default: $HOST or 0.0.0.0)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")),
+                        help="port to listen on (default: $PORT or 8000)")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+                        help="gunicorn worker processes (default: $WEB_CONCURRENCY or 2)")
+    parser.add_argument("--database-url", default=None,
+                        help="sqlite:///path or postgresql://user:pass@host:port/db "
+                             "(default: $DATABASE_URL)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    """Check the settings, then run gunicorn in the foreground."""
+    args = parse_args(argv)
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    # prometheus_client picks multiprocess mode at import time: set the folder first.
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="license-server-metrics-")
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("ADMIN_TOKEN"):
+        print("ADMIN_TOKEN is not set: /config and the admin API will refuse until it is.",
+              flush=True)
+    print(f"License server on http://{'localhost' if args.host == '0.0.0.0' else args.host}:"
+          f"{args.port}/dashboard", flush=True)
+    Server({"bind": f"{args.host}:{args.port}", "workers": args.workers}).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Alertmanager's webhook: keep each alert's latest notification, log it, list them."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from flask_smorest import Blueprint
+
+from license_server import metrics
+from license_server.db import get_store
+from license_server.logs import log_event
+from license_server.schemas import (AlertQuerySchema, ErrorSchema, ReceivedAlertSchema,
+                                    ReceivedSchema, WebhookSchema)
+
+bp = Blueprint("alerts", __name__, url_prefix="/api/alerts",
+               description="Notifications received from Alertmanager.")
+
+
+def fingerprint(alert: dict) -> str:
+    """Alertmanager's fingerprint, or a stable hash of the labels when it sent none."""
+    if alert.get("fingerprint"):
+        return alert["fingerprint"]
+    return hashlib.sha256(json.dumps(alert["labels"], sort_keys=True).encode()).hexdigest()[:16]
+
+
+@bp.post("/webhook")
+@bp.arguments(WebhookSchema)
+@bp.response(200, ReceivedSchema)
+@bp.alt_response(400, schema=ErrorSchema)
+def webhook(payload):
+    """Receive a notification from Alertmanager (webhook_configs url)."""
+    store = get_store()
+    for alert in payload["alerts"]:
+        name = alert["labels"].get("alertname", "unnamed")
+        store.record_alert(fingerprint(alert), name, alert["status"], alert)
+        metrics.ALERT_NOTIFICATIONS.labels(alertname=name, status=alert["status"]).inc()
+        log_event("alert_notification", f"Alert {name} {alert['status']}: "
+                  f"{alert['annotations'].get('summary', '')}",
+                  level=logging.WARNING if alert["status"] == "firing" else logging.INFO,
+                  alertname=name, status=alert["status"], tool=alert["labels"].get("tool"),
+                  severity=alert["labels"].get("severity"), receiver=payload.get("receiver"))
+    return {"received": len(payload["alerts"])}
+
+
+@bp.get("")
+@bp.arguments(AlertQuerySchema, location="query")
+@bp.response(200, ReceivedAlertSchema(many=True))
+def list_alerts(query):
+    """The latest notification of every alert received, newest first."""
+    return get_store().alerts(status=query.get("status"))

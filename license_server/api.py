@@ -1,0 +1,142 @@
+"""The JSON API: tools, borrow, return, borrows, admin configuration, force-return, reset."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from license_server import auth, metrics
+from license_server.config import load_tools
+from license_server.db import get_store
+from license_server.errors import Exhausted, UnknownTool
+from license_server.logs import log_event
+from license_server.schemas import (BorrowQuerySchema, BorrowRequestSchema, BorrowSchema,
+                                    ErrorSchema, ForceReturnSchema, ReturnRequestSchema,
+                                    StatusSchema, ToolSchema, ToolUpdateSchema)
+
+bp = Blueprint("api", __name__, url_prefix="/api", description="Borrow and return tool seats.")
+ADMIN = [{"bearerAuth": []}]
+
+
+@bp.get("/tools")
+@bp.response(200, ToolSchema(many=True))
+def list_tools():
+    """Every tool with its configuration and live state."""
+    return get_store().list_tools()
+
+
+@bp.get("/tools/<path:name>")
+@bp.response(200, ToolSchema)
+@bp.alt_response(404, schema=ErrorSchema)
+def get_tool(name):
+    """One tool with its configuration and live state."""
+    tool = get_store().get_tool(name)
+    if tool is None:
+        raise UnknownTool(f"No tool named {name!r}. GET /api/tools lists the catalog.")
+    return tool
+
+
+@bp.post("/borrow")
+@bp.arguments(BorrowRequestSchema)
+@bp.response(201, BorrowSchema)
+@bp.alt_response(400, schema=ErrorSchema)
+@bp.alt_response(404, schema=ErrorSchema)
+@bp.alt_response(409, schema=ErrorSchema)
+def borrow(body):
+    """Borrow a seat: commit first, then overage (charged), 409 when none is left."""
+    try:
+        seat = get_store().borrow(body["tool"], body["user"], body["team"], body["lease_seconds"])
+    except (UnknownTool, Exhausted) as exc:
+        metrics.BORROW_FAILURES.labels(tool=body["tool"] if isinstance(exc, Exhausted) else "unknown",
+                                       reason=exc.code).inc()
+        log_event("borrow_rejected", f"Borrow of {body['tool']} by {body['user']} refused: {exc.code}",
+                  level=logging.WARNING, tool=body["tool"], user=body["user"], team=body["team"],
+                  reason=exc.code)
+        raise
+    metrics.count_borrow(seat)
+    kind = "overage" if seat["overage"] else "commit"
+    log_event("borrow", f"{seat['user']} borrowed a {kind} seat of {seat['tool']}",
+              tool=seat["tool"], user=seat["user"], team=seat["team"], overage=seat["overage"],
+              borrow_id=seat["id"], cost=seat["cost"], lease_seconds=body["lease_seconds"])
+    return seat
+
+
+@bp.post("/return")
+@bp.arguments(ReturnRequestSchema)
+@bp.response(200, BorrowSchema)
+@bp.alt_response(404, schema=ErrorSchema)
+@bp.alt_response(409, schema=ErrorSchema)
+def return_seat(body):
+    """Return a borrowed seat; a second return of the same id frees nothing (409)."""
+    seat = get_store().return_borrow(body["id"])
+    metrics.RETURNS.labels(tool=seat["tool"]).inc()
+    log_event("return", f"{seat['user']} returned a seat of {seat['tool']}", tool=seat["tool"],
+              user=seat["user"], team=seat["team"], overage=seat["overage"], borrow_id=seat["id"])
+    return seat
+
+
+@bp.get("/borrows")
+@bp.arguments(BorrowQuerySchema, location="query")
+@bp.response(200, BorrowSchema(many=True))
+def list_borrows(query):
+    """Active borrows, filtered by user, tool and team."""
+    return get_store().active_borrows(**query)
+
+
+@bp.put("/config/tools/<path:name>")
+@bp.arguments(ToolUpdateSchema)
+@bp.response(200, ToolSchema)
+@bp.alt_response(401, schema=ErrorSchema)
+@bp.alt_response(403, schema=ErrorSchema)
+@bp.alt_response(404, schema=ErrorSchema)
+@bp.doc(security=ADMIN)
+def update_tool(changes, name):
+    """Change a tool's commit, max_overage or costs (admin). Seats in use are never revoked."""
+    actor = auth.check_admin()
+    before = get_store().get_tool(name)
+    if before is None:
+        raise UnknownTool(f"No tool named {name!r}. GET /api/tools lists the catalog.")
+    tool = get_store().update_tool(name, changes, actor=actor)
+    record_config_change(before, tool, actor)
+    return tool
+
+
+def record_config_change(before: dict, after: dict, actor: str) -> None:
+    """Log and count each changed field of a tool (used by the API and the /config page)."""
+    for field in ("commit", "max_overage", "overage_cost", "commit_cost_monthly"):
+        if before[field] != after[field]:
+            metrics.CONFIG_CHANGES.labels(tool=after["name"]).inc()
+            log_event("config_change", f"{actor} changed {field} of {after['name']} "
+                      f"from {before[field]} to {after[field]}", tool=after["name"], field=field,
+                      old=before[field], new=after[field], actor=actor)
+
+
+@bp.post("/users/<user>/force-return")
+@bp.response(200, ForceReturnSchema)
+@bp.alt_response(401, schema=ErrorSchema)
+@bp.alt_response(403, schema=ErrorSchema)
+@bp.doc(security=ADMIN)
+def force_return(user):
+    """Free every seat a user holds (admin); returns how many."""
+    actor = auth.check_admin()
+    freed = get_store().force_return(user)
+    for seat in freed:
+        metrics.FORCE_RETURNS.labels(tool=seat["tool"]).inc()
+        log_event("force_return", f"{actor} freed a seat of {seat['tool']} held by {user}",
+                  tool=seat["tool"], user=user, team=seat["team"], overage=seat["overage"],
+                  borrow_id=seat["id"], actor=actor)
+    return {"user": user, "returned": len(freed), "ids": [seat["id"] for seat in freed]}
+
+
+@bp.post("/reset")
+@bp.response(200, StatusSchema)
+@bp.alt_response(401, schema=ErrorSchema)
+@bp.alt_response(403, schema=ErrorSchema)
+@bp.doc(security=ADMIN)
+def reset():
+    """Fresh demo state: the catalog from the tools file, no borrows or history (admin)."""
+    actor = auth.check_admin()
+    get_store().reset(load_tools(current_app.config["TOOLS_FILE"]))
+    log_event("reset", f"{actor} reset the server to a fresh demo state", actor=actor)
+    return {"status": "ok", "detail": "Catalog reloaded; every borrow, change and alert cleared."}

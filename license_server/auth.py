@@ -1,0 +1,34 @@
+"""Admin authorisation: a bearer token compared in constant time."""
+from __future__ import annotations
+
+import hmac
+from functools import wraps
+
+from flask import abort, current_app, request
+
+
+def check_admin() -> str:
+    """Abort 403 when no token is configured, 401 when missing or wrong; return the actor."""
+    expected = current_app.config.get("ADMIN_TOKEN") or ""
+    if not expected:
+        abort(403, "Admin endpoints are disabled: start the server with ADMIN_TOKEN set "
+                   "(e.g. ADMIN_TOKEN=$(openssl rand -hex 16)) and send it as "
+                   "'Authorization: Bearer <token>'.")
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        abort(401, "This endpoint needs the admin token: send 'Authorization: Bearer <ADMIN_TOKEN>'.")
+    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        abort(401, "The admin token is wrong: use the ADMIN_TOKEN the server was started with.")
+    return request.headers.get("X-Actor") or "admin-api"
+
+
+def admin_required(view):
+    """Decorate a view so it runs only with the admin token."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        check_admin()
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,67 @@
+"""Settings: defaults, then the environment; create_app applies test overrides last."""
+from __future__ import annotations
+
+import os
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+DEFAULTS = {
+    "DATABASE_URL": "sqlite:///data/license.db",
+    "ADMIN_TOKEN": None,
+    "TOOLS_FILE": str(PACKAGE_DIR / "tools.yaml"),
+    "LOKI_URL": None,
+    "LOKI_USER": None,
+    "LOKI_PASSWORD": None,
+    "GIT_COMMIT": "unknown",
+    "LOG_LEVEL": "INFO",
+    "SECRET_KEY": None,
+    # Seconds between lease-expiry sweeps in each worker.
+    "LEASE_REAP_INTERVAL": 2.0,
+    "DASHBOARD_REFRESH_MS": 3000,
+    # Upper bound of an accepted lease: a week.
+    "MAX_LEASE_SECONDS": 7 * 24 * 3600,
+}
+
+
+def package_version() -> str:
+    """The installed project version, or 'dev' when run from a bare checkout."""
+    try:
+        return metadata.version("license-demo")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+def from_environment(environ=os.environ) -> dict:
+    """Settings from the defaults overridden by same-named environment variables."""
+    settings = dict(DEFAULTS, APP_VERSION=package_version())
+    for key in list(settings):
+        if environ.get(key):
+            settings[key] = environ[key]
+    for key in ("LEASE_REAP_INTERVAL",):
+        settings[key] = float(settings[key])
+    for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS"):
+        settings[key] = int(settings[key])
+    return settings
+
+
+def load_tools(path: str) -> list[dict]:
+    """Read and check the tool catalog YAML; raise ValueError with what to fix."""
+    try:
+        document = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"Cannot read the tool catalog {path}: {exc}") from exc
+    tools = (document or {}).get("tools")
+    if not isinstance(tools, list) or not tools:
+        raise ValueError(f"{path} must contain a non-empty 'tools:' list")
+    required = ("name", "commit", "max_overage", "overage_cost", "commit_cost_monthly")
+    for index, tool in enumerate(tools):
+        missing = [key for key in required if key not in (tool or {})]
+        if missing:
+            raise ValueError(f"{path}: tool #{index + 1} lacks {', '.join(missing)}")
+        if int(tool["commit"]) < 0 or int(tool["max_overage"]) < 0:
+            raise ValueError(f"{path}: {tool['name']} has negative seats")
+    return tools

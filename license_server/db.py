@@ -1,0 +1,20 @@
+"""The store of the running app, created once per process by create_app."""
+from __future__ import annotations
+
+from flask import current_app
+
+from license_server.store import Store
+
+
+def get_store() -> Store:
+    """The store created by create_app for this app."""
+    return current_app.extensions["store"]
+
+
+def init_app(app, tools: list[dict]) -> Store:
+    """Create the store, make sure the schema exists and seed an empty catalog."""
+    store = Store.from_url(app.config["DATABASE_URL"])
+    store.init_schema()
+    store.seed_tools(tools)
+    app.extensions["store"] = store
+    return store

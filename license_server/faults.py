@@ -1,0 +1,147 @@
+"""Fault switches for the demo journeys: graded, switchable at run time, kept in the database."""
+from __future__ import annotations
+
+import random
+import time
+
+from flask import Blueprint, abort, g, jsonify, request
+
+from license_server import demo_support
+from license_server.errors import LicenseError
+
+bp = Blueprint("faults", __name__)
+
+# Each fault with its variants (besides "off") and what a variant does.
+FAULTS = {
+    "borrow_errors": {
+        "description": "A share of POST /api/borrow answers 503 (counted as reason server_error).",
+        "variants": {"10pct": 10, "25pct": 25, "50pct": 50, "100pct": 100},
+    },
+    "borrow_latency": {
+        "description": "Every POST /api/borrow waits before it is handled.",
+        "variants": {"250ms": 0.25, "1s": 1.0, "3s": 3.0},
+    },
+    "dashboard_js_error": {
+        "description": "The borrow widget on /dashboard throws a JavaScript error when used.",
+        "variants": {"on": True},
+    },
+}
+STATE_KEY = "faults"
+
+
+def active_faults(store) -> dict[str, dict]:
+    """The faults switched on now: name -> {"variant", "since"}."""
+    state = store.get_demo_state(STATE_KEY) or {}
+    return {name: entry for name, entry in state.items()
+            if name in FAULTS and entry.get("variant") in FAULTS[name]["variants"]}
+
+
+def set_faults(store, wanted: dict[str, str]) -> dict[str, dict]:
+    """Switch faults to the given variants ("off" clears); return the new active set."""
+    for name, variant in wanted.items():
+        check_variant(name, variant)
+    state = active_faults(store)
+    now = time.time()
+    for name, variant in wanted.items():
+        if variant == "off":
+            state.pop(name, None)
+        elif state.get(name, {}).get("variant") != variant:
+            state[name] = {"variant": variant, "since": now}
+    store.set_demo_state(STATE_KEY, state)
+    return state
+
+
+def check_variant(name: str, variant) -> None:
+    """Abort with 404/400 and a helpful sentence when the fault or variant is unknown."""
+    if name not in FAULTS:
+        abort(404, f"There is no fault named {name!r}; known faults: {', '.join(FAULTS)}.")
+    variants = FAULTS[name]["variants"]
+    if variant != "off" and variant not in variants:
+        abort(400, f"{name} has no variant {variant!r}; use one of: off, {', '.join(variants)}.")
+
+
+def describe(name: str, active: dict) -> dict:
+    """One fault as the API shows it."""
+    entry = active.get(name)
+    return {"name": name, "description": FAULTS[name]["description"],
+            "variants": ["off", *FAULTS[name]["variants"]],
+            "variant": entry["variant"] if entry else "off",
+            "since": demo_support.iso(entry["since"]) if entry else None}
+
+
+@bp.get("/api/faults")
+def list_faults():
+    """Every fault switch with its variants and current state."""
+    active = active_faults(demo_support.get_store())
+    return jsonify([describe(name, active) for name in FAULTS])
+
+
+@bp.get("/api/faults/<name>")
+def show_fault(name):
+    """One fault switch."""
+    check_variant(name, "off")
+    return jsonify(describe(name, active_faults(demo_support.get_store())))
+
+
+@bp.put("/api/faults/<name>")
+def switch_fault(name):
+    """Switch one fault to a variant (admin); body {"variant": "<variant>" | "off"}."""
+    demo_support.require_admin()
+    body = request.get_json(silent=True) or {}
+    variant = body.get("variant")
+    if not isinstance(variant, str):
+        abort(400, f'Send a JSON body like {{"variant": "off"}}; {name} accepts: off, '
+                   f'{", ".join(FAULTS.get(name, {}).get("variants", {}))}.')
+    check_variant(name, variant)
+    active = set_faults(demo_support.get_store(), {name: variant})
+    demo_support.log_event("fault_change", f"fault {name} set to {variant}",
+                           level="warning" if variant != "off" else "info",
+                           fault=name, variant=variant)
+    return jsonify(describe(name, active))
+
+
+class InjectedServerError(LicenseError):
+    """A borrow failed on purpose: the borrow_errors fault is on."""
+
+    code, status = "server_error", 503
+
+
+@bp.before_app_request
+def borrow_faults_hook():
+    """Apply the borrow faults to POST /api/borrow before its view runs."""
+    if request.method == "POST" and request.path == "/api/borrow":
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("tool"), str):
+            apply_borrow_faults(body["tool"])
+
+
+def apply_borrow_faults(tool: str) -> None:
+    """Add latency, or fail with 503 by chance; once per request however often it is called."""
+    if g.get("borrow_faults_applied"):
+        return
+    g.borrow_faults_applied = True
+    active = active_faults(demo_support.get_store())
+    latency = active.get("borrow_latency")
+    if latency:
+        time.sleep(FAULTS["borrow_latency"]["variants"][latency["variant"]])
+    errors = active.get("borrow_errors")
+    if errors and random.random() * 100 < FAULTS["borrow_errors"]["variants"][errors["variant"]]:
+        demo_support.count_server_error(tool)
+        body = request.get_json(silent=True) or {}
+        demo_support.log_event("borrow_rejected", f"Borrow of {tool} failed: server error",
+                               level="error", tool=tool, user=body.get("user"),
+                               team=body.get("team"), reason="server_error",
+                               fault="borrow_errors", variant=errors["variant"])
+        raise InjectedServerError("The server failed to handle this borrow; retry, and if it "
+                                  "keeps failing check the latest deployment and /api/faults.")
+
+
+def fault_gauge_samples(store) -> list[tuple[dict, float]]:
+    """license_fault_active samples: 1 for each active fault's variant, 0 for the rest."""
+    active = active_faults(store)
+    samples = []
+    for name, spec in FAULTS.items():
+        for variant in spec["variants"]:
+            on = active.get(name, {}).get("variant") == variant
+            samples.append(({"fault": name, "variant": variant}, 1.0 if on else 0.0))
+    return samples

@@ -1,0 +1,67 @@
+"""How an incident is shown: ISO times, durations to detect and to resolve, the Markdown report."""
+from __future__ import annotations
+
+import time
+
+LABELS = {"problem_started": "Problem started", "alert_received": "Alert received",
+          "investigation_done": "Investigation done", "action_approved": "Action approved",
+          "action_declined": "Action declined", "action_applied": "Action applied",
+          "verified": "Fix verified", "team_notified": "Team notified", "resolved": "Resolved",
+          "note": "Note"}
+
+
+def iso(at: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC, or None."""
+    if at is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+
+
+def first(record: dict, kind: str) -> float | None:
+    """Time of the first timeline event of `kind`."""
+    return next((e["at"] for e in record["timeline"] if e["kind"] == kind), None)
+
+
+def durations(record: dict) -> dict:
+    """Seconds from problem to alert (detect) and from alert to resolution (resolve)."""
+    started, alerted = first(record, "problem_started"), first(record, "alert_received")
+    resolved = first(record, "resolved")
+    opened = alerted or record["opened_at"]
+    return {"to_detect_seconds": round(alerted - started, 1) if started and alerted else None,
+            "to_resolve_seconds": round(resolved - opened, 1) if resolved else None}
+
+
+def view(record: dict) -> dict:
+    """The record as the API answers it: times in ISO 8601, durations added."""
+    return {**record, "opened_at": iso(record["opened_at"]),
+            "timeline": [{**e, "at": iso(e["at"])} for e in record["timeline"]],
+            "reports": [{**r, "at": iso(r.get("at"))} for r in record.get("reports", [])],
+            "durations": durations(record)}
+
+
+def seconds(value: float | None) -> str:
+    """A duration for people: 95 -> '1 min 35 s'; None -> 'not yet'."""
+    if value is None:
+        return "not yet"
+    minutes, secs = divmod(int(round(value)), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def markdown(incident: dict) -> str:
+    """The post-incident report (incident as returned by `view`)."""
+    subject = ", ".join(f"{k} {incident[k]}" for k in ("tool", "user", "team") if incident.get(k))
+    lines = [f"# {incident['id']}: {incident['alert']}" + (f" ({subject})" if subject else ""), "",
+             f"- Severity: {incident['severity']}", f"- Status: {incident['status']}",
+             f"- Opened: {incident['opened_at']}",
+             f"- Time to detect: {seconds(incident['durations']['to_detect_seconds'])}",
+             f"- Time to resolve: {seconds(incident['durations']['to_resolve_seconds'])}"]
+    if incident.get("summary"):
+        lines += ["", incident["summary"]]
+    lines += ["", "## Timeline", "", "| time (UTC) | event | by | detail |", "|---|---|---|---|"]
+    for event in incident["timeline"]:
+        detail = event.get("detail", "").replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {event['at']} | {LABELS.get(event['kind'], event['kind'])} | "
+                     f"{event.get('by', '')} | {detail} |")
+    for report in incident.get("reports", []):
+        lines += ["", f"## Investigation report ({report.get('at')})", "", report.get("markdown", "").strip()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,34 @@
+"""flask-smorest's Api with the project's error shape; it also serves /openapi.json."""
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Api
+
+from license_server import errors
+
+
+class LicenseApi(Api):
+    """Answers {"error", "detail"}; validation errors become 400 invalid_request."""
+
+    def handle_http_exception(self, error):
+        """Render an HTTP error in the JSON error shape, counting invalid borrows."""
+        status = error.code or 500
+        messages = (getattr(error, "data", None) or {}).get("messages")
+        if messages:
+            status = 400
+            if request.path == "/api/borrow":
+                from license_server import metrics
+                metrics.BORROW_FAILURES.labels(tool="unknown", reason="invalid_request").inc()
+            detail = f"Invalid request: {errors.flatten(messages)}"
+        else:
+            detail = error.description or error.name
+        return errors.error_response(status, errors.HTTP_CODES.get(status, "error"), detail)
+
+
+def init_app(app) -> LicenseApi:
+    """Create the Api with the admin bearer scheme documented."""
+    app.config.update(API_TITLE="License server", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+                      OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json")
+    api = LicenseApi(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    return api

@@ -1,0 +1,168 @@
+"""HTML pages: the live dashboard and the admin config form (login, CSRF, change history)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   session, url_for)
+from marshmallow import Schema, ValidationError, fields, validate
+
+bp = Blueprint("pages", __name__)
+
+SEATS_ERROR = "Enter a whole number of seats, 0 or more (for example 10)."
+COST_ERROR = "Enter an amount in US dollars, 0 or more (for example 250 or 12.50)."
+EDITABLE = ("commit", "max_overage", "overage_cost", "commit_cost_monthly")
+
+
+class ToolFormSchema(Schema):
+    """The fields of one tool's row in the config form, as typed by the presenter."""
+
+    commit = fields.Integer(required=True, validate=validate.Range(min=0, error=SEATS_ERROR),
+                            error_messages={"invalid": SEATS_ERROR, "required": SEATS_ERROR})
+    max_overage = fields.Integer(required=True, validate=validate.Range(min=0, error=SEATS_ERROR),
+                                 error_messages={"invalid": SEATS_ERROR, "required": SEATS_ERROR})
+    overage_cost = fields.Float(required=True, allow_nan=False,
+                                validate=validate.Range(min=0, error=COST_ERROR),
+                                error_messages={"invalid": COST_ERROR, "required": COST_ERROR})
+    commit_cost_monthly = fields.Float(required=True, allow_nan=False,
+                                       validate=validate.Range(min=0, error=COST_ERROR),
+                                       error_messages={"invalid": COST_ERROR,
+                                                       "required": COST_ERROR})
+
+
+@bp.record_once
+def configure_session(state):
+    """Give the login session a key every gunicorn worker shares, and a same-site cookie."""
+    app = state.app
+    if not app.secret_key:
+        token = app.config.get("ADMIN_TOKEN") or ""
+        # Derived from the admin token so all workers agree without another setting; a
+        # server without a token has no login, so a per-process key is enough there.
+        app.secret_key = (hashlib.sha256(b"license-server-session:" + token.encode()).hexdigest()
+                          if token else secrets.token_hex(32))
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
+
+def get_store():
+    """The store created by create_app."""
+    return current_app.extensions["store"]
+
+
+def admin_token_configured() -> bool:
+    """Whether the server was started with an admin token at all."""
+    return bool(current_app.config.get("ADMIN_TOKEN"))
+
+
+def token_matches(candidate: str) -> bool:
+    """Constant-time comparison of a typed token with the configured admin token."""
+    expected = current_app.config.get("ADMIN_TOKEN") or ""
+    return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
+
+
+def csrf_token() -> str:
+    """This session's CSRF token, created on first use."""
+    if "csrf_token" not in session:
+        session["csrf_token"] = secrets.token_urlsafe(32)
+    return session["csrf_token"]
+
+
+@bp.app_context_processor
+def inject_csrf():
+    """Make csrf_token() available to every template."""
+    return {"csrf_token": csrf_token}
+
+
+@bp.before_request
+def check_csrf():
+    """Refuse any POST to the pages whose form token does not match the session's."""
+    if request.method != "POST":
+        return None
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf_token", "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        abort(400, "This form is missing its security token or it has expired. "
+                   "Reload /config and submit the form again.")
+    return None
+
+
+@bp.get("/")
+def index():
+    """The presenter's entry point is the dashboard."""
+    return redirect(url_for("pages.dashboard"))
+
+
+@bp.get("/dashboard")
+def dashboard():
+    """Live seat usage per tool; the page refreshes itself from /api/tools."""
+    return render_template("pages/dashboard.html", tools=get_store().list_tools(),
+                           refresh_ms=current_app.config.get("DASHBOARD_REFRESH_MS", 3000))
+
+
+def render_config(errors=None, values=None, status=200):
+    """The config page: the login form for visitors, the tool forms and history for admins."""
+    if not session.get("admin"):
+        return render_template("pages/login.html", configured=admin_token_configured(),
+                               error=(errors or {}).get("token")), status
+    return render_template("pages/config.html", tools=get_store().list_tools(),
+                           history=get_store().config_history(limit=50),
+                           errors=errors or {}, values=values or {},
+                           actor=session.get("actor", "admin")), status
+
+
+@bp.get("/config")
+def config():
+    """Show the config page (or the login form)."""
+    return render_config()
+
+
+@bp.post("/config/login")
+def login():
+    """Check the typed admin token; on success remember the admin in the session."""
+    if not admin_token_configured():
+        return render_config(status=403)
+    if not token_matches(request.form.get("token", "")):
+        return render_config({"token": "That admin token is not right. Type the value of "
+                                       "ADMIN_TOKEN the server was started with."}, status=401)
+    name = request.form.get("name", "").strip()[:40] or "admin"
+    session.clear()
+    # A fresh CSRF token at login, so a token seen before login is worthless after it.
+    session["csrf_token"] = secrets.token_urlsafe(32)
+    session["admin"] = True
+    session["actor"] = name
+    return redirect(url_for("pages.config"))
+
+
+@bp.post("/config/logout")
+def logout():
+    """Forget the admin session."""
+    session.clear()
+    flash("Logged out.")
+    return redirect(url_for("pages.config"))
+
+
+@bp.post("/config")
+def update():
+    """Apply one tool's form row; on bad input show the row again with the typed values."""
+    if not session.get("admin"):
+        return render_config({"token": "Log in with the admin token first."}, status=401)
+    name = request.form.get("tool", "")
+    tool = next((t for t in get_store().list_tools() if t["name"] == name), None)
+    if tool is None:
+        abort(404, f"There is no tool named {name!r}. Reload /config and pick a tool from it.")
+    typed = {field: request.form.get(field, "").strip() for field in EDITABLE}
+    try:
+        wanted = ToolFormSchema().load(typed)
+    except ValidationError as exc:
+        errors = {field: messages[0] for field, messages in exc.messages.items()}
+        return render_config({name: errors}, {name: typed}, status=400)
+    changes = {field: value for field, value in wanted.items() if value != tool[field]}
+    if not changes:
+        flash(f"Nothing changed for {name}.")
+        return redirect(url_for("pages.config"))
+    get_store().update_tool(name, changes, actor=session.get("actor", "admin"))
+    flash(f"Saved {name}: " + ", ".join(f"{field} {tool[field]} → {value}"
+                                        for field, value in changes.items()))
+    return redirect(url_for("pages.config"))

@@ -1,0 +1,40 @@
+"""Reclaims seats whose lease ran out, as real license managers do when a client dies."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from license_server import metrics
+from license_server.logs import log_event
+
+log = logging.getLogger(__name__)
+
+
+def reclaim(store) -> list[dict]:
+    """Reclaim every expired lease once, logging and counting each one."""
+    expired = store.reap_expired()
+    for seat in expired:
+        metrics.LEASE_EXPIRATIONS.labels(tool=seat["tool"]).inc()
+        log_event("lease_expired", f"Lease of {seat['user']} on {seat['tool']} expired; seat reclaimed",
+                  level=logging.WARNING, tool=seat["tool"], user=seat["user"], team=seat["team"],
+                  overage=seat["overage"], borrow_id=seat["id"])
+    return expired
+
+
+def start(store, interval: float) -> threading.Thread | None:
+    """Sweep every `interval` seconds in a daemon thread (each worker runs one; the
+    guarded UPDATE in the store lets exactly one of them reclaim a given seat)."""
+    if interval <= 0:
+        return None
+
+    def loop():
+        stop = threading.Event()
+        while not stop.wait(interval):
+            try:
+                reclaim(store)
+            except Exception:  # a database hiccup must not kill the sweeper
+                log.exception("lease sweep failed")
+
+    thread = threading.Thread(target=loop, name="lease-reaper", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,147 @@
+"""Request and response schemas: validation and the OpenAPI document come from these."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+NAME = validate.Length(min=1, max=200)
+PERSON = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$",
+                         error="Use 1-100 letters, digits or . _ @ -, starting with a letter or digit.")
+
+
+class ErrorSchema(Schema):
+    """Every error: a short code and a sentence saying what to do."""
+
+    error = fields.String(required=True)
+    detail = fields.String(required=True)
+
+
+class BorrowRequestSchema(Schema):
+    """POST /api/borrow."""
+
+    tool = fields.String(required=True, validate=NAME)
+    user = fields.String(required=True, validate=PERSON)
+    team = fields.String(load_default=None, allow_none=True, validate=PERSON)
+    lease_seconds = fields.Float(load_default=None, allow_none=True,
+                                 validate=validate.Range(min=1, max=7 * 24 * 3600))
+
+
+class ReturnRequestSchema(Schema):
+    """POST /api/return."""
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class BorrowSchema(Schema):
+    """A seat lent to a user."""
+
+    id = fields.String()
+    tool = fields.String()
+    user = fields.String()
+    team = fields.String(allow_none=True)
+    overage = fields.Boolean()
+    cost = fields.Float()
+    borrowed_at = fields.String()
+    expires_at = fields.String(allow_none=True)
+    returned_at = fields.String()
+    return_reason = fields.String()
+
+
+class BorrowQuerySchema(Schema):
+    """Filters of GET /api/borrows."""
+
+    user = fields.String(validate=PERSON)
+    tool = fields.String(validate=NAME)
+    team = fields.String(validate=PERSON)
+
+
+class ToolSchema(Schema):
+    """A tool's configuration and live state."""
+
+    name = fields.String()
+    commit = fields.Integer()
+    max_overage = fields.Integer()
+    overage_cost = fields.Float()
+    commit_cost_monthly = fields.Float()
+    in_use = fields.Integer()
+    commit_in_use = fields.Integer()
+    overage_in_use = fields.Integer()
+    available = fields.Integer()
+    overage_cost_total = fields.Float()
+
+
+class ToolUpdateSchema(Schema):
+    """PUT /api/config/tools/<name>: any of the four settings."""
+
+    commit = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000))
+    max_overage = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000))
+    overage_cost = fields.Float(validate=validate.Range(min=0, max=1_000_000))
+    commit_cost_monthly = fields.Float(validate=validate.Range(min=0, max=1_000_000))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        """Refuse an update that changes nothing."""
+        if not data:
+            raise ValidationError("Send at least one of commit, max_overage, overage_cost, "
+                                  "commit_cost_monthly.")
+
+
+class ForceReturnSchema(Schema):
+    """What a force-return freed."""
+
+    user = fields.String()
+    returned = fields.Integer()
+    ids = fields.List(fields.String())
+
+
+class StatusSchema(Schema):
+    """A plain status answer."""
+
+    status = fields.String()
+    detail = fields.String()
+
+
+class AlertSchema(Schema):
+    """One alert of an Alertmanager webhook notification."""
+
+    class Meta:
+        unknown = "exclude"
+
+    status = fields.String(required=True, validate=validate.OneOf(["firing", "resolved"]))
+    labels = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    annotations = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    startsAt = fields.String(load_default=None, allow_none=True)
+    endsAt = fields.String(load_default=None, allow_none=True)
+    generatorURL = fields.String(load_default=None, allow_none=True)
+    fingerprint = fields.String(load_default=None, allow_none=True)
+
+
+class WebhookSchema(Schema):
+    """Alertmanager's webhook payload (version 4)."""
+
+    class Meta:
+        unknown = "exclude"
+
+    version = fields.String(load_default="4")
+    status = fields.String(required=True, validate=validate.OneOf(["firing", "resolved"]))
+    receiver = fields.String(load_default=None)
+    groupKey = fields.String(load_default=None)
+    externalURL = fields.String(load_default=None)
+    alerts = fields.List(fields.Nested(AlertSchema), required=True)
+
+
+class ReceivedAlertSchema(AlertSchema):
+    """An alert as last received, with the time it arrived."""
+
+    received_at = fields.String()
+
+
+class AlertQuerySchema(Schema):
+    """Filter of GET /api/alerts."""
+
+    status = fields.String(validate=validate.OneOf(["firing", "resolved"]))
+
+
+class ReceivedSchema(Schema):
+    """How many alerts a webhook call carried."""
+
+    received = fields.Integer()

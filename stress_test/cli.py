@@ -1,0 +1,250 @@
+"""The command line of the stress test: flags, numbered menus for what they leave open, the run."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from stress_test import report, targets
+from stress_test.menus import NoAnswer, Prompter
+from stress_test.population import TEAMS
+from stress_test.profiles import MODES, PROFILES, resolve_profile
+from stress_test.settings import (DEFAULT_MAX_FAIL_RATIO, DEFAULT_MAX_SECONDS, DEFAULT_SEED,
+                                  RunSettings)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TOOL = "Vector - DaVinci Configurator SE"
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+EPILOG = """\
+targets:  local = http://localhost:8000; fly = $FLY_APP_URL, else https://<app>.fly.dev from
+          the app name in the repository's fly.toml; or any http(s) URL.
+profiles: light 5x20, medium 10x50, heavy 20x100 (workers x borrow operations each);
+          custom takes --workers and --ops. Each worker stops after its operations and the
+          run ends by itself when all are done (or at --max-seconds).
+modes:    full-cycle   borrow, hold a short random time, return
+          borrow-only  borrow and keep the seat (a runaway build script)
+          mixed-teams  engineers of every team on the tools their team uses, full cycles
+          spike        full cycles while users ramp up, hold at the peak, ramp down
+teams:    {teams}
+
+A refused borrow (409, no seat left) is an expected outcome, not a failure; transport
+errors and 5xx are failures. Ctrl-C stops cleanly: seats held by cycle modes are returned
+and the summary is printed; a second Ctrl-C exits at once.
+
+exit codes: 0 done; 1 failed requests above --max-fail-ratio; 2 bad input or unreachable
+target; 130 stopped by Ctrl-C.
+
+examples:
+  ./run_stress_test.sh
+  ./run_stress_test.sh --target fly --profile heavy --mode full-cycle \\
+      --tool "Vector - DaVinci Configurator SE" --yes
+  python -m stress_test --target http://127.0.0.1:8000 --profile custom --workers 5 --ops 10 \\
+      --mode borrow-only --tool all --yes --summary run.json
+"""
+
+
+def ratio(text: str) -> float:
+    """A fraction between 0 and 1 for --max-fail-ratio."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("give a fraction between 0 and 1, e.g. 0.01 for 1%")
+    return value
+
+
+def positive(kind):
+    """An argparse type accepting numbers above zero."""
+    def check(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError("must be above zero")
+        return value
+    return check
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The flags; every menu has one."""
+    parser = argparse.ArgumentParser(
+        prog="run_stress_test.sh",
+        description="Simulate engineering teams borrowing seats from the license server "
+                    "(Locust). Without flags it asks with numbered menus; every menu has a "
+                    "flag, and --yes takes the defaults for whatever is left.",
+        epilog=EPILOG.format(teams=", ".join(TEAMS)),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", metavar="local|fly|URL",
+                        help="server to load (menu default: local)")
+    parser.add_argument("--profile", choices=[*PROFILES, "custom"],
+                        help="amount of load (menu default: heavy)")
+    parser.add_argument("--workers", type=positive(int), metavar="N",
+                        help="concurrent workers (custom profile, or overrides the profile's)")
+    parser.add_argument("--ops", type=positive(int), metavar="N",
+                        help="borrow operations per worker (custom profile, or overrides)")
+    parser.add_argument("--mode", choices=list(MODES), help="behaviour (menu default: full-cycle)")
+    parser.add_argument("--tool", metavar="NAME|all",
+                        help=f"tool from the server's /api/tools, or all (default: {DEFAULT_TOOL})")
+    parser.add_argument("--user-prefix", metavar="PREFIX",
+                        help="name the workers PREFIX-01, PREFIX-02, ... instead of roster names")
+    parser.add_argument("--team", choices=list(TEAMS),
+                        help="draw every engineer from this team (default: all teams)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help=f"seed of the population and of every random choice (default {DEFAULT_SEED})")
+    parser.add_argument("--yes", "-y", action="store_true",
+                        help="no questions: take the defaults for anything not given as a flag")
+    parser.add_argument("--summary", type=Path, metavar="FILE",
+                        help="write the summary as JSON to FILE")
+    parser.add_argument("--max-seconds", type=positive(float), metavar="S",
+                        help=f"stop after S seconds even if operations remain (default "
+                             f"{DEFAULT_MAX_SECONDS:.0f}; none with --web)")
+    parser.add_argument("--max-fail-ratio", type=ratio, default=DEFAULT_MAX_FAIL_RATIO,
+                        metavar="R", help="exit 1 when failed requests / requests exceed R "
+                                          f"(default {DEFAULT_MAX_FAIL_RATIO})")
+    parser.add_argument("--interval", type=positive(float), default=1.0, metavar="S",
+                        help="seconds between live lines (default 1)")
+    parser.add_argument("--web", action="store_true",
+                        help="serve the Locust web UI on 127.0.0.1 instead of a headless run")
+    parser.add_argument("--web-port", type=int, default=8089, metavar="PORT",
+                        help="port of the web UI (default 8089)")
+    return parser
+
+
+def choose_target(args, ask: Prompter | None) -> str:
+    """The target URL from --target or the menu."""
+    if args.target:
+        return targets.resolve(args.target, REPO_ROOT)
+    if ask is None:
+        return targets.LOCAL_URL
+    fly = targets.fly_url(REPO_ROOT, os.environ)
+    options = [("local", f"local              {targets.LOCAL_URL}"),
+               ("fly", f"Fly.io production  {fly or '(not configured: set FLY_APP_URL or add fly.toml)'}"),
+               ("custom", "custom URL")]
+    while True:
+        choice = ask.choose("target", options, "local")
+        if choice == "custom":
+            def check(text):
+                try:
+                    return targets.validate_url(text)
+                except targets.TargetError as exc:
+                    raise ValueError(str(exc)) from exc
+            return ask.ask_text("Server URL", check)
+        try:
+            return targets.resolve(choice, REPO_ROOT)
+        except targets.TargetError as exc:
+            ask.out.write(f"  {exc}\n")
+
+
+def choose_profile(args, ask: Prompter | None):
+    """The profile from --profile/--workers/--ops or the menu."""
+    name = args.profile
+    if name is None and (args.workers or args.ops):
+        name = "custom"
+    if name is None:
+        name = "heavy" if ask is None else ask.choose(
+            "load profile", [(key, f"{key:<7} {p.description}") for key, p in PROFILES.items()]
+            + [("custom", "custom  choose workers and operations")], "heavy")
+    workers, ops = args.workers, args.ops
+    if name == "custom" and ask is not None:
+        workers = workers or ask.ask_int("Workers", 10, maximum=500)
+        ops = ops or ask.ask_int("Operations per worker", 20, maximum=100_000)
+    return resolve_profile(name, workers, ops)
+
+
+def choose_mode(args, ask: Prompter | None) -> str:
+    """The mode from --mode or the menu."""
+    if args.mode or ask is None:
+        return args.mode or "full-cycle"
+    return ask.choose("mode", [(key, f"{key:<12} {text}") for key, text in MODES.items()],
+                      "full-cycle")
+
+
+def choose_tools(args, ask: Prompter | None, catalog: list[dict]) -> list[str]:
+    """The tools from --tool or the menu of the server's live catalog."""
+    names = [tool["name"] for tool in catalog]
+    default = DEFAULT_TOOL if DEFAULT_TOOL in names else "all"
+    choice = args.tool
+    if choice is None and ask is not None:
+        options = [(t["name"], f"{t['name']}  ({t['commit']} commit + {t['max_overage']} overage, "
+                               f"{t['in_use']} in use, ${t['overage_cost']:,.0f} per overage)")
+                   for t in catalog] + [("all", "all tools")]
+        choice = ask.choose("tool", options, default)
+    choice = choice or default
+    if choice == "all":
+        return names
+    if choice not in names:
+        raise targets.TargetError(f"the server has no tool {choice!r}; choose one of: "
+                                  + "; ".join(names) + "; or all")
+    return [choice]
+
+
+def plan_text(settings: RunSettings) -> str:
+    """What is about to run, in two lines."""
+    profile = settings.profile
+    return (f"\nStress test: {profile.name} ({profile.workers} workers x {profile.ops} operations = "
+            f"{settings.planned_operations} borrows), {settings.mode}, {settings.tool_label}\n"
+            f"Target: {settings.target} (healthy), seed {settings.seed}"
+            + (f", team {settings.team}" if settings.team else "")
+            + (f", users {settings.user_prefix}-NN" if settings.user_prefix else "")
+            + f". Ctrl-C stops{' and returns held seats' if settings.returns_seats else ''}.")
+
+
+def settings_from(args, stdin, out) -> tuple[RunSettings | None, dict[str, float]]:
+    """Make every choice (flags first, menus for the rest), with the tools' overage prices.
+
+    The settings are None when the presenter declines to start.
+    """
+    ask = None if args.yes else Prompter(stdin, out)
+    url = choose_target(args, ask)
+    targets.check_health(url)
+    catalog = targets.fetch_tools(url)
+    profile = choose_profile(args, ask)
+    mode = choose_mode(args, ask)
+    tools = choose_tools(args, ask, catalog)
+    settings = RunSettings(
+        target=url, tools=tools, mode=mode, profile=profile,
+        tool_label=tools[0] if len(tools) == 1 else "all tools", seed=args.seed,
+        team=args.team, user_prefix=args.user_prefix,
+        max_seconds=args.max_seconds or (float("inf") if args.web else DEFAULT_MAX_SECONDS),
+        max_fail_ratio=args.max_fail_ratio, summary_path=args.summary, interval=args.interval,
+        web=args.web, web_port=args.web_port)
+    prices = {t["name"]: t["overage_cost"] for t in catalog}
+    out.write(plan_text(settings) + "\n")
+    if ask is not None and not ask.confirm("Start?"):
+        return None, prices
+    return settings, prices
+
+
+def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
+    """Run the stress test; return the process exit code."""
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    args = build_parser().parse_args(argv)
+
+    def out(text: str) -> None:
+        """Print a line now, even when stdout is a pipe."""
+        stdout.write(text + "\n")
+        stdout.flush()
+
+    try:
+        settings, prices = settings_from(args, stdin, stdout)
+    except (targets.TargetError, NoAnswer, ValueError) as exc:
+        sys.stderr.write(f"run_stress_test: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        out("\nCancelled; nothing was sent.")
+        return EXIT_INTERRUPTED
+    if settings is None:
+        out("Cancelled; nothing was sent.")
+        return EXIT_OK
+
+    from stress_test.runner import execute  # loads Locust only once a run is decided
+    run, stopped_by = execute(settings, prices, out)
+    data = report.summary(run, stopped_by)
+    out(report.table(data))
+    if settings.summary_path:
+        report.write(data, settings.summary_path)
+        out(f"\nSummary written to {settings.summary_path}")
+    if data["fail_ratio"] > settings.max_fail_ratio:
+        sys.stderr.write(f"run_stress_test: {data['errors']} of {data['requests']} requests failed "
+                         f"({data['fail_ratio']:.2%}), above --max-fail-ratio "
+                         f"{settings.max_fail_ratio:.2%}; see the failures above and the server log\n")
+        return EXIT_FAILURES
+    return EXIT_INTERRUPTED if stopped_by == "interrupted" else EXIT_OK

@@ -1,0 +1,60 @@
+"""Load profiles (how many workers, how many operations, how fast) and the modes of a run."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Seconds an engineer thinks between operations and holds a seat in a cycle (min, max)."""
+
+    think: tuple[float, float]
+    hold: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named amount of load: `workers` concurrent users, each doing `ops` borrow operations."""
+
+    name: str
+    workers: int
+    ops: int
+    pace: Pace
+    description: str
+
+
+PROFILES: dict[str, Profile] = {
+    "light": Profile("light", 5, 20, Pace(think=(0.5, 1.5), hold=(1.0, 3.0)),
+                     "5 workers x 20 operations, relaxed pace"),
+    "medium": Profile("medium", 10, 50, Pace(think=(0.2, 0.6), hold=(0.5, 2.0)),
+                      "10 workers x 50 operations"),
+    "heavy": Profile("heavy", 20, 100, Pace(think=(0.05, 0.25), hold=(0.2, 1.0)),
+                     "20 workers x 100 operations, a large build job"),
+}
+# A custom profile keeps the heavy pace: custom counts are for quick, scripted runs.
+CUSTOM_PACE = PROFILES["heavy"].pace
+
+MODES: dict[str, str] = {
+    "full-cycle": "borrow, hold a short random time, return",
+    "borrow-only": "borrow and keep the seat (a runaway build script)",
+    "mixed-teams": "several teams on several tools with realistic weights, full cycles",
+    "spike": "full cycles while the user count ramps up, holds, ramps down",
+}
+# Modes whose seats go back to the server: their leftovers are returned on stop.
+RETURNING_MODES = {"full-cycle", "mixed-teams", "spike"}
+
+
+def resolve_profile(name: str, workers: int | None, ops: int | None) -> Profile:
+    """The profile to run: a named one, or `custom` built from --workers and --ops."""
+    if name == "custom":
+        if not workers or not ops:
+            raise ValueError("the custom profile needs --workers N and --ops N (both at least 1)")
+        return Profile("custom", workers, ops, CUSTOM_PACE, f"{workers} workers x {ops} operations")
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)} or custom")
+    base = PROFILES[name]
+    if workers or ops:
+        # Overriding one count of a named profile keeps its pace and becomes a custom run.
+        workers, ops = workers or base.workers, ops or base.ops
+        return Profile("custom", workers, ops, base.pace, f"{workers} workers x {ops} operations")
+    return base

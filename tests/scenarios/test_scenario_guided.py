@@ -1,0 +1,47 @@
+"""Guided mode: a pause before each act after the first, what to say and open, every act marked."""
+from __future__ import annotations
+
+import requests
+
+from license_demo import runner
+from license_demo.clients import ServerClient
+
+
+def test_guided_mode_pauses_prints_and_marks(server_factory, admin_token):
+    """Two acts: one pause, talking points and URLs printed, both acts in /api/demo/marks."""
+    server = server_factory()
+    ran, prompts, lines = [], [], []
+    scenario = runner.Scenario(
+        name="rehearsal-check", title="Rehearsal check", story="Two acts.",
+        acts=[runner.Act("first", "First act", lambda ctx: ran.append("first"),
+                         say=["Say this first."], show=["{server}/dashboard"]),
+              runner.Act("second", "Second act", lambda ctx: ran.append("second"),
+                         say=["Then this."], show=["{grafana}/d/x"], automotive="Months.")],
+        phases=[])
+    ctx = runner.Context(server=ServerClient(server.url, admin_token), prometheus=None,
+                         alertmanager=None, grafana=None, mode="guided", grafana_url="http://grafana:3000",
+                         out=lines.append, pause=prompts.append)
+    timeline = runner.run(scenario, ctx)
+    assert ran == ["first", "second"]
+    assert prompts == ["-- press Enter for act 2: Second act --"]
+    text = "\n".join(lines)
+    assert f"open: {server.url}/dashboard" in text and "open: http://grafana:3000/d/x" in text
+    assert "say:  Say this first." in text and "automotive: Months." in text
+    assert [a["act"] for a in timeline.acts] == ["first", "second"]
+    marks = requests.get(server.url + "/api/demo/marks", timeout=10).json()
+    assert {(m["scenario"], m["act"]) for m in marks} == {("rehearsal-check", "first"),
+                                                          ("rehearsal-check", "second")}
+
+
+def test_auto_mode_never_pauses(server_factory, admin_token):
+    """Auto mode runs straight through and prints no talking points."""
+    server = server_factory()
+    prompts, lines = [], []
+    scenario = runner.Scenario(name="auto-check", title="Auto check", story="",
+                               acts=[runner.Act(f"a{i}", f"Act {i}", lambda ctx: None, say=["x"])
+                                     for i in range(3)], phases=[])
+    ctx = runner.Context(server=ServerClient(server.url, admin_token), prometheus=None,
+                         alertmanager=None, grafana=None, mode="auto", out=lines.append,
+                         pause=prompts.append)
+    runner.run(scenario, ctx)
+    assert prompts == [] and not any("say:" in line for line in lines)
