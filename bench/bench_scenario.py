@@ -50,9 +50,6 @@ def main(argv: list[str] | None = None) -> int:
         with Stack(settings, progress=lambda line: print("  " + line, flush=True)) as stack:
             results = []
             for run in range(args.runs):
-                # Alerts of the previous cycle must resolve before the next one starts.
-                if run:
-                    time.sleep(45)
                 try:
                     results.append(one_run(stack, args.seed + run, Path(tmp) / "reports"))
                 except DemoError as exc:

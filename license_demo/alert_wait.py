@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from license_demo.clients import AlertmanagerClient, DemoError, ServerClient
+from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
 
 
 @dataclass
@@ -59,3 +59,27 @@ def wait_for(server: ServerClient, alertmanager: AlertmanagerClient | None, aler
     state = "fire" if firing else "resolve"
     raise DemoError(f"{alertname} did not {state} within {timeout:.0f}s: check that Prometheus "
                     f"scrapes the server, loads the demo rule profile and sends to Alertmanager")
+
+
+def ensure_quiet(server: ServerClient, alertmanager: AlertmanagerClient | None,
+                 prometheus: PrometheusClient | None, alertnames, timeout: float,
+                 out=print) -> None:
+    """Before a journey starts: wait until alerts of an earlier run are neither pending in
+    Prometheus nor active in Alertmanager, so the detection time measures this run's alert."""
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        busy = [name for name in alertnames
+                if firing_now(server, alertmanager, name) is not None
+                or (prometheus is not None and any(a["labels"].get("alertname") == name
+                                                   for a in prometheus.alerts()))]
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise DemoError(f"{', '.join(busy)} from an earlier run did not resolve within "
+                            f"{timeout:.0f}s; run `license-demo reset` and wait a minute")
+        if not told:
+            out(f"  {', '.join(busy)} still pending or active from an earlier run; "
+                "waiting for it to resolve first")
+            told = True
+        time.sleep(1)

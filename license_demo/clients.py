@@ -134,11 +134,13 @@ class PrometheusClient:
         response = requests.get(self.url.rstrip("/") + "/api/v1/status/flags", timeout=TIMEOUT)
         return _check(response, "Prometheus flags").json()["data"]
 
-    def firing(self) -> list[dict]:
-        """Alerts Prometheus itself holds as firing."""
-        response = requests.get(self.url.rstrip("/") + "/api/v1/alerts", timeout=TIMEOUT)
-        alerts = _check(response, "Prometheus alerts").json()["data"]["alerts"]
-        return [a for a in alerts if a.get("state") == "firing"]
+    def alerts(self) -> list[dict]:
+        """Alerts Prometheus holds now, pending or firing."""
+        try:
+            response = requests.get(self.url.rstrip("/") + "/api/v1/alerts", timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
+        return _check(response, "Prometheus alerts").json()["data"]["alerts"]
 
 
 @dataclass

@@ -71,10 +71,14 @@ def seats_above(in_use: int, checkouts: int, commit: int) -> int:
 
 def generate(tools: list[dict], seed: int, days: int = 30, step_minutes: int = 10,
              end: datetime | None = None) -> History:
-    """Simulate `days` of usage ending at `end` (default: three hours ago, on a step boundary)."""
+    """Simulate `days` of usage ending at `end` (default: the last midnight UTC at least 3 h ago).
+
+    The default end only moves once a day, so the same seed gives the same series all day.
+    """
     rng = random.Random(seed)
     step = step_minutes * 60
-    end = end or datetime.now(timezone.utc) - timedelta(hours=3)
+    end = end or (datetime.now(timezone.utc) - timedelta(hours=3)).replace(
+        hour=0, minute=0, second=0, microsecond=0)
     end_ts = math.floor(end.timestamp() / step) * step
     start_ts = end_ts - days * 86400
     catalog = {t["name"]: t for t in tools}

@@ -7,6 +7,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -14,28 +15,75 @@ import requests
 from license_demo.clients import DemoError, ServerClient
 
 
-def run_stress_test(target: str, tool: str, seed: int, profile: str = "heavy",
-                    mode: str = "borrow-only", timeout: float = 240.0, out=print) -> dict:
-    """Run `python -m stress_test` against `target` and return its summary (JSON) as a dict."""
-    with tempfile.TemporaryDirectory(prefix="license-demo-load-") as tmp:
-        summary = Path(tmp) / "summary.json"
-        argv = [sys.executable, "-m", "stress_test", "--target", target, "--profile", profile,
-                "--mode", mode, "--tool", tool, "--yes", "--summary", str(summary),
-                "--seed", str(seed)]
-        out(f"  $ {' '.join(argv[1:3])} --target {target} --profile {profile} --mode {mode} "
-            f"--tool {tool!r} --seed {seed}")
+@dataclass
+class StressRun:
+    """A stress test running in the background, with where its summary and output go."""
+
+    proc: subprocess.Popen
+    folder: tempfile.TemporaryDirectory
+    started: float
+
+    @property
+    def summary_path(self) -> Path:
+        """The JSON summary the stress test writes when it ends."""
+        return Path(self.folder.name) / "summary.json"
+
+    @property
+    def output_path(self) -> Path:
+        """The stress test's own output (for error messages)."""
+        return Path(self.folder.name) / "output.log"
+
+    def stop(self) -> None:
+        """End the stress test if it still runs (a scenario stopped early) and drop its files."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.folder.cleanup()
+
+
+def start_stress_test(target: str, tool: str, seed: int, profile: str = "heavy",
+                      mode: str = "borrow-only", out=print) -> StressRun:
+    """Start `python -m stress_test` against `target` in the background."""
+    folder = tempfile.TemporaryDirectory(prefix="license-demo-load-")
+    argv = [sys.executable, "-m", "stress_test", "--target", target, "--profile", profile,
+            "--mode", mode, "--tool", tool, "--yes", "--summary",
+            str(Path(folder.name) / "summary.json"), "--seed", str(seed)]
+    out(f"  $ python -m stress_test --target {target} --profile {profile} --mode {mode} "
+        f"--tool {tool!r} --seed {seed}")
+    with open(Path(folder.name) / "output.log", "wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return StressRun(proc, folder, time.monotonic())
+
+
+def finish_stress_test(run: StressRun, timeout: float = 300.0) -> dict:
+    """Wait for a background stress test and return its summary (JSON) as a dict."""
+    try:
+        run.proc.wait(timeout=max(1.0, timeout - (time.monotonic() - run.started)))
+    except subprocess.TimeoutExpired as exc:
+        run.proc.kill()
+        run.proc.wait()
+        raise DemoError(f"the stress test ran longer than {timeout:.0f}s; check the server") from exc
+    try:
+        output = run.output_path.read_text(errors="replace")
+        if run.proc.returncode != 0:
+            raise DemoError(f"the stress test failed (exit {run.proc.returncode}):\n{output[-1500:]}")
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            raise DemoError(f"the stress test ran longer than {timeout:.0f}s; check the server") from exc
-        if done.returncode != 0:
-            raise DemoError(f"the stress test failed (exit {done.returncode}):\n"
-                            f"{(done.stderr or done.stdout)[-1500:]}")
-        try:
-            return json.loads(summary.read_text())
+            return json.loads(run.summary_path.read_text())
         except (OSError, ValueError):
-            # A summary is a convenience; the scenario measures through the server and Prometheus.
-            return {"output": done.stdout[-2000:]}
+            # A summary is a convenience; the scenarios measure through the server and Prometheus.
+            return {"output": output[-2000:]}
+    finally:
+        run.folder.cleanup()
+
+
+def run_stress_test(target: str, tool: str, seed: int, profile: str = "heavy",
+                    mode: str = "borrow-only", timeout: float = 300.0, out=print) -> dict:
+    """Run the stress test to its end and return its summary."""
+    return finish_stress_test(start_stress_test(target, tool, seed, profile, mode, out), timeout)
 
 
 def borrow(server: ServerClient, tool: str, user: str, team: str | None = None) -> requests.Response:

@@ -105,6 +105,18 @@ def run(scenario: Scenario, ctx: Context) -> Timeline:
     """Play every act of `scenario`; guided mode waits for Enter before each act but the first."""
     ctx.timeline = ctx.timeline or Timeline(scenario.name, ctx.mode, ctx.seed)
     ctx.out(f"== {scenario.title} ({ctx.mode} mode, seed {ctx.seed}) ==\n{scenario.story}\n")
+    try:
+        _play(scenario, ctx)
+    finally:
+        # Background load or traffic an act started must not outlive the run.
+        for value in ctx.state.values():
+            if callable(getattr(value, "stop", None)):
+                value.stop()
+    return ctx.timeline
+
+
+def _play(scenario: Scenario, ctx: Context) -> None:
+    """The acts in order, each marked and recorded in the timeline."""
     for number, act in enumerate(scenario.acts, start=1):
         if ctx.mode == "guided" and number > 1:
             try:
@@ -124,4 +136,3 @@ def run(scenario: Scenario, ctx: Context) -> Timeline:
         ctx.timeline.acts.append({"act": act.key, "title": act.title, "started": started,
                                   "ended": time.time()})
         sys.stdout.flush()
-    return ctx.timeline

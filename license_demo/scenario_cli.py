@@ -34,7 +34,7 @@ def build_context(args, out=print) -> runner.Context:
         grafana=grafana, mode=args.mode, seed=args.seed,
         grafana_url=args.grafana or "http://localhost:3000", workdir=Path(args.report_dir),
         alert_timeout=args.alert_timeout, out=out,
-        options={"prometheus_data": args.prometheus_data})
+        options={"prometheus_data": args.prometheus_data, "history_loaded": args.history_loaded})
 
 
 def run_scenario(args, out=print) -> int:
@@ -56,10 +56,6 @@ def run_scenario(args, out=print) -> int:
     except KeyboardInterrupt:
         failure = "interrupted"
         out("\ninterrupted")
-    finally:
-        state_traffic = ctx.state.get("traffic")
-        if state_traffic is not None:
-            state_traffic.stop()
     if ctx.timeline is not None:
         if failure:
             ctx.timeline.notes.append(f"The run stopped early: {failure}")
@@ -126,6 +122,9 @@ def register(subparsers) -> None:
     parser.add_argument("--prometheus-data", default=env("PROMETHEUS_DATA_DIR"),
                         help="capacity-planning: the Prometheus data dir to backfill "
                              "(native stack: .stack/prometheus; default $PROMETHEUS_DATA_DIR)")
+    parser.add_argument("--history-loaded", action="store_true",
+                        help="capacity-planning: the month was loaded into Prometheus beforehand "
+                             "(e.g. in the compose stack); only check and analyse it")
     parser.set_defaults(func=run_scenario)
 
     reset = subparsers.add_parser(

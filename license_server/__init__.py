@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     logs.setup(app, on_drop=metrics.LOG_LINES_DROPPED.inc)
     store = db.init_app(app, load_tools(app.config["TOOLS_FILE"]))
+    metrics.init_series([tool["name"] for tool in store.list_tools()])
 
     @app.before_request
     def begin():

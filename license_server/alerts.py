@@ -5,10 +5,10 @@ import hashlib
 import json
 import logging
 
-from flask_smorest import Blueprint
 
 from license_server import metrics
 from license_server.db import get_store
+from license_server.openapi import Blueprint
 from license_server.logs import log_event
 from license_server.schemas import (AlertQuerySchema, ErrorSchema, ReceivedAlertSchema,
                                     ReceivedSchema, WebhookSchema)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
-from flask_smorest import Blueprint
 
-from license_server import auth, metrics
+from license_server import auth, metrics, reaper
 from license_server.config import load_tools
 from license_server.db import get_store
+from license_server.openapi import Blueprint
 from license_server.errors import Exhausted, UnknownTool
 from license_server.logs import log_event
 from license_server.schemas import (BorrowQuerySchema, BorrowRequestSchema, BorrowSchema,
@@ -27,7 +27,7 @@ def list_tools():
 
 
 @bp.get("/tools/<path:name>")
-@bp.response(200, ToolSchema)
+@bp.response(200, ToolSchema())
 @bp.alt_response(404, schema=ErrorSchema)
 def get_tool(name):
     """One tool with its configuration and live state."""
@@ -38,15 +38,15 @@ def get_tool(name):
 
 
 @bp.post("/borrow")
-@bp.arguments(BorrowRequestSchema)
-@bp.response(201, BorrowSchema)
+@bp.arguments(BorrowRequestSchema())
+@bp.response(201, BorrowSchema())
 @bp.alt_response(400, schema=ErrorSchema)
 @bp.alt_response(404, schema=ErrorSchema)
 @bp.alt_response(409, schema=ErrorSchema)
 def borrow(body):
     """Borrow a seat: commit first, then overage (charged), 409 when none is left."""
     try:
-        seat = get_store().borrow(body["tool"], body["user"], body["team"], body["lease_seconds"])
+        seat = take_seat(get_store(), body)
     except (UnknownTool, Exhausted) as exc:
         metrics.BORROW_FAILURES.labels(tool=body["tool"] if isinstance(exc, Exhausted) else "unknown",
                                        reason=exc.code).inc()
@@ -62,9 +62,20 @@ def borrow(body):
     return seat
 
 
+def take_seat(store, body: dict) -> dict:
+    """Borrow; when the tool is full, reclaim expired leases first and try once more."""
+    try:
+        return store.borrow(body["tool"], body["user"], body["team"], body["lease_seconds"])
+    except Exhausted:
+        # A seat whose lease ran out is free even before the periodic sweep gets to it.
+        if not reaper.reclaim(store):
+            raise
+        return store.borrow(body["tool"], body["user"], body["team"], body["lease_seconds"])
+
+
 @bp.post("/return")
-@bp.arguments(ReturnRequestSchema)
-@bp.response(200, BorrowSchema)
+@bp.arguments(ReturnRequestSchema())
+@bp.response(200, BorrowSchema())
 @bp.alt_response(404, schema=ErrorSchema)
 @bp.alt_response(409, schema=ErrorSchema)
 def return_seat(body):
@@ -77,7 +88,7 @@ def return_seat(body):
 
 
 @bp.get("/borrows")
-@bp.arguments(BorrowQuerySchema, location="query")
+@bp.arguments(BorrowQuerySchema(), location="query")
 @bp.response(200, BorrowSchema(many=True))
 def list_borrows(query):
     """Active borrows, filtered by user, tool and team."""
@@ -85,8 +96,8 @@ def list_borrows(query):
 
 
 @bp.put("/config/tools/<path:name>")
-@bp.arguments(ToolUpdateSchema)
-@bp.response(200, ToolSchema)
+@bp.arguments(ToolUpdateSchema())
+@bp.response(200, ToolSchema())
 @bp.alt_response(401, schema=ErrorSchema)
 @bp.alt_response(403, schema=ErrorSchema)
 @bp.alt_response(404, schema=ErrorSchema)

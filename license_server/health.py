@@ -1,9 +1,9 @@
 """Liveness and readiness probes."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 
 from license_server.db import get_store
+from license_server.openapi import Blueprint
 from license_server.schemas import StatusSchema
 
 bp = Blueprint("health", __name__, description="Probes for orchestrators and load balancers.")

@@ -78,11 +78,26 @@ def create():
         at = _time(body.get(f"{kind}_at"), f"{kind}_at")
         if at:
             record["timeline"].append({"kind": kind, "at": at, "detail": "", "by": actor})
-    record, created = get_store().create_incident(record, "|".join([alert, tool or "", user or ""]), now)
+    store = get_store()
+    record, created = store.create_incident(record, "|".join([alert, tool or "", user or ""]), now)
+    if not created:
+        record = store.update_incident(record["id"], lambda found: _refresh(found, body, actor))
     if created:
         log_event("incident", f"incident {record['id']} opened for {alert}", incident=record["id"],
                   alertname=alert, tool=tool, user=user, action="opened")
     return jsonify(incident_report.view(record)), 201 if created else 200
+
+
+def _refresh(record: dict, body: dict, actor: str) -> dict:
+    """A repeated investigation: newer summary and severity, and alert times the first one lacked."""
+    for kind in ("problem_started", "alert_received"):
+        at = _time(body.get(f"{kind}_at"), f"{kind}_at")
+        if at and not any(e["kind"] == kind for e in record["timeline"]):
+            record["timeline"] = sorted(record["timeline"] + [{"kind": kind, "at": at, "detail": "", "by": actor}],
+                                        key=lambda e: e["at"])
+    record["summary"] = _text(body, "summary", limit=500) or record.get("summary", "")
+    record["severity"] = body.get("severity") or record["severity"]
+    return record
 
 
 @bp.get("/api/incidents")

@@ -165,6 +165,16 @@ def metrics():
     return Response(body, content_type=CONTENT_TYPE_LATEST)
 
 
+def init_series(tool_names: list[str]) -> None:
+    """Create every per-tool counter at 0, so rate() sees the first event as an increase."""
+    for tool in tool_names:
+        for counter in (BORROW_SUCCESS, OVERAGE_CHECKOUTS, RETURNS, OVERAGE_COST, LEASE_EXPIRATIONS,
+                        FORCE_RETURNS, CONFIG_CHANGES):
+            counter.labels(tool=tool)
+        for reason in ("exhausted", "server_error"):
+            BORROW_FAILURES.labels(tool=tool, reason=reason)
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     """Count one HTTP request and its duration."""
     HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()

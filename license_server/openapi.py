@@ -1,14 +1,32 @@
 """flask-smorest's Api with the project's error shape; it also serves /openapi.json."""
 from __future__ import annotations
 
+import flask_smorest
 from flask import request
 from flask_smorest import Api
+from webargs.flaskparser import FlaskParser
 
 from license_server import errors
+from license_server.schemas import ErrorSchema
+
+
+class RequestParser(FlaskParser):
+    """webargs' Flask parser; invalid requests are 400, as the API answers them."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint documenting validation errors as 400."""
+
+    ARGUMENTS_PARSER = RequestParser()
 
 
 class LicenseApi(Api):
     """Answers {"error", "detail"}; validation errors become 400 invalid_request."""
+
+    # Document the error shape the handlers below actually send.
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error):
         """Render an HTTP error in the JSON error shape, counting invalid borrows."""

@@ -14,6 +14,8 @@ bp = Blueprint("pages", __name__)
 SEATS_ERROR = "Enter a whole number of seats, 0 or more (for example 10)."
 COST_ERROR = "Enter an amount in US dollars, 0 or more (for example 250 or 12.50)."
 EDITABLE = ("commit", "max_overage", "overage_cost", "commit_cost_monthly")
+FIELD_LABELS = {"commit": "commit seats", "max_overage": "max overage seats",
+                "overage_cost": "overage cost ($)", "commit_cost_monthly": "commit cost ($/month)"}
 
 
 class ToolFormSchema(Schema):
@@ -71,8 +73,16 @@ def csrf_token() -> str:
 
 @bp.app_context_processor
 def inject_csrf():
-    """Make csrf_token() available to every template."""
-    return {"csrf_token": csrf_token}
+    """Make csrf_token() and the field labels available to every template."""
+    return {"csrf_token": csrf_token, "field_labels": FIELD_LABELS}
+
+
+@bp.app_template_filter("plain_number")
+def plain_number(value):
+    """150.0 as 150, 12.5 as 12.5: what a person would type into the form."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 @bp.before_request
@@ -163,6 +173,7 @@ def update():
         flash(f"Nothing changed for {name}.")
         return redirect(url_for("pages.config"))
     get_store().update_tool(name, changes, actor=session.get("actor", "admin"))
-    flash(f"Saved {name}: " + ", ".join(f"{field} {tool[field]} → {value}"
-                                        for field, value in changes.items()))
+    flash(f"Saved {name}: " + ", ".join(
+        f"{FIELD_LABELS[field]} {plain_number(tool[field])} → {plain_number(value)}"
+        for field, value in changes.items()))
     return redirect(url_for("pages.config"))

@@ -56,6 +56,7 @@ def ratio(text: str) -> float:
 def positive(kind):
     """An argparse type accepting numbers above zero."""
     def check(text: str):
+        """Parse `text` and refuse zero and negatives."""
         value = kind(text)
         if value <= 0:
             raise argparse.ArgumentTypeError("must be above zero")
@@ -122,6 +123,7 @@ def choose_target(args, ask: Prompter | None) -> str:
         choice = ask.choose("target", options, "local")
         if choice == "custom":
             def check(text):
+                """The typed URL, cleaned, or ValueError so the menu asks again."""
                 try:
                     return targets.validate_url(text)
                 except targets.TargetError as exc:
@@ -179,8 +181,9 @@ def choose_tools(args, ask: Prompter | None, catalog: list[dict]) -> list[str]:
 def plan_text(settings: RunSettings) -> str:
     """What is about to run, in two lines."""
     profile = settings.profile
-    return (f"\nStress test: {profile.name} ({profile.workers} workers x {profile.ops} operations = "
-            f"{settings.planned_operations} borrows), {settings.mode}, {settings.tool_label}\n"
+    load = (f"users started from the web UI, {profile.ops} operations each" if settings.web else
+            f"{profile.workers} workers x {profile.ops} operations = {settings.planned_operations} borrows")
+    return (f"\nStress test: {profile.name} ({load}), {settings.mode}, {settings.tool_label}\n"
             f"Target: {settings.target} (healthy), seed {settings.seed}"
             + (f", team {settings.team}" if settings.team else "")
             + (f", users {settings.user_prefix}-NN" if settings.user_prefix else "")
@@ -235,7 +238,11 @@ def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
         out("Cancelled; nothing was sent.")
         return EXIT_OK
 
-    from stress_test.runner import execute  # loads Locust only once a run is decided
+    try:
+        from stress_test.runner import execute  # loads Locust only once a run is decided
+    except KeyboardInterrupt:
+        out("\nCancelled; nothing was sent.")
+        return EXIT_INTERRUPTED
     run, stopped_by = execute(settings, prices, out)
     data = report.summary(run, stopped_by)
     out(report.table(data))

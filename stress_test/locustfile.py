@@ -165,7 +165,7 @@ USER_CLASSES: dict[str, type[LicenseUser]] = {
 
 def describe(response) -> str:
     """A short reason for a failed request: transport error, or status and error code."""
-    if response.status_code == 0 or getattr(response, "error", None) and not response.status_code:
+    if not response.status_code:
         return f"transport error: {response.error}"
     try:
         error = response.json().get("error", "")

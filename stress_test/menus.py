@@ -22,6 +22,9 @@ class Prompter:
         self.out.write(prompt)
         self.out.flush()
         answer = self.stdin.readline()
+        if answer and not _is_tty(self.stdin):
+            # Answers piped in do not echo; show them so the transcript reads like a session.
+            self.out.write(answer if answer.endswith("\n") else answer + "\n")
         if not answer:
             self.out.write("\n")
             raise NoAnswer(f"stdin closed while asking for the {what}; give every choice as a "
@@ -74,3 +77,11 @@ class Prompter:
     def confirm(self, question: str) -> bool:
         """Yes unless the answer starts with n."""
         return not self._read(f"{question} [Y/n]: ", "confirmation").lower().startswith("n")
+
+
+def _is_tty(stream) -> bool:
+    """True when `stream` is an interactive terminal."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

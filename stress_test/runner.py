@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
 from argparse import Namespace
 
@@ -102,6 +103,8 @@ def execute(settings: RunSettings, overage_costs: dict[str, float], out=print) -
     live = gevent.spawn(print_live, run, out)
     try:
         if settings.web:
+            # Locust's web UI re-parses the process command line as Locust options; ours differ.
+            sys.argv[1:] = []
             environment.create_web_ui("127.0.0.1", settings.web_port)
             out(f"Locust web UI: http://127.0.0.1:{settings.web_port}  (start the test there; "
                 "Ctrl-C here stops it, returns held seats and prints the summary)")
@@ -120,6 +123,6 @@ def execute(settings: RunSettings, overage_costs: dict[str, float], out=print) -
     finally:
         live.kill()
         interrupts.close()
-        if environment.web_ui:
+        if environment.web_ui and environment.web_ui.server:
             environment.web_ui.stop()
     return run, stopped_by

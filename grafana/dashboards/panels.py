@@ -233,6 +233,8 @@ def variables(team: bool = True) -> g.Templating:
     return g.Templating(list=items)
 
 
+LEGACY_PANEL_KEYS = ("height", "span", "minSpan", "error", "cacheTimeout", "repeat",
+                     "repeatDirection", "maxPerRow", "hideTimeOverride", "editable")
 LEGACY_DASHBOARD_KEYS = ("rows", "style", "sharedCrosshair", "hideControls", "gnetId", "id",
                          "__inputs")
 
@@ -242,6 +244,11 @@ def to_json(dash: g.Dashboard) -> dict:
     data = json.loads(json.dumps(dash.to_json_data(), cls=_Encoder))
     for key in LEGACY_DASHBOARD_KEYS:
         data.pop(key, None)
+    for panel in data["panels"]:
+        # Grafana 4-era row layout keys, always empty here.
+        for key in LEGACY_PANEL_KEYS:
+            if not panel.get(key):
+                panel.pop(key, None)
     return data
 
 

@@ -43,8 +43,10 @@ def ask_approval(action) -> bool:
     """Show the action and ask a person at the terminal to type yes."""
     _err(f"\nAction {action.priority}: {action.title}\n  risk: {action.risk}\n  call: {action.curl}")
     try:
-        answer = input(f"Type '{APPROVAL_WORD}' to approve, anything else declines: ")
-    except EOFError:
+        # The prompt goes to stderr: with --json, stdout carries only the result.
+        print(f"Type '{APPROVAL_WORD}' to approve, anything else declines: ", end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline()
+    except (EOFError, OSError):
         answer = ""
     return answer.strip().lower() == APPROVAL_WORD
 
@@ -99,11 +101,12 @@ def approve_and_apply(args, sources, inv, log: audit.AuditLog) -> dict | None:
     return {"status": "applied", "action": action.id, "approver": approver, **outcome.to_dict()}
 
 
-def investigate_once(args, alert: str | None = None, tool: str | None = None, user: str | None = None) -> dict:
+def investigate_once(args, alert: str | None = None, tool: str | None = None, user: str | None = None,
+                     notification: dict | None = None) -> dict:
     """Run one investigation (and the approval flow when asked); print it; return the result."""
     sources = sources_from(args)
     req = Request(text=args.text or "", alert=alert or args.alert, tool=tool or args.tool, user=user or args.user,
-                  settings=settings_from(args), record_incident=not args.no_incident)
+                  settings=settings_from(args), record_incident=not args.no_incident, notification=notification)
     inv = run(sources, req, contacts.load(args.contacts))
     log = audit.AuditLog(args.audit_log)
     log.write("investigated", audit.operator(), f"{inv.result['alert']} {inv.result.get('tool') or ''}".strip(),
@@ -124,7 +127,9 @@ def watch(args) -> int:
     seen: dict[str, str] = {}
     opened: dict[str, str] = {}
     deadline = time.monotonic() + args.max_seconds if args.max_seconds else None
-    _err(f"watching {args.server}/api/alerts every {args.interval:g}s (Ctrl-C stops)")
+    # Alerts already firing when the watch starts are left to a hand-started investigation.
+    since = time.time()
+    _err(f"watching {args.server}/api/alerts every {args.interval:g}s for new notifications (Ctrl-C stops)")
     try:
         while deadline is None or time.monotonic() < deadline:
             try:
@@ -137,14 +142,14 @@ def watch(args) -> int:
                 labels = alert.get("labels", {})
                 key = json.dumps(labels, sort_keys=True)
                 stamp = f"{alert.get('status')}@{alert.get('startsAt')}"
-                if seen.get(key) == stamp:
+                if seen.get(key) == stamp or (evidence.epoch(alert.get("received_at")) or 0) < since:
                     continue
                 seen[key] = stamp
                 if alert.get("status") == "firing":
                     _err(f"\n{labels.get('alertname')} firing {labels.get('tool') or labels.get('user') or ''}: "
                          "investigating")
                     result = investigate_once(args, alert=labels.get("alertname"), tool=labels.get("tool"),
-                                              user=labels.get("user"))
+                                              user=labels.get("user"), notification=alert)
                     if result.get("incident_id"):
                         opened[key] = result["incident_id"]
                 elif key in opened:

@@ -135,6 +135,19 @@ class Collector:
         return value
 
 
+def grew(metric: str, by: str, span: float, offset: float = 0) -> str:
+    """PromQL for how much a counter grew over `span` seconds ending `offset` seconds ago.
+
+    increase() never sees the first value of a series born inside its range (a tool's or a
+    user's first borrow creates it), so this subtracts the sums at both ends and counts a
+    series missing at the start from 0; a counter reset (server restart) clamps to 0.
+    """
+    agg = f"sum by ({by}) " if by else "sum "
+    end = f" offset {int(offset)}s" if offset else ""
+    start = f" offset {int(offset + span)}s"
+    return f"clamp_min({agg}({metric}{end}) - ({agg}({metric}{start}) or {agg}({metric}{end}) * 0), 0)"
+
+
 def _duration(seconds: float) -> str:
     """A PromQL duration in whole seconds."""
     return f"{max(int(seconds), 1)}s"
@@ -246,7 +259,7 @@ def _pick_alert(ev: Evidence) -> dict | None:
 
 def _tool_facts(col: Collector) -> None:
     """Seats per tool now, borrows and overage in the window and the window before."""
-    ev, w = col.ev, _duration(col.ev.settings.window)
+    ev, w, ws = col.ev, _duration(col.ev.settings.window), col.ev.settings.window
     now = {}
     for metric in ("licenses_in_use", "licenses_commit", "licenses_overage", "licenses_max_overage",
                    "licenses_available"):
@@ -257,21 +270,21 @@ def _tool_facts(col: Collector) -> None:
         ev.data["tools"] = {tool: {"name": tool, **v} for tool, v in now.items()}
     for key, label, expr in (
             ("borrows_window", f"successful borrows per tool in the last {w}",
-             f"sum by (tool) (increase(license_borrow_success_total[{w}]))"),
+             grew("license_borrow_success_total", "tool", ws)),
             ("overage_window", f"overage checkouts per tool in the last {w}",
-             f"sum by (tool) (increase(license_overage_checkouts_total[{w}]))"),
+             grew("license_overage_checkouts_total", "tool", ws)),
             ("overage_baseline", f"overage checkouts per tool in the {w} before that",
-             f"sum by (tool) (increase(license_overage_checkouts_total[{w}] offset {w}))"),
+             grew("license_overage_checkouts_total", "tool", ws, ws)),
             ("overage_cost_window", f"overage charges per tool in the last {w}",
-             f"sum by (tool) (increase(license_overage_cost_dollars_total[{w}]))"),
+             grew("license_overage_cost_dollars_total", "tool", ws)),
             ("lease_expiries_window", f"lease expiries per tool in the last {w}",
-             f"sum by (tool) (increase(license_lease_expirations_total[{w}]))"),
+             grew("license_lease_expirations_total", "tool", ws)),
             ("config_changes_window", f"configuration changes per tool in the last {w}",
-             f"sum by (tool) (increase(license_config_changes_total[{w}])) > 0")):
+             grew("license_config_changes_total", "tool", ws) + " > 0")):
         rows = col.rows(key, label, expr, ("tool",), "$" if "cost" in key else "")
         ev.data[key] = {r["tool"]: r["value"] for r in rows}
     col.rows("failures_window", f"failed borrows by tool and reason in the last {w}",
-             f"sum by (tool, reason) (increase(license_borrow_failures_total[{w}])) > 0", ("tool", "reason"))
+             grew("license_borrow_failures_total", "tool, reason", col.ev.settings.window) + " > 0", ("tool", "reason"))
     ratios = col.rows("failure_ratio_now", "share of borrow attempts failing now, by reason (recording rule)",
                       'tool_reason:license_borrow_failures:ratio{reason!="exhausted"} > 0', ("tool", "reason"))
     ev.data["failure_ratio_now"] = ratios
@@ -303,10 +316,10 @@ def _focus_tool_facts(col: Collector, tool: str) -> None:
     ev, w, s = col.ev, _duration(col.ev.settings.window), col.ev.settings
     sel = f'tool="{tool}"'
     users = col.rows("checkouts_by_user", f"checkouts of {tool} by user in the last {w}",
-                     f"sum by (user, team) (increase(license_checkouts_by_user_total{{{sel}}}[{w}])) > 0",
+                     grew(f"license_checkouts_by_user_total{{{sel}}}", "user, team", s.window) + " > 0",
                      ("user", "team"))
     teams = col.rows("checkouts_by_team", f"checkouts of {tool} by team in the last {w}",
-                     f"sum by (team) (increase(license_checkouts_by_user_total{{{sel}}}[{w}])) > 0", ("team",))
+                     grew(f"license_checkouts_by_user_total{{{sel}}}", "team", s.window) + " > 0", ("team",))
     ev.data["checkouts_by_user"], ev.data["checkouts_by_team"] = users, teams
     total = sum(r["value"] for r in teams)
     ev.data["top_team"] = teams[0]["team"] if teams else None
@@ -315,8 +328,8 @@ def _focus_tool_facts(col: Collector, tool: str) -> None:
     if teams:
         col.add("top_team_share", f"share of {tool} checkouts by team {teams[0]['team']}",
                 ev.data["top_team_share"],
-                f"max(sum by (team) (increase(license_checkouts_by_user_total{{{sel}}}[{w}]))) / "
-                f"sum(increase(license_checkouts_by_user_total{{{sel}}}[{w}]))",
+                f"max({grew(f'license_checkouts_by_user_total{{{sel}}}', 'team', s.window)}) / "
+                f"{grew(f'license_checkouts_by_user_total{{{sel}}}', '', s.window)}",
                 "prometheus", "ratio")
     held = {}
     if ev.data.get("server_reachable"):
@@ -371,13 +384,13 @@ def _holder_facts(col: Collector) -> None:
     col.add("holder_share", f"share of all seats in use held by {user}", ev.data["holder_share"],
             f'sum(licenses_held_by_user{{user="{user}"}}) / sum(licenses_in_use)', "prometheus", "ratio")
     w = _duration(ev.settings.window)
-    mine = col.scalar(None, "", f'sum(increase(license_checkouts_by_user_total{{user="{user}"}}[{w}]))')
-    everyone = col.scalar(None, "", f"sum(increase(license_checkouts_by_user_total[{w}]))")
+    mine = col.scalar(None, "", grew(f'license_checkouts_by_user_total{{user="{user}"}}', "", ev.settings.window))
+    everyone = col.scalar(None, "", grew("license_checkouts_by_user_total", "", ev.settings.window))
     ev.data["holder_checkout_share"] = round(mine / everyone, 3) if everyone else 0.0
     col.add("holder_checkout_share", f"share of all checkouts in the last {w} made by {user}",
             ev.data["holder_checkout_share"],
-            f'sum(increase(license_checkouts_by_user_total{{user="{user}"}}[{w}])) / '
-            f"sum(increase(license_checkouts_by_user_total[{w}]))", "prometheus", "ratio")
+            grew(f'license_checkouts_by_user_total{{user="{user}"}}', "", ev.settings.window) + " / "
+            + grew("license_checkouts_by_user_total", "", ev.settings.window), "prometheus", "ratio")
     tools = set()
     if ev.data.get("server_reachable"):
         try:
@@ -419,17 +432,18 @@ def _deployment_facts(col: Collector) -> None:
         col.add("last_change", "last version change (GET /api/deployments)",
                 f"{change['action']} {change['version']} ({change['commit']}) {ev.at - change['at']:.0f}s ago",
                 "GET /api/deployments", "server")
-        span = _duration(ev.at - change["at"])
+        seconds = max(int(ev.at - change["at"]), 1)
+        span = _duration(seconds)
         sel = 'reason!="exhausted"'
         ev.data["failures_after"] = col.scalar(
             "failures_after_change", f"failed borrows (not for lack of seats) in the {span} since the change",
-            f"sum(increase(license_borrow_failures_total{{{sel}}}[{span}]))")
+            grew(f"license_borrow_failures_total{{{sel}}}", "", seconds))
         ev.data["failures_before"] = col.scalar(
             "failures_before_change", f"failed borrows (not for lack of seats) in the {span} before it",
-            f"sum(increase(license_borrow_failures_total{{{sel}}}[{span}] offset {span}))")
+            grew(f"license_borrow_failures_total{{{sel}}}", "", seconds, seconds))
         ev.data["borrows_after"] = col.scalar(
             "borrows_after_change", f"successful borrows in the {span} since the change",
-            f"sum(increase(license_borrow_success_total[{span}]))")
+            grew("license_borrow_success_total", "", seconds))
     elif len(versions) > 1:
         ev.data["change"] = {"at": None, "action": "deploy", "version": current[0]["version"] if current else None,
                              "commit": current[0]["commit"] if current else None, "previous": None}

@@ -63,6 +63,10 @@ def build_job(ev: Evidence) -> Hypothesis:
     top_held = held.get(team, {}).get("seats", 0) if team else 0
     h.rule(held_total > 0 and top_held / held_total >= 0.6, 0.15,
            f"team {team} holds {top_held} of the {held_total} seats in use now")
+    users = d.get("checkouts_by_user", [])
+    user_total = sum(r["value"] for r in users)
+    h.rule(bool(users) and users[0]["value"] >= 0.8 * user_total, -0.2,
+           f"one user ({users[0]['user'] if users else ''}) made 80% or more of them: a script, not a team's job")
     h.rule(overage_now == 0, -0.3, "no overage seat is held now: the burst is over")
     h.rule(d.get("teams_over_20pct", 0) >= 3, -0.2,
            f"{d.get('teams_over_20pct')} teams each made 20% or more of the checkouts")

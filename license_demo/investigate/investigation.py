@@ -24,6 +24,8 @@ class Request:
     user: str | None = None
     settings: evidence.Settings = field(default_factory=evidence.Settings)
     record_incident: bool = True
+    # The notification that started this investigation (--watch): its times date the incident.
+    notification: dict | None = None
 
 
 @dataclass
@@ -67,6 +69,13 @@ def command_args(req: Request) -> str:
     return " ".join(parts)
 
 
+def _received_at(alert: dict | None, notification: dict | None) -> float | None:
+    """When the alert reached us: the notification's receipt, else what the alert sources say."""
+    if notification and notification.get("received_at"):
+        return evidence.epoch(notification["received_at"])
+    return (alert.get("received_at") or alert.get("starts_at")) if alert else None
+
+
 def run(sources: evidence.Sources, req: Request, teams: dict) -> Investigation:
     """Gather, rank, recommend, and open or update the incident with the report."""
     tools, users, team_names = known_names(sources)
@@ -92,7 +101,7 @@ def run(sources: evidence.Sources, req: Request, teams: dict) -> Investigation:
                       who.get("user") or labels.get("user"), who.get("team"),
                       summary=f"{top.title} ({top.confidence:.0%})",
                       problem_started_at=alert.get("active_at") if alert else None,
-                      alert_received_at=(alert.get("received_at") or alert.get("starts_at")) if alert else None)
+                      alert_received_at=_received_at(alert, req.notification))
         result["incident_id"], result["incident_url"] = recorder.id, recorder.url()
         first = recommended[0].title if recommended else "none"
         recorder.event("investigation_done", f"top hypothesis: {top.title} ({top.confidence:.0%}); "

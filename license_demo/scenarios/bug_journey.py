@@ -21,6 +21,8 @@ def _traffic_window(ctx: Context, seconds: float) -> dict:
 
 def baseline(ctx: Context) -> None:
     """Users borrow and return as usual; note the version running now."""
+    alert_wait.ensure_quiet(ctx.server, ctx.alertmanager, ctx.prometheus, [ALERT],
+                            ctx.alert_timeout, ctx.out)
     deployments = ctx.server.call("GET", "/api/deployments").json()
     current = deployments["current"]
     ctx.state["version_before"] = current

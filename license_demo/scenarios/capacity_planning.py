@@ -27,17 +27,23 @@ def load_into_prometheus(ctx: Context) -> None:
     """promtool turns the history into blocks inside the Prometheus data dir."""
     generated = ctx.state["history"]
     data_dir = ctx.options.get("prometheus_data")
-    if not data_dir:
+    prometheus = ctx.require_prometheus()
+    if ctx.options.get("history_loaded"):
+        ctx.out("  history loaded beforehand (--history-loaded): checking that Prometheus serves it")
+    elif not data_dir:
         path = Path(ctx.workdir) / f"history-seed{ctx.seed}.om.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(ctx.state["openmetrics"])
-        raise DemoError(f"no --prometheus-data given: history written to {path}; load it with "
-                        f"`promtool tsdb create-blocks-from openmetrics --max-block-duration=768h "
-                        f"{path} <prometheus data dir>` (see docs/readme/scenarios.md)")
-    prometheus = ctx.require_prometheus()
-    backfill.check_retention(prometheus, ctx.options.get("days", 30))
-    blocks = backfill.create_blocks(ctx.state["openmetrics"], Path(data_dir))
-    ctx.out(f"  {len(blocks)} blocks written into {data_dir}; Prometheus loads new blocks once a minute")
+        raise DemoError(
+            f"no --prometheus-data given: the history is in {path}. Load it into Prometheus's data "
+            f"dir with `promtool tsdb create-blocks-from openmetrics --max-block-duration=768h "
+            f"{path} <data dir>` (compose: see docs/readme/scenarios.md), then run this scenario "
+            f"again with the same --seed and --history-loaded")
+    else:
+        backfill.check_retention(prometheus, ctx.options.get("days", 30))
+        blocks = backfill.create_blocks(ctx.state["openmetrics"], Path(data_dir))
+        ctx.out(f"  {len(blocks)} blocks written into {data_dir}; Prometheus loads new blocks "
+                "once a minute")
     first = generated.timestamps[0]
     backfill.wait_visible(prometheus, f"licenses_in_use{SELECTOR}", first, progress=ctx.out)
     ctx.timeline.record("history_visible", source="Prometheus query at the first generated step")

@@ -12,6 +12,8 @@ ALERTS = ("LicensesExhausted", "SingleUserHoarding")
 
 def baseline(ctx: Context) -> None:
     """Friday 16:30: seats free on every tool."""
+    alert_wait.ensure_quiet(ctx.server, ctx.alertmanager, ctx.prometheus, ALERTS,
+                            ctx.alert_timeout, ctx.out)
     tools = ctx.server.tools()
     ctx.state["tools"] = [t["name"] for t in tools]
     free = sum(t["available"] for t in tools)

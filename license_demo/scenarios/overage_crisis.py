@@ -44,6 +44,8 @@ def _confirm_in_prometheus(ctx: Context, share: float, timeout: float = 60.0) ->
 
 def baseline(ctx: Context) -> None:
     """A few borrows within commit: everything green."""
+    alert_wait.ensure_quiet(ctx.server, ctx.alertmanager, ctx.prometheus, [ALERT],
+                            ctx.alert_timeout, ctx.out)
     tool = ctx.server.tool(TOOL)
     ctx.state["config_before"] = {"commit": tool["commit"], "max_overage": tool["max_overage"]}
     ctx.out(f"  {TOOL}: commit {tool['commit']}, overage up to {tool['max_overage']}, "
@@ -57,18 +59,14 @@ def baseline(ctx: Context) -> None:
 
 
 def problem(ctx: Context) -> None:
-    """The large build job: the stress test borrows DaVinci seats until none is left."""
-    before = ctx.server.tool(TOOL)
-    started = ctx.timeline.record("problem_started", source="stress test started")
-    ctx.state["load1"] = load.run_stress_test(ctx.server.url, TOOL, ctx.seed, out=ctx.out)
-    run1 = _measure_run(ctx, "first run", before, started)
-    ctx.state["run1"] = run1
-    ctx.timeline.measurements["overage_share_before_fix"] = run1["overage_share"]
-    ctx.timeline.measurements["overage_cost_first_run"] = run1["overage_cost_added"]
+    """The large build job: the stress test starts borrowing DaVinci seats in the background."""
+    ctx.state["before_run1"] = ctx.server.tool(TOOL)
+    ctx.timeline.record("problem_started", source="stress test started")
+    ctx.state["load1"] = load.start_stress_test(ctx.server.url, TOOL, ctx.seed, out=ctx.out)
 
 
 def detection(ctx: Context) -> None:
-    """Wait for HighOverageRate on DaVinci to reach Alertmanager."""
+    """Wait for HighOverageRate on DaVinci to reach Alertmanager while the build still runs."""
     seen = alert_wait.wait_for(ctx.server, ctx.alertmanager, ALERT, True, ctx.alert_timeout,
                                match={"tool": TOOL}, progress=ctx.out)
     ctx.timeline.record("alert_received", seen.at, source=seen.source)
@@ -77,12 +75,16 @@ def detection(ctx: Context) -> None:
 
 
 def investigation(ctx: Context) -> None:
-    """Who holds the seats: Prometheus by user and team, the borrow ids from the server."""
+    """Who holds the seats: Prometheus by team, the borrow ids from the server."""
+    load.finish_stress_test(ctx.state["load1"])
+    run1 = _measure_run(ctx, "the build job", ctx.state["before_run1"],
+                        ctx.timeline.events["problem_started"]["at"])
+    ctx.state["run1"] = run1
+    ctx.timeline.measurements["overage_share_before_fix"] = run1["overage_share"]
+    ctx.timeline.measurements["overage_cost_first_run"] = run1["overage_cost_added"]
     prometheus = ctx.require_prometheus()
-    top = prometheus.query('topk(3, sum by (user, team) (licenses_held_by_user))')
-    for row in top:
-        ctx.out(f"  {row['metric'].get('user')} ({row['metric'].get('team')}): "
-                f"{float(row['value'][1]):.0f} seats")
+    for row in prometheus.query("sort_desc(sum by (team) (licenses_held_by_user))")[:3]:
+        ctx.out(f"  team {row['metric'].get('team') or '(none)'}: {float(row['value'][1]):.0f} seats held")
     borrows = ctx.server.borrows(tool=TOOL)
     overage = [b for b in borrows if b["overage"]]
     ctx.out(f"  {len(borrows)} DaVinci borrows active, {len(overage)} of them overage, e.g. "

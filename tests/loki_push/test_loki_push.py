@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jsonschema
+import requests
 import pytest
 from pythonjsonlogger.json import JsonFormatter
 
@@ -264,3 +265,28 @@ class _FormatOnly(logging.Handler):
     def emit(self, record):
         """Format and drop."""
         self.format(record)
+
+
+def test_server_pushes_borrow_lines_answering_the_presenters_query(receiver, server_factory):
+    """A real gunicorn server with LOKI_URL pushes its borrow lines: labels and JSON fields
+    that `{app="license-server"} | json | tool="..." | overage="true"` selects."""
+    server = server_factory(env={"LOKI_URL": receiver.url})
+    tool = "Vector - DaVinci Configurator SE"
+    for i in range(6):  # 5 commit seats, so the sixth borrow is an overage one
+        response = requests.post(server.url + "/api/borrow",
+                                 json={"tool": tool, "user": f"loki-{i}", "team": "powertrain"},
+                                 timeout=10)
+        assert response.status_code == 201
+    deadline = time.monotonic() + 15
+    borrows = []
+    while time.monotonic() < deadline:
+        borrows = [line for line in receiver.lines() if line.get("event") == "borrow"]
+        if len(borrows) == 6:
+            break
+        time.sleep(0.2)
+    for payload in receiver.payloads():
+        jsonschema.validate(payload, SCHEMA)
+    assert len(borrows) == 6
+    overage = [line for line in borrows if line["tool"] == tool and line["overage"] is True]
+    assert [line["user"] for line in overage] == ["loki-5"]
+    assert overage[0]["labels"] == {"app": "license-server", "level": "info", "event": "borrow"}

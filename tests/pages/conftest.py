@@ -40,8 +40,8 @@ def page(browser):
 
 @pytest.fixture()
 def server(server_factory):
-    """A fresh license server (gunicorn, SQLite) for one test."""
-    return server_factory()
+    """A fresh license server (gunicorn, SQLite) for one test, its dashboard polling every second."""
+    return server_factory(env={"DASHBOARD_REFRESH_MS": "1000"})
 
 
 @pytest.fixture()

@@ -1,7 +1,10 @@
 """The config page in headless Chromium: login, form changes, bad input, history, CSRF, logout."""
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
 
 DAVINCI = "Vector - DaVinci Configurator SE"
 
@@ -52,8 +55,8 @@ def test_form_change_takes_effect_and_enters_history(page, server, api, admin_to
     history = page.locator("table.history-table tbody tr")
     expect(history).to_have_count(2)
     texts = history.all_inner_texts()
-    assert any("presenter" in text and DAVINCI in text and "5 → 10" in text for text in texts), texts
-    assert any("15 → 10" in text for text in texts), texts
+    assert any("presenter" in text and DAVINCI in text and "commit seats: 5 → 10" in text for text in texts), texts
+    assert any("max overage seats: 15 → 10" in text for text in texts), texts
 
 
 def test_bad_input_is_explained_and_keeps_what_was_typed(page, server, api, admin_token):

@@ -1,7 +1,10 @@
 """The dashboard in headless Chromium against a real server: tools, live refresh, colours, alerts."""
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
 
 DAVINCI = "Vector - DaVinci Configurator SE"
 INCA = "ETAS - INCA"

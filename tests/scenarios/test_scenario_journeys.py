@@ -29,9 +29,9 @@ def fresh_context(stack, tmp_path: Path, lines: list, prometheus_url: str | None
 
 
 def settle(ctx: runner.Context, *alertnames: str) -> None:
-    """Wait until alerts left by earlier tests on the shared stack have resolved."""
-    for name in alertnames:
-        alert_wait.wait_for(ctx.server, ctx.alertmanager, name, False, 120)
+    """Wait until alerts left by earlier tests on the shared stack are gone (pending included)."""
+    alert_wait.ensure_quiet(ctx.server, ctx.alertmanager, ctx.prometheus, alertnames, 150,
+                            out=lambda line: None)
 
 
 def assert_complete(name: str, timeline: runner.Timeline) -> dict:
