@@ -6,20 +6,16 @@ from pathlib import Path
 
 import requests
 
-from license_demo import report, runner
+from license_demo import cli_args, report, runner
 from license_demo.clients import (AlertmanagerClient, DemoError, GrafanaClient, PrometheusClient,
                                   ServerClient)
 from license_demo.scenarios import SCENARIOS
 
 
 def _connection_args(parser) -> None:
-    """Add the addresses of the services (flags win over the environment)."""
-    env = os.environ.get
-    parser.add_argument("--server", default=env("LICENSE_SERVER_URL", "http://127.0.0.1:8000"),
-                        help="license server URL (default $LICENSE_SERVER_URL or http://127.0.0.1:8000)")
-    parser.add_argument("--admin-token", default=env("ADMIN_TOKEN"),
-                        help="the server's admin token (default $ADMIN_TOKEN)")
-    parser.add_argument("--prometheus", default=env("PROMETHEUS_URL", "http://127.0.0.1:9090"),
+    """Add the addresses of the server and Prometheus (flags win over the environment)."""
+    cli_args.server_args(parser)
+    parser.add_argument("--prometheus", default=os.environ.get("PROMETHEUS_URL", "http://127.0.0.1:9090"),
                         help="Prometheus URL (default $PROMETHEUS_URL or http://127.0.0.1:9090)")
 
 

@@ -162,7 +162,7 @@ class Stack:
                  f"--storage.tsdb.path={self.data_dir / 'prometheus'}",
                  f"--web.listen-address={s.host}:{prometheus_port}",
                  f"--web.external-url={self.prometheus_url}/",
-                 "--storage.tsdb.retention.time=2d", "--web.enable-lifecycle"],
+                 "--storage.tsdb.retention.time=35d", "--web.enable-lifecycle"],
                 self.prometheus_url + "/-/ready", timeout)
             self._progress("waiting for Prometheus to scrape the license server")
             self.wait_for_scrape(timeout)

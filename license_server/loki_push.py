@@ -16,6 +16,7 @@ APP_LABEL = "license-server"
 KNOWN_EVENTS = frozenset({
     "borrow", "return", "borrow_rejected", "lease_expired", "config_change",
     "force_return", "reset", "alert_notification", "http_request",
+    "client_error", "demo_act", "deployment", "fault_change", "incident",
 })
 KNOWN_LEVELS = frozenset({"debug", "info", "warning", "error", "critical"})
 # Records from the HTTP client itself would feed back into the queue they are sent from.

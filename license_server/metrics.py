@@ -67,6 +67,10 @@ class StoreCollector:
             "licenses_overage": ("Overage seats in use now.", "overage_in_use"),
             "licenses_max_overage": ("Seats borrowable beyond commit.", "max_overage"),
             "licenses_available": ("Seats that can still be borrowed.", "available"),
+            # Prices, so dashboards can weigh commit seats against overage spend.
+            "licenses_commit_cost_monthly_dollars": ("US dollars per commit seat and month.",
+                                                     "commit_cost_monthly"),
+            "licenses_overage_cost_dollars": ("US dollars charged per overage checkout.", "overage_cost"),
         }
         for name, (doc, key) in gauges.items():
             family = GaugeMetricFamily(name, doc, labels=["tool"])

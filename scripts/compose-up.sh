@@ -2,7 +2,7 @@
 # Start the whole demo stack with docker compose and print every URL (`make up`).
 #   scripts/compose-up.sh            # server, Prometheus, Alertmanager, Loki, Alloy, Grafana
 #   scripts/compose-up.sh --load     # plus the Locust web UI (compose profile "load")
-# Email and Slack notifications: set SMTP_* / SLACK_WEBHOOK_URL_FILE first (docs/readme/detection.md).
+# Email and Slack notifications: set SMTP_* / SLACK_WEBHOOK_URL_FILE first (docs/detection.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

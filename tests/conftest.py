@@ -1,11 +1,17 @@
-"""Fixtures shared by every test folder: a real license server process on loopback."""
+"""Fixtures shared by every test folder: a real license server process on loopback, one Chromium."""
 from __future__ import annotations
+
+import shutil
 
 import pytest
 
 from license_demo.processes import start_license_server
 
 ADMIN_TOKEN = "test-admin-token"
+CHROMIUM = "/usr/bin/chromium"
+# Headless as root on a machine without network: no sandbox, GPU, QUIC or background fetches.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +67,21 @@ def native_stack(tmp_path_factory):
     stack = Stack(settings).start(timeout=60)
     yield stack
     stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, one per session.
+
+    Playwright's sync API allows a single instance per thread, so every folder shares this one.
+    """
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package "
+                    "(scripts/install-system-deps.sh does it)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+    playwright.stop()

@@ -69,7 +69,8 @@ panels = [
           description="Overage spend of the last 30 days against the seats that would absorb "
                       "it. Break-even price: buying the peak overage seats as commit seats is "
                       "cheaper than paying overage when a commit seat costs less than this per "
-                      "month (commit_cost_monthly in GET /api/tools).",
+                      "month. The last columns put the live commit price next to it: a positive "
+                      "saving means buying the peak overage seats as commit is cheaper.",
           targets=[
               prom(f'sum by (tool) (increase({COST}[30d]))', ref="A", instant=True, table=True),
               prom(f'max by (tool) (max_over_time(licenses_overage{{{TOOL}}}[30d]))', ref="B",
@@ -78,6 +79,12 @@ panels = [
                    instant=True, table=True),
               prom(f'sum by (tool) (increase({COST}[30d])) / (max by (tool) '
                    f'(max_over_time(licenses_overage{{{TOOL}}}[30d])) > 0)', ref="D",
+                   instant=True, table=True),
+              prom(f'max by (tool) (licenses_commit_cost_monthly_dollars{{{TOOL}}})', ref="E",
+                   instant=True, table=True),
+              prom(f'sum by (tool) (increase({COST}[30d])) - max by (tool) '
+                   f'(max_over_time(licenses_overage{{{TOOL}}}[30d])) * on (tool) '
+                   f'max by (tool) (licenses_commit_cost_monthly_dollars{{{TOOL}}})', ref="F",
                    instant=True, table=True)],
           transformations=[
               {"id": "merge", "options": {}},
@@ -86,8 +93,11 @@ panels = [
                   "renameByName": {"Value #A": "Overage spend (30 d)",
                                    "Value #B": "Peak overage seats",
                                    "Value #C": "Average overage seats",
-                                   "Value #D": "Break-even $ per commit seat / month"}}}],
-          overrides=[{"matcher": {"id": "byRegexp", "options": "Overage spend.*|Break-even.*"},
+                                   "Value #D": "Break-even $ per commit seat / month",
+                                   "Value #E": "Commit seat price / month",
+                                   "Value #F": "Saving / month buying the peak"}}}],
+          overrides=[{"matcher": {"id": "byRegexp",
+                                  "options": "Overage spend.*|Break-even.*|Commit seat.*|Saving.*"},
                       "properties": [{"id": "unit", "value": "currencyUSD"}]}],
           unit="none"),
 ]

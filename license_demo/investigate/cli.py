@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from license_demo import cli_args
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
 from license_demo.investigate import apply, audit, contacts, evidence, report
 from license_demo.investigate.investigation import Request, run
@@ -206,22 +207,19 @@ def run_incident(args) -> int:
         else:
             for i in server.call("GET", "/api/incidents").json():
                 d = i["durations"]
+                detect, resolve = (f"{d[k]:.0f}s" if d[k] is not None else "-"
+                                   for k in ("to_detect_seconds", "to_resolve_seconds"))
                 print(f"{i['id']}  {i['status']:<9} {i['severity']:<8} {i['alert']:<20} "
-                      f"{i.get('tool') or i.get('user') or '':<34} detect {d['to_detect_seconds']}s  "
-                      f"resolve {d['to_resolve_seconds']}s")
+                      f"{i.get('tool') or i.get('user') or '':<34} detect {detect:<6} resolve {resolve}")
     except DemoError as exc:
         _err(f"error: {exc}")
         return 1
     return 0
 
 
-def _connection(parser) -> None:
-    """Where the services are (flags win over the environment)."""
-    env = os.environ.get
-    parser.add_argument("--server", default=env("LICENSE_SERVER_URL", "http://127.0.0.1:8000"),
-                        help="license server URL (default $LICENSE_SERVER_URL or http://127.0.0.1:8000)")
-    parser.add_argument("--admin-token", default=env("ADMIN_TOKEN"),
-                        help="admin token for incidents and applying actions (default $ADMIN_TOKEN)")
+def _server_args(parser) -> None:
+    """Where the server is and the token for incidents and actions."""
+    cli_args.server_args(parser, "admin token for incidents and applying actions")
 
 
 def register(subparsers) -> None:
@@ -237,7 +235,7 @@ def register(subparsers) -> None:
     p.add_argument("--alert", help="the alert name, e.g. HighOverageRate")
     p.add_argument("--tool", help="the tool (full name or a distinctive word)")
     p.add_argument("--user", help="the user")
-    _connection(p)
+    _server_args(p)
     p.add_argument("--prometheus", default=env("PROMETHEUS_URL", "http://127.0.0.1:9090"),
                    help="Prometheus URL (default $PROMETHEUS_URL or http://127.0.0.1:9090)")
     p.add_argument("--alertmanager", default=env("ALERTMANAGER_URL", "http://127.0.0.1:9093"),
@@ -273,11 +271,11 @@ def register(subparsers) -> None:
 
     inc = subparsers.add_parser("incident", help="list incidents or export a post-incident report",
                                 description="Read the incidents the investigator recorded on the server.")
-    _connection(inc)
+    _server_args(inc)
     sub = inc.add_subparsers(dest="incident_command", metavar="ACTION")
-    _connection(sub.add_parser("list", help="list incidents, newest first"))
+    _server_args(sub.add_parser("list", help="list incidents, newest first"))
     export = sub.add_parser("export", help="the post-incident report of one incident as Markdown")
-    _connection(export)
+    _server_args(export)
     export.add_argument("id", help="incident id, e.g. INC-0001")
     export.add_argument("--out", help="write to this file instead of stdout")
     inc.set_defaults(func=run_incident, incident_command="list")

@@ -127,7 +127,9 @@ class Collector:
 
     def scalar(self, key: str | None, label: str, expr: str, unit: str = "",
                default: float | None = 0.0) -> float | None:
-        """A one-value query (empty answer: `default`); recorded when `key` is set."""
+        """A one-value query (empty answer: `default`); recorded when `key` is set and Prometheus answers."""
+        if not self.prometheus_ok:
+            return default
         rows = self.rows(None, label, expr, ())
         value = rows[0]["value"] if rows else default
         if key:

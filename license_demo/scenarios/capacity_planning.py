@@ -37,7 +37,7 @@ def load_into_prometheus(ctx: Context) -> None:
         raise DemoError(
             f"no --prometheus-data given: the history is in {path}. Load it into Prometheus's data "
             f"dir with `promtool tsdb create-blocks-from openmetrics --max-block-duration=768h "
-            f"{path} <data dir>` (compose: see docs/readme/scenarios.md), then run this scenario "
+            f"{path} <data dir>` (compose: see docs/scenarios.md), then run this scenario "
             f"again with the same --seed and --history-loaded")
     else:
         backfill.check_retention(prometheus, ctx.options.get("days", 30))

@@ -44,13 +44,20 @@ def runaway(ctx: Context) -> None:
 
 def detection(ctx: Context) -> None:
     """Both alerts reach Alertmanager."""
+    _wait_for_alerts(ctx, firing=True)
+
+
+def _wait_for_alerts(ctx: Context, firing: bool) -> None:
+    """Wait for each alert to fire (or resolve); the phase moment is the first firing (last resolved)."""
+    state = "received" if firing else "resolved"
     for name in ALERTS:
-        seen = alert_wait.wait_for(ctx.server, ctx.alertmanager, name, True, ctx.alert_timeout,
+        seen = alert_wait.wait_for(ctx.server, ctx.alertmanager, name, firing, ctx.alert_timeout,
                                    progress=ctx.out)
-        ctx.timeline.record(f"{name}_received", seen.at, source=seen.source)
-        ctx.out(f"  {name} firing (seen via {seen.source})")
-    ctx.timeline.record("alert_received", min(ctx.timeline.events[f"{n}_received"]["at"] for n in ALERTS),
-                        source="first of " + ", ".join(ALERTS))
+        ctx.timeline.record(f"{name}_{state}", seen.at, source=seen.source)
+        ctx.out(f"  {name} firing (seen via {seen.source})" if firing else f"  {name} resolved")
+    moments = [ctx.timeline.events[f"{n}_{state}"]["at"] for n in ALERTS]
+    ctx.timeline.record(f"alert_{state}", min(moments) if firing else max(moments),
+                        source=("first of " if firing else "last of ") + ", ".join(ALERTS))
 
 
 def investigation(ctx: Context) -> None:
@@ -74,13 +81,7 @@ def force_return(ctx: Context) -> None:
     ctx.timeline.record("fix_applied", source=f"POST /api/users/{RUNAWAY_USER}/force-return")
     ctx.timeline.measurements["seats_force_returned"] = result["returned"]
     ctx.out(f"  force-return: {result['returned']} seats back in one call")
-    for name in ALERTS:
-        seen = alert_wait.wait_for(ctx.server, ctx.alertmanager, name, False, ctx.alert_timeout,
-                                   progress=ctx.out)
-        ctx.timeline.record(f"{name}_resolved", seen.at, source=seen.source)
-        ctx.out(f"  {name} resolved")
-    ctx.timeline.record("alert_resolved", max(ctx.timeline.events[f"{n}_resolved"]["at"] for n in ALERTS),
-                        source="last of " + ", ".join(ALERTS))
+    _wait_for_alerts(ctx, firing=False)
 
 
 def verification(ctx: Context) -> None:

@@ -129,7 +129,7 @@ def test_memory_limits_and_documented_budget(compose):
     limits = {name: mib(s["deploy"]["resources"]["limits"]["memory"])
               for name, s in compose["services"].items()}
     core = sum(v for n, v in limits.items() if n != "locust")
-    readme = (REPO / "docs/readme/grafana.md").read_text()
+    readme = (REPO / "docs/dashboards-and-deployment.md").read_text()
     assert f"{core:.0f} MiB" in readme and f"{core + limits['locust']:.0f} MiB" in readme
     header = (REPO / "docker-compose.yml").read_text().splitlines()[1]
     assert f"{core:.0f} MiB" in header
@@ -270,7 +270,7 @@ def test_fly_toml_matches_the_server(server_factory):
     assert requests.get(server.url + check["path"], timeout=5).status_code == 200
     metrics = requests.get(server.url + fly["metrics"]["path"], timeout=5)
     assert metrics.status_code == 200 and "license_server_build_info" in metrics.text
-    readme = (REPO / "docs/readme/grafana.md").read_text()
+    readme = (REPO / "docs/dashboards-and-deployment.md").read_text()
     assert "fly secrets set ADMIN_TOKEN" in readme
 
 

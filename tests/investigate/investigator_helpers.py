@@ -96,6 +96,13 @@ def audit_records(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def fresh(stack) -> None:
-    """Fresh demo state: seats, config, faults and deployments (reset clears them all)."""
+def fresh(stack, quiet_seconds: int | None = None) -> None:
+    """Fresh demo state: seats, config, faults and deployments (reset clears them all).
+
+    With `quiet_seconds`, also wait until no checkout of earlier tests on the shared stack
+    remains in that window, so window-based shares only see this test's traffic.
+    """
     stack.reset()
+    if quiet_seconds:
+        wait_prom(stack, f"sum(increase(license_checkouts_by_user_total[{quiet_seconds}s])) or vector(0)",
+                  lambda v: v == 0, timeout=quiet_seconds + 30)

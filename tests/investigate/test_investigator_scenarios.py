@@ -15,6 +15,8 @@ pytestmark = pytest.mark.stack
 
 BUILD_TEAM, BUILD_AGENTS = "body-electronics", ["ben", "clara", "niklas", "emma", "paul"]
 RUNAWAY = "ci-nightly-build"
+# The overage test examines this many seconds: only its own borrows are in them.
+WINDOW = 30
 
 
 def borrow(stack, tool: str, user: str, team: str) -> requests.Response:
@@ -31,7 +33,7 @@ def tool_config(stack, tool: str) -> dict:
 def test_overage_crisis_points_at_the_build_job_and_declining_changes_nothing(native_stack, tmp_path):
     """A team's build floods DaVinci: build job (or low commit) first, raise commit or tell the team."""
     stack = native_stack
-    fresh(stack)
+    fresh(stack, quiet_seconds=WINDOW)
     before = wait_prom(stack, f'sum(license_borrow_success_total{{tool="{DAVINCI}"}}) or vector(0)',
                        lambda v: v is not None)
     taken = [borrow(stack, DAVINCI, BUILD_AGENTS[i % 5], BUILD_TEAM).status_code for i in range(20)]
@@ -42,7 +44,7 @@ def test_overage_crisis_points_at_the_build_job_and_declining_changes_nothing(na
     audit_path = tmp_path / "audit.jsonl"
     env = cli_env(stack, audit_path)
 
-    code, result, err = investigate(env, "overage spike on DaVinci", "--window", "120")
+    code, result, err = investigate(env, "overage spike on DaVinci", "--window", str(WINDOW))
     assert code == 0, err
     assert result["tool"] == DAVINCI
     assert result["top_hypothesis"] in ("build_job", "commit_too_low"), result["hypotheses"]
@@ -67,11 +69,11 @@ def test_overage_crisis_points_at_the_build_job_and_declining_changes_nothing(na
     assert result["incident_id"]
 
     # Without a terminal there is nobody to approve: nothing changes.
-    code, refused, err = investigate(env, "overage spike on DaVinci", "--window", "120", "--apply",
+    code, refused, err = investigate(env, "overage spike on DaVinci", "--window", str(WINDOW), "--apply",
                                      "--action", "raise-commit")
     assert refused["applied"]["status"] == "declined" and "approval needs a person" in err
     # A person types "no" at the prompt: nothing changes either.
-    code, declined, err = investigate_at_terminal(env, "no", "overage spike on DaVinci", "--window", "120",
+    code, declined, err = investigate_at_terminal(env, "no", "overage spike on DaVinci", "--window", str(WINDOW),
                                                   "--action", "raise-commit", "--approver", "dana")
     assert declined["applied"] == {"status": "declined", "action": "raise-commit", "approver": "dana"}, err
     config = tool_config(stack, DAVINCI)

@@ -1,31 +1,8 @@
-"""Browser fixtures for the page tests: one headless Debian Chromium per session."""
+"""Fixtures of the page tests: a projector-sized page in the shared Chromium, a fresh server."""
 from __future__ import annotations
-
-import shutil
 
 import pytest
 import requests
-
-CHROMIUM = "/usr/bin/chromium"
-# Headless as root on a machine without network: no sandbox, GPU, QUIC or background fetches.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's Chromium driven by Playwright, shared by every page test."""
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package "
-                    "(scripts/install-system-deps.sh does it)")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 @pytest.fixture()

@@ -17,10 +17,10 @@ def frontend_errors(server_url: str) -> float:
                if line.startswith("license_frontend_errors_total{") and 'page="dashboard"' in line)
 
 
-def test_widget_error_is_reported_logged_and_counted(server_factory, admin_token, chromium):
+def test_widget_error_is_reported_logged_and_counted(server_factory, admin_token, browser):
     """Off: the widget borrows, no error. On: it throws, the error is counted and logged."""
     server = server_factory()
-    context = chromium.new_context(viewport={"width": 1600, "height": 900})
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:

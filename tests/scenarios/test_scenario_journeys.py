@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from license_demo import alert_wait, backfill, cli, report, runner
+from license_demo import alert_wait, cli, report, runner
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
 from license_demo.processes import free_port, spawn, wait_http
 from license_demo.scenarios import SCENARIOS
@@ -140,12 +140,19 @@ def test_capacity_planning_backfills_a_running_prometheus(native_stack, history_
 
 
 def test_capacity_planning_refuses_a_short_retention(native_stack, tmp_path):
-    """The native stack's short retention would delete the month: the scenario says so first."""
-    ctx = fresh_context(native_stack, tmp_path, [])
-    ctx.options["prometheus_data"] = str(tmp_path / "unused")
-    flags = ctx.prometheus.flags()
-    if backfill.duration_seconds(flags["storage.tsdb.retention.time"]) >= 31 * 86400:
-        pytest.skip("the native stack keeps a month already")
-    with pytest.raises(DemoError, match="retention.time"):
-        runner.run(SCENARIOS["capacity-planning"], ctx)
+    """A Prometheus keeping 2 days would delete the month: the scenario says so before writing."""
+    folder, port = tmp_path / "short", free_port()
+    folder.mkdir()
+    (folder / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n")
+    proc = spawn("prometheus", [shutil.which("prometheus"), f"--config.file={folder / 'prometheus.yml'}",
+                                f"--storage.tsdb.path={folder / 'data'}", "--storage.tsdb.retention.time=2d",
+                                f"--web.listen-address=127.0.0.1:{port}"], folder / "prometheus.log")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=30, proc=proc.proc)
+        ctx = fresh_context(native_stack, tmp_path, [], prometheus_url=f"http://127.0.0.1:{port}")
+        ctx.options["prometheus_data"] = str(tmp_path / "unused")
+        with pytest.raises(DemoError, match="retention.time=35d"):
+            runner.run(SCENARIOS["capacity-planning"], ctx)
+    finally:
+        proc.stop()
     assert not (tmp_path / "unused").exists()

@@ -38,6 +38,7 @@ EXPECTED_GAUGES = {
     ("licenses_commit", (("tool", "Vector - CANoe"),)): 0,
     ("licenses_max_overage", (("tool", "Vector - CANoe"),)): 0,
     ("licenses_held_by_user", (("team", "chassis"), ("user", "alice"))): 3,
+    ("licenses_commit_cost_monthly_dollars", T): 600, ("licenses_overage_cost_dollars", T): 150,
 }
 
 

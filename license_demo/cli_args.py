@@ -1,0 +1,12 @@
+"""Command-line options shared by the license-demo subcommands."""
+from __future__ import annotations
+
+import os
+
+
+def server_args(parser, token_help: str = "the server's admin token") -> None:
+    """Add --server and --admin-token (flags win over the environment)."""
+    env = os.environ.get
+    parser.add_argument("--server", default=env("LICENSE_SERVER_URL", "http://127.0.0.1:8000"),
+                        help="license server URL (default $LICENSE_SERVER_URL or http://127.0.0.1:8000)")
+    parser.add_argument("--admin-token", default=env("ADMIN_TOKEN"), help=f"{token_help} (default $ADMIN_TOKEN)")
