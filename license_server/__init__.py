@@ -37,11 +37,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         return logs.finish_request(response, rule)
 
     rest = openapi.init_app(app)
-    for blueprint in (health.bp, api.bp, alerts.bp):
+    for blueprint in (health.bp, api.bp, alerts.bp, faults.bp, deployments.bp, client_errors.bp,
+                      demo_marks.bp, incidents.api_bp):
         rest.register_blueprint(blueprint)
     errors.register(app)
-    for blueprint in (metrics.bp, pages.bp, faults.bp, deployments.bp, client_errors.bp,
-                      demo_marks.bp, incidents.bp):
+    for blueprint in (metrics.bp, pages.bp, incidents.bp):
         app.register_blueprint(blueprint)
     app.extensions["metrics_collectors"] = metrics.extra_collectors(app)
 

@@ -1,15 +1,46 @@
 """Browser-side errors reported by the pages: logged with the request id and counted."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from flask import abort, request
+from marshmallow import Schema, fields, validate
 
 from license_server import demo_support
+from license_server.openapi import Blueprint
+from license_server.schemas import ErrorSchema, literal
 
-bp = Blueprint("client_errors", __name__)
+bp = Blueprint("client_errors", __name__, url_prefix="/api/client-errors",
+               description="JavaScript errors reported by the pages.")
 
 KINDS = ("error", "unhandledrejection")
 PAGES = ("dashboard", "config")
 MAX_FIELD = 2000
+MAX_BYTES = 16_384
+MESSAGE_ERROR = 'Send a JSON body with at least {"message": "..."} describing the error.'
+
+
+class ClientErrorSchema(Schema):
+    """POST /api/client-errors; besides the message, whatever the browser knows, taken as given."""
+
+    class Meta:
+        unknown = "exclude"
+
+    error_messages = {"type": MESSAGE_ERROR}
+    message = fields.String(required=True, validate=validate.Length(min=1, error=literal(MESSAGE_ERROR)),
+                            error_messages=dict.fromkeys(("required", "null", "invalid"), literal(MESSAGE_ERROR)))
+    # Unknown kinds and pages are counted as "error" and "other"; the rest is only logged.
+    kind = fields.Raw(load_default=None, metadata={"description": "error or unhandledrejection"})
+    page = fields.Raw(load_default=None, metadata={"description": "dashboard, config or other"})
+    source = fields.Raw(load_default=None)
+    line = fields.Raw(load_default=None)
+    column = fields.Raw(load_default=None)
+    stack = fields.Raw(load_default=None)
+
+
+class RecordedSchema(Schema):
+    """The report was logged under this request id."""
+
+    recorded = fields.Boolean()
+    request_id = fields.String(allow_none=True)
 
 
 def _text(body: dict, key: str) -> str | None:
@@ -18,21 +49,27 @@ def _text(body: dict, key: str) -> str | None:
     return str(value)[:MAX_FIELD] if value is not None else None
 
 
-@bp.post("/api/client-errors")
-def report():
-    """Record one JavaScript error: {"message", "kind"?, "page"?, "source"?, "line"?, "stack"?}."""
-    if request.content_length and request.content_length > 16_384:
+@bp.before_request
+def limit_size():
+    """Refuse an oversized report before its body is read."""
+    if request.content_length and request.content_length > MAX_BYTES:
         abort(413, "A client error report is limited to 16 KB; send the message and a shortened stack.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("message"), str) or not body["message"]:
-        abort(400, 'Send a JSON body with at least {"message": "..."} describing the error.')
-    kind = body.get("kind") if body.get("kind") in KINDS else "error"
+
+
+@bp.post("")
+@bp.arguments(ClientErrorSchema())
+@bp.response(201, RecordedSchema())
+@bp.alt_response(400, schema=ErrorSchema)
+@bp.alt_response(413, schema=ErrorSchema)
+def report(body):
+    """Record one JavaScript error, counted by page and kind and logged with the request id."""
+    kind = body["kind"] if body["kind"] in KINDS else "error"
     # The page label stays bounded: anything unknown counts as "other".
-    page = body.get("page") if body.get("page") in PAGES else "other"
+    page = body["page"] if body["page"] in PAGES else "other"
     demo_support.count_frontend_error(page, kind)
     demo_support.log_event("client_error", f"browser error on {page}: {_text(body, 'message')}",
                            level="error", page=page, kind=kind, error_message=_text(body, "message"),
-                           source=_text(body, "source"), line=body.get("line"),
-                           column=body.get("column"), stack=_text(body, "stack"),
+                           source=_text(body, "source"), line=body["line"],
+                           column=body["column"], stack=_text(body, "stack"),
                            user_agent=request.headers.get("User-Agent", "")[:200])
-    return jsonify({"recorded": True, "request_id": demo_support.request_id()}), 201
+    return {"recorded": True, "request_id": demo_support.request_id()}

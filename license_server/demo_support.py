@@ -1,4 +1,4 @@
-"""What the demo endpoints share with the core: store, admin check, log events, their metrics."""
+"""What the demo endpoints share with the core: store, log events, their metrics."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +8,6 @@ from flask import g, request
 from prometheus_client import Counter
 
 from license_server import logs
-from license_server.auth import check_admin
 from license_server.db import get_store
 
 FRONTEND_ERRORS = Counter("license_frontend_errors", "JavaScript errors reported by the pages.",
@@ -20,11 +19,6 @@ DEMO_ACTS = Counter("license_demo_acts", "Demo acts started, by scenario and act
 def iso(at: float) -> str:
     """Epoch seconds as ISO 8601 UTC."""
     return datetime.fromtimestamp(at, timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def require_admin() -> str:
-    """Abort with 403 (no token configured) or 401 (missing or wrong token); return the actor."""
-    return check_admin()
 
 
 def request_id() -> str | None:

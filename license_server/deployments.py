@@ -4,13 +4,71 @@ from __future__ import annotations
 import re
 import time
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import abort, current_app
+from marshmallow import Schema, fields, validate
 
 from license_server import demo_support, faults
+from license_server.openapi import Blueprint
+from license_server.schemas import ErrorSchema, literal
 
-bp = Blueprint("deployments", __name__)
+bp = Blueprint("deployments", __name__, url_prefix="/api/deployments",
+               description="Deployments of the demo: versions, the faults they bring, rollbacks.")
 STATE_KEY = "deployments"
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$")
+FAULTS_ERROR = 'Map fault names to variants, e.g. {"borrow_errors": "50pct"}.'
+
+
+def _version_field(what: str, example: str) -> fields.String:
+    """A required version or commit name, with a sentence saying what to send."""
+    error = f'Send a {what} such as "{example}": letters, digits and . _ + -, at most 40 characters.'
+    return fields.String(required=True, validate=validate.Regexp(VERSION_RE, error=error),
+                         error_messages={"required": error, "null": error, "invalid": error})
+
+
+class DeployRequestSchema(Schema):
+    """POST /api/deployments; fault names and variants are checked in the view."""
+
+    class Meta:
+        unknown = "exclude"
+
+    error_messages = {"type": 'Send a JSON object like {"version": "1.5.0", "commit": "a1b2c3d"}.'}
+    version = _version_field("version", "1.5.0")
+    commit = _version_field("commit", "a1b2c3d")
+    faults = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
+                         values=fields.String(error_messages=dict.fromkeys(("invalid", "null"), literal(FAULTS_ERROR))),
+                         error_messages={"invalid": literal(FAULTS_ERROR)})
+
+
+class DeploymentSchema(Schema):
+    """A deployment; history entries add the action and, for a rollback, the version undone."""
+
+    version = fields.String()
+    commit = fields.String()
+    deployed_at = fields.String(allow_none=True)
+    faults = fields.Dict(keys=fields.String(), values=fields.String())
+    action = fields.String(validate=validate.OneOf(["deploy", "rollback"]))
+    rolled_back = fields.String()
+
+
+class DeploymentsSchema(Schema):
+    """The running version and every deploy and rollback so far."""
+
+    current = fields.Nested(DeploymentSchema)
+    history = fields.List(fields.Nested(DeploymentSchema))
+
+
+class DeployedSchema(Schema):
+    """What a deployment replaced."""
+
+    current = fields.Nested(DeploymentSchema)
+    previous = fields.Nested(DeploymentSchema)
+
+
+class RolledBackSchema(Schema):
+    """What a rollback restored and what it undid."""
+
+    current = fields.Nested(DeploymentSchema)
+    rolled_back = fields.Nested(DeploymentSchema)
 
 
 def base_build(config) -> dict:
@@ -36,28 +94,25 @@ def _view(entry: dict) -> dict:
     return {**entry, "deployed_at": demo_support.iso(entry["deployed_at"]) if entry.get("deployed_at") else None}
 
 
-@bp.get("/api/deployments")
+@bp.get("")
+@bp.response(200, DeploymentsSchema())
 def list_deployments():
     """The running version and every deploy and rollback so far."""
     store = demo_support.get_store()
     state = _state(store)
-    return jsonify({"current": _view(current_build(store, current_app.config)),
-                    "history": [_view(e) for e in state["history"]]})
+    return {"current": _view(current_build(store, current_app.config)),
+            "history": [_view(e) for e in state["history"]]}
 
 
-@bp.post("/api/deployments")
-def deploy():
-    """Record a deployment (admin): {"version", "commit", "faults"?: {name: variant}}."""
-    demo_support.require_admin()
-    body = request.get_json(silent=True) or {}
-    version, commit = body.get("version"), body.get("commit")
-    wanted = body.get("faults") or {}
-    if not (isinstance(version, str) and VERSION_RE.match(version)
-            and isinstance(commit, str) and VERSION_RE.match(commit)):
-        abort(400, 'Send {"version": "1.5.0", "commit": "a1b2c3d"}: letters, digits and . _ + -, '
-                   "at most 40 characters each.")
-    if not isinstance(wanted, dict) or not all(isinstance(v, str) for v in wanted.values()):
-        abort(400, 'faults must map fault names to variants, e.g. {"borrow_errors": "50pct"}.')
+@bp.post("")
+@bp.admin
+@bp.arguments(DeployRequestSchema())
+@bp.response(201, DeployedSchema())
+@bp.alt_response(400, schema=ErrorSchema)
+@bp.alt_response(404, schema=ErrorSchema)
+def deploy(body):
+    """Record a deployment (admin); the faults it names are switched to their variants."""
+    version, commit, wanted = body["version"], body["commit"], body["faults"] or {}
     store = demo_support.get_store()
     for name, variant in wanted.items():
         faults.check_variant(name, variant)
@@ -71,13 +126,15 @@ def deploy():
     demo_support.log_event("deployment", f"deployed {version} ({commit})", action="deploy",
                            version=version, commit=commit, previous_version=previous["version"],
                            faults=wanted)
-    return jsonify({"current": _view(entry), "previous": _view(previous)}), 201
+    return {"current": _view(entry), "previous": _view(previous)}
 
 
-@bp.post("/api/deployments/rollback")
+@bp.post("/rollback")
+@bp.admin
+@bp.response(200, RolledBackSchema())
+@bp.alt_response(409, schema=ErrorSchema)
 def rollback():
     """Go back to the previous version (admin); the faults the newest deployment brought go off."""
-    demo_support.require_admin()
     store = demo_support.get_store()
     state = _state(store)
     if not state["stack"]:
@@ -93,4 +150,4 @@ def rollback():
     demo_support.log_event("deployment", f"rolled back {undone['version']} to {restored['version']}",
                            action="rollback", version=restored["version"],
                            commit=restored["commit"], previous_version=undone["version"])
-    return jsonify({"current": _view(restored), "rolled_back": _view(undone)})
+    return {"current": _view(restored), "rolled_back": _view(undone)}

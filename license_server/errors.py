@@ -67,8 +67,8 @@ def flatten(messages) -> str:
     def walk(prefix, value):
         if isinstance(value, dict):
             for key, inner in value.items():
-                # "json" and "query" name the request part, not a field.
-                name = "" if key in ("json", "query") else str(key)
+                # "json" and "query" name the request part and "_schema" the whole body, not a field.
+                name = "" if key in ("json", "query", "_schema") else str(key)
                 walk(".".join(p for p in (prefix, name) if p), inner)
         elif isinstance(value, list):
             parts.append(f"{prefix or 'body'}: {' '.join(str(v) for v in value)}")

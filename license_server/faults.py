@@ -4,12 +4,16 @@ from __future__ import annotations
 import random
 import time
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import abort, g, request
+from marshmallow import Schema, fields
 
 from license_server import demo_support
 from license_server.errors import LicenseError
+from license_server.openapi import Blueprint
+from license_server.schemas import ErrorSchema, literal
 
-bp = Blueprint("faults", __name__)
+bp = Blueprint("faults", __name__, url_prefix="/api/faults",
+               description="Fault switches for the demo journeys.")
 
 # Each fault with its variants (besides "off") and what a variant does.
 FAULTS = {
@@ -69,35 +73,63 @@ def describe(name: str, active: dict) -> dict:
             "since": demo_support.iso(entry["since"]) if entry else None}
 
 
-@bp.get("/api/faults")
+VARIANT_ERROR = ('Send a JSON body like {"variant": "off"}: "off" or one of the fault\'s variants '
+                 "(GET /api/faults lists them).")
+
+
+class FaultSchema(Schema):
+    """A fault switch with its variants and current state."""
+
+    name = fields.String()
+    description = fields.String()
+    variants = fields.List(fields.String())
+    variant = fields.String()
+    since = fields.String(allow_none=True)
+
+
+class FaultSwitchSchema(Schema):
+    """PUT /api/faults/<name>; the variant is checked against the fault in the view."""
+
+    class Meta:
+        unknown = "exclude"
+
+    error_messages = {"type": VARIANT_ERROR}
+    variant = fields.String(required=True, error_messages=dict.fromkeys(("required", "null", "invalid"),
+                                                                        literal(VARIANT_ERROR)))
+
+
+@bp.get("")
+@bp.response(200, FaultSchema(many=True))
 def list_faults():
     """Every fault switch with its variants and current state."""
     active = active_faults(demo_support.get_store())
-    return jsonify([describe(name, active) for name in FAULTS])
+    return [describe(name, active) for name in FAULTS]
 
 
-@bp.get("/api/faults/<name>")
+@bp.get("/<name>")
+@bp.response(200, FaultSchema())
+@bp.alt_response(404, schema=ErrorSchema)
 def show_fault(name):
     """One fault switch."""
     check_variant(name, "off")
-    return jsonify(describe(name, active_faults(demo_support.get_store())))
+    return describe(name, active_faults(demo_support.get_store()))
 
 
-@bp.put("/api/faults/<name>")
-def switch_fault(name):
-    """Switch one fault to a variant (admin); body {"variant": "<variant>" | "off"}."""
-    demo_support.require_admin()
-    body = request.get_json(silent=True) or {}
-    variant = body.get("variant")
-    if not isinstance(variant, str):
-        abort(400, f'Send a JSON body like {{"variant": "off"}}; {name} accepts: off, '
-                   f'{", ".join(FAULTS.get(name, {}).get("variants", {}))}.')
+@bp.put("/<name>")
+@bp.admin
+@bp.arguments(FaultSwitchSchema())
+@bp.response(200, FaultSchema())
+@bp.alt_response(400, schema=ErrorSchema)
+@bp.alt_response(404, schema=ErrorSchema)
+def switch_fault(body, name):
+    """Switch one fault to a variant, or "off" (admin)."""
+    variant = body["variant"]
     check_variant(name, variant)
     active = set_faults(demo_support.get_store(), {name: variant})
     demo_support.log_event("fault_change", f"fault {name} set to {variant}",
                            level="warning" if variant != "off" else "info",
                            fault=name, variant=variant)
-    return jsonify(describe(name, active))
+    return describe(name, active)
 
 
 class InjectedServerError(LicenseError):

@@ -3,110 +3,212 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint as PageBlueprint
+from flask import Response, abort, g, render_template
+from marshmallow import Schema, ValidationError, fields, validate
 
 from license_server import incident_report
-from license_server.auth import check_admin
 from license_server.db import get_store
 from license_server.logs import log_event
+from license_server.openapi import Blueprint
+from license_server.schemas import ErrorSchema, literal
 
-bp = Blueprint("incidents", __name__)
+# The JSON API is documented in /openapi.json; the HTML pages are plain Flask routes.
+api_bp = Blueprint("incidents_api", __name__, url_prefix="/api/incidents",
+                   description="Incidents: one record per alert and subject, with its timeline and reports.")
+bp = PageBlueprint("incidents", __name__)
 
 # The timeline's event kinds, in the order an incident normally goes through them.
 EVENT_KINDS = ("problem_started", "alert_received", "investigation_done", "action_approved",
                "action_declined", "action_applied", "verified", "team_notified", "resolved", "note")
 SEVERITIES = ("critical", "warning", "info")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/+:@-]{0,119}$")
+EXAMPLE = '{"alert": "HighOverageRate", "tool": "ETAS - INCA"}'
+SEVERITY_ERROR = f"Must be one of: {', '.join(SEVERITIES)}."
+KIND_ERROR = f"Each event needs a kind among: {', '.join(EVENT_KINDS)}."
+DETAIL_ERROR = "An event's detail must be text of at most 2000 characters."
+EVENTS_ERROR = "Must be a list of at most 50 events."
+REPORT_ERROR = 'Must be an object with a "markdown" text (at most 200 KB).'
 
 
-def _text(body: dict, key: str, required: bool = False, limit: int = 120) -> str | None:
-    """A bounded text field of the body, or a 400 that says what to send."""
-    value = body.get(key)
-    if value is None or value == "":
-        if required:
-            abort(400, f'Send "{key}", e.g. {{"alert": "HighOverageRate", "tool": "ETAS - INCA"}}.')
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        abort(400, f'"{key}" must be text of at most {limit} characters.')
-    return value
+class Text(fields.String):
+    """Optional text of bounded length; "" counts as not sent."""
+
+    def __init__(self, limit: int = 120, **kwargs):
+        error = f"Must be text of at most {limit} characters."
+        if not kwargs.get("required"):
+            kwargs.update(load_default=None, allow_none=True)
+        extra = kwargs.pop("validate", [])
+        kwargs["validate"] = [validate.Length(max=limit, error=error), *(extra if isinstance(extra, list) else [extra])]
+        kwargs["error_messages"] = {"invalid": error, **kwargs.get("error_messages", {})}
+        super().__init__(**kwargs)
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        """Treat "" like a missing value."""
+        return super().deserialize(None if value == "" else value, attr, data, **kwargs)
 
 
-def _time(value, key: str) -> float | None:
-    """An event time: epoch seconds or ISO 8601; None means now."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and value > 0:
-        return float(value)
-    try:
-        from datetime import datetime
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        abort(400, f'"{key}" must be epoch seconds or ISO 8601 time, e.g. "2026-11-23T10:00:00Z".')
+class Time(fields.Field):
+    """An event time: epoch seconds or ISO 8601, loaded as epoch seconds; null means now."""
+
+    default_error_messages = {"invalid": 'Must be epoch seconds or ISO 8601 time, e.g. "2026-11-23T10:00:00Z".'}
+
+    def __init__(self, **kwargs):
+        super().__init__(load_default=None, allow_none=True,
+                         metadata={"description": "Epoch seconds or ISO 8601 time."}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> float:
+        """Numbers above 0 are epoch seconds; anything else must parse as ISO 8601."""
+        if isinstance(value, (int, float)) and value > 0:
+            return float(value)
+        try:
+            return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+        except ValueError as exc:
+            raise self.make_error("invalid") from exc
 
 
-def _event(raw, default_by: str) -> dict:
-    """A validated timeline event {"kind", "at", "detail", "by"}."""
-    if not isinstance(raw, dict) or raw.get("kind") not in EVENT_KINDS:
-        abort(400, f"Each event needs a kind among: {', '.join(EVENT_KINDS)}.")
-    detail = raw.get("detail", "")
-    if not isinstance(detail, str) or len(detail) > 2000:
-        abort(400, "An event's detail must be text of at most 2000 characters.")
-    return {"kind": raw["kind"], "at": _time(raw.get("at"), "at") or time.time(),
-            "detail": detail, "by": _text(raw, "by", limit=80) or default_by}
+class IncidentRequestSchema(Schema):
+    """POST /api/incidents."""
+
+    class Meta:
+        unknown = "exclude"
+
+    error_messages = {"type": f"Send a JSON object, e.g. {EXAMPLE}."}
+    alert = Text(required=True,
+                 validate=validate.Regexp(NAME_RE, error="Must be an alert name such as HighOverageRate."),
+                 error_messages=dict.fromkeys(("required", "null"), literal(f'Send "alert", e.g. {EXAMPLE}.')))
+    severity = Text(validate=validate.OneOf(SEVERITIES, error=SEVERITY_ERROR))
+    tool = Text()
+    user = Text()
+    team = Text()
+    summary = Text(limit=500)
+    problem_started_at = Time()
+    alert_received_at = Time()
 
 
-@bp.post("/api/incidents")
-def create():
+class EventRequestSchema(Schema):
+    """One timeline event to append; "at" defaults to now and "by" to the actor."""
+
+    class Meta:
+        unknown = "exclude"
+
+    error_messages = {"type": KIND_ERROR}
+    kind = fields.String(required=True, validate=validate.OneOf(EVENT_KINDS, error=KIND_ERROR),
+                         error_messages={"required": KIND_ERROR, "null": KIND_ERROR, "invalid": KIND_ERROR})
+    at = Time()
+    detail = fields.String(load_default="", validate=validate.Length(max=2000, error=DETAIL_ERROR),
+                           error_messages={"null": DETAIL_ERROR, "invalid": DETAIL_ERROR})
+    by = Text(limit=80)
+
+
+def _check_report(report: dict) -> None:
+    """A report carries its Markdown as text and stays below 200 KB."""
+    if not isinstance(report.get("markdown", ""), str) or len(str(report)) > 200_000:
+        raise ValidationError(REPORT_ERROR)
+
+
+class IncidentUpdateSchema(Schema):
+    """PATCH /api/incidents/<id>."""
+
+    class Meta:
+        unknown = "exclude"
+
+    error_messages = {"type": 'Send {"events": [{"kind": "resolved"}]} and/or {"report": {"markdown": "..."}}.'}
+    events = fields.List(fields.Nested(EventRequestSchema), load_default=list,
+                         validate=validate.Length(max=50, error=EVENTS_ERROR),
+                         error_messages={"null": EVENTS_ERROR, "invalid": EVENTS_ERROR})
+    report = fields.Dict(keys=fields.String(), load_default=None, allow_none=True, validate=_check_report,
+                         error_messages={"invalid": REPORT_ERROR})
+    severity = Text(validate=validate.OneOf(SEVERITIES, error=SEVERITY_ERROR))
+
+
+class IncidentQuerySchema(Schema):
+    """Filter of GET /api/incidents."""
+
+    status = Text(validate=validate.OneOf(["open", "resolved"], error="Must be open or resolved."))
+
+
+class EventSchema(Schema):
+    """A timeline event."""
+
+    kind = fields.String(validate=validate.OneOf(EVENT_KINDS))
+    at = fields.String(allow_none=True)
+    detail = fields.String()
+    by = fields.String()
+
+
+class DurationsSchema(Schema):
+    """Seconds from problem to alert (detect) and from alert, or opening, to resolution."""
+
+    to_detect_seconds = fields.Float(allow_none=True)
+    to_resolve_seconds = fields.Float(allow_none=True)
+
+
+class IncidentSchema(Schema):
+    """An incident with its timeline, durations and the investigation reports (last 10)."""
+
+    id = fields.String()
+    alert = fields.String()
+    tool = fields.String(allow_none=True)
+    user = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    status = fields.String(validate=validate.OneOf(["open", "resolved"]))
+    summary = fields.String()
+    opened_at = fields.String()
+    timeline = fields.List(fields.Nested(EventSchema))
+    reports = fields.List(fields.Dict(), metadata={"description": 'Each with "markdown" and "at".'})
+    durations = fields.Nested(DurationsSchema)
+
+
+@api_bp.post("")
+@api_bp.admin
+@api_bp.arguments(IncidentRequestSchema())
+@api_bp.response(201, IncidentSchema())
+@api_bp.alt_response(200, schema=IncidentSchema,
+                     description="An open incident with the same alert, tool and user, updated.")
+@api_bp.alt_response(400, schema=ErrorSchema)
+def create(body):
     """Open an incident (admin), or return the open one for the same alert, tool and user."""
-    actor = check_admin()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, 'Send a JSON object, e.g. {"alert": "HighOverageRate", "tool": "ETAS - INCA"}.')
-    alert = _text(body, "alert", required=True)
-    if not NAME_RE.match(alert):
-        abort(400, '"alert" must be an alert name such as HighOverageRate.')
-    severity = _text(body, "severity") or "warning"
-    if severity not in SEVERITIES:
-        abort(400, f'"severity" must be one of: {", ".join(SEVERITIES)}.')
-    tool, user, team = _text(body, "tool"), _text(body, "user"), _text(body, "team")
+    alert, tool, user = body["alert"], body["tool"], body["user"]
     now = time.time()
-    record = {"alert": alert, "tool": tool, "user": user, "team": team, "severity": severity,
-              "summary": _text(body, "summary", limit=500) or "", "status": "open",
+    record = {"alert": alert, "tool": tool, "user": user, "team": body["team"],
+              "severity": body["severity"] or "warning", "summary": body["summary"] or "", "status": "open",
               "opened_at": now, "timeline": [], "reports": []}
     for kind in ("problem_started", "alert_received"):
-        at = _time(body.get(f"{kind}_at"), f"{kind}_at")
-        if at:
-            record["timeline"].append({"kind": kind, "at": at, "detail": "", "by": actor})
+        if body[f"{kind}_at"]:
+            record["timeline"].append({"kind": kind, "at": body[f"{kind}_at"], "detail": "", "by": g.actor})
     store = get_store()
     record, created = store.create_incident(record, "|".join([alert, tool or "", user or ""]), now)
     if not created:
-        record = store.update_incident(record["id"], lambda found: _refresh(found, body, actor))
+        record = store.update_incident(record["id"], lambda found: _refresh(found, body, g.actor))
     if created:
         log_event("incident", f"incident {record['id']} opened for {alert}", incident=record["id"],
                   alertname=alert, tool=tool, user=user, action="opened")
-    return jsonify(incident_report.view(record)), 201 if created else 200
+    return incident_report.view(record), 201 if created else 200
 
 
 def _refresh(record: dict, body: dict, actor: str) -> dict:
     """A repeated investigation: newer summary and severity, and alert times the first one lacked."""
     for kind in ("problem_started", "alert_received"):
-        at = _time(body.get(f"{kind}_at"), f"{kind}_at")
+        at = body[f"{kind}_at"]
         if at and not any(e["kind"] == kind for e in record["timeline"]):
             record["timeline"] = sorted(record["timeline"] + [{"kind": kind, "at": at, "detail": "", "by": actor}],
                                         key=lambda e: e["at"])
-    record["summary"] = _text(body, "summary", limit=500) or record.get("summary", "")
-    record["severity"] = body.get("severity") or record["severity"]
+    record["summary"] = body["summary"] or record.get("summary", "")
+    record["severity"] = body["severity"] or record["severity"]
     return record
 
 
-@bp.get("/api/incidents")
-def list_all():
+@api_bp.get("")
+@api_bp.arguments(IncidentQuerySchema(), location="query")
+@api_bp.response(200, IncidentSchema(many=True))
+@api_bp.alt_response(400, schema=ErrorSchema)
+def list_all(query):
     """Incidents, newest first (?status=open or resolved)."""
-    status = request.args.get("status")
-    if status not in (None, "", "open", "resolved"):
-        abort(400, "status must be open or resolved.")
-    return jsonify([incident_report.view(r) for r in get_store().list_incidents(status or None)])
+    return [incident_report.view(r) for r in get_store().list_incidents(query.get("status"))]
 
 
 def _get(incident_id: str) -> dict:
@@ -117,30 +219,25 @@ def _get(incident_id: str) -> dict:
     return record
 
 
-@bp.get("/api/incidents/<incident_id>")
+@api_bp.get("/<incident_id>")
+@api_bp.response(200, IncidentSchema())
+@api_bp.alt_response(404, schema=ErrorSchema)
 def show(incident_id: str):
     """One incident with its timeline, durations and reports."""
-    return jsonify(incident_report.view(_get(incident_id)))
+    return incident_report.view(_get(incident_id))
 
 
-@bp.patch("/api/incidents/<incident_id>")
-def update(incident_id: str):
-    """Append timeline events and attach a report (admin): {"events": [...], "report": {...}}."""
-    actor = check_admin()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, 'Send {"events": [{"kind": "resolved"}]} and/or {"report": {"markdown": "..."}}.')
-    events = body.get("events", [])
-    if not isinstance(events, list) or len(events) > 50:
-        abort(400, '"events" must be a list of at most 50 events.')
-    events = [_event(e, actor) for e in events]
-    report = body.get("report")
-    if report is not None and (not isinstance(report, dict) or not isinstance(report.get("markdown", ""), str)
-                               or len(str(report)) > 200_000):
-        abort(400, '"report" must be an object with a "markdown" text (at most 200 KB).')
-    severity = _text(body, "severity")
-    if severity and severity not in SEVERITIES:
-        abort(400, f'"severity" must be one of: {", ".join(SEVERITIES)}.')
+@api_bp.patch("/<incident_id>")
+@api_bp.admin
+@api_bp.arguments(IncidentUpdateSchema())
+@api_bp.response(200, IncidentSchema())
+@api_bp.alt_response(400, schema=ErrorSchema)
+@api_bp.alt_response(404, schema=ErrorSchema)
+def update(body, incident_id: str):
+    """Append timeline events (resolved closes the incident), attach a report, change the severity (admin)."""
+    events = [{"kind": e["kind"], "at": e["at"] or time.time(), "detail": e["detail"], "by": e["by"] or g.actor}
+              for e in body["events"]]
+    report, severity = body["report"], body["severity"]
     _get(incident_id)
 
     def change(record: dict) -> dict:
@@ -157,7 +254,7 @@ def update(incident_id: str):
     for event in events:
         log_event("incident", f"incident {incident_id}: {event['kind']}", incident=incident_id,
                   action=event["kind"], alertname=record["alert"], tool=record.get("tool"))
-    return jsonify(incident_report.view(record))
+    return incident_report.view(record)
 
 
 @bp.get("/incidents")

@@ -8,6 +8,11 @@ PERSON = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$",
                          error="Use 1-100 letters, digits or . _ @ -, starting with a letter or digit.")
 
 
+def literal(message: str) -> str:
+    """A fixed field or validator error: marshmallow runs those through str.format, so braces are escaped."""
+    return message.replace("{", "{{").replace("}", "}}")
+
+
 class ErrorSchema(Schema):
     """Every error: a short code and a sentence saying what to do."""
 

@@ -6,6 +6,8 @@ import json
 import requests
 
 SAMPLE = 5
+# The most lines one query asks for; a count that reaches it is a lower bound.
+LIMIT = 1000
 
 
 def selector(data: dict) -> str | None:
@@ -20,6 +22,15 @@ def selector(data: dict) -> str | None:
     return None
 
 
+def _line(text: str) -> dict | None:
+    """A JSON log line as a dict, or None for anything else."""
+    try:
+        line = json.loads(text)
+    except ValueError:
+        return None
+    return line if isinstance(line, dict) else None
+
+
 def add_log_facts(col, loki_url: str) -> None:
     """Count matching lines over the window and keep a few request ids; Loki away is only a note."""
     ev = col.ev
@@ -30,13 +41,20 @@ def add_log_facts(col, loki_url: str) -> None:
     try:
         response = requests.get(loki_url.rstrip("/") + "/loki/api/v1/query_range", timeout=10,
                                 params={"query": query, "start": start_ns, "end": end_ns,
-                                        "limit": 1000, "direction": "backward"})
+                                        "limit": LIMIT, "direction": "backward"})
         response.raise_for_status()
         streams = response.json()["data"]["result"]
-    except (requests.RequestException, ValueError, KeyError) as exc:
-        ev.notes.append(f"Loki at {loki_url} gave no logs ({exc}); the investigation uses metrics only")
+        # Loki answers one stream per label set, sorted by labels; with `| json` nearly every line is
+        # its own stream, so "newest" needs the entries of all streams ordered by timestamp.
+        values = sorted((v for s in streams for v in s.get("values", [])), key=lambda v: int(v[0]), reverse=True)
+    except (requests.RequestException, ValueError, KeyError, TypeError, IndexError) as exc:
+        answer = getattr(exc, "response", None)
+        detail = f"HTTP {answer.status_code}: {answer.text.strip()[:200]}" if answer is not None else str(exc)
+        ev.notes.append(f"Loki at {loki_url} gave no logs ({detail}); the investigation uses metrics only")
         return
-    lines = [json.loads(v[1]) for s in streams for v in s.get("values", []) if v[1].startswith("{")]
+    lines = [line for v in values if (line := _line(v[1])) is not None]
+    if len(values) >= LIMIT:
+        ev.notes.append(f"Loki returned its limit of {LIMIT} lines: the log line count is a lower bound")
     col.add("log_lines", f"log lines matching in the last {ev.settings.window}s", len(lines),
             f"GET /loki/api/v1/query_range {query}", "loki")
     ids = [line.get("request_id") for line in lines if line.get("request_id")][:SAMPLE]

@@ -15,6 +15,7 @@ import yaml
 from dashboard_queries import expand, queries
 from license_server.loki_push import APP_LABEL, KNOWN_EVENTS, KNOWN_LEVELS
 from logql_subset import parse, run
+from loki_query_api import server_log_entries
 from stack_load import DAVINCI
 
 pytestmark = pytest.mark.stack
@@ -22,27 +23,10 @@ REPO = Path(__file__).resolve().parents[2]
 STREAM_LABELS = {"app", "level", "event"}
 
 
-def stream_labels(line: dict) -> dict:
-    """The bounded stream labels of one line (app, level, event), as loki_push.py sets them."""
-    labels = {"app": APP_LABEL}
-    level = str(line.get("level", "")).lower()
-    if level:
-        labels["level"] = level if level in KNOWN_LEVELS else "other"
-    if line.get("event"):
-        labels["event"] = line["event"] if line["event"] in KNOWN_EVENTS else "other"
-    return labels
-
-
 @pytest.fixture(scope="module")
 def entries(loaded_stack):
     """(stream labels, raw line) for every JSON line the server wrote."""
-    out = []
-    for raw in loaded_stack.processes[0].log_path.read_text(errors="replace").splitlines():
-        if raw.startswith("{"):
-            try:
-                out.append((stream_labels(json.loads(raw)), raw))
-            except json.JSONDecodeError:
-                continue
+    out = [(e.stream, e.line) for e in server_log_entries(loaded_stack.processes[0].log_path)]
     assert len(out) > 50, "the server logged almost nothing"
     return out
 

@@ -133,6 +133,37 @@ def test_admin_needs_the_right_token(client, admin, method, path, body):
     assert call(path, json=body, headers=admin).status_code == 200
 
 
+# Admin calls of the demo endpoints with a bad body, and a piece of the hint the 400 gives.
+DEMO_ADMIN_CALLS = [
+    ("put", "/api/faults/borrow_errors", {"variant": 5}, '{"variant": "off"}'),
+    ("post", "/api/deployments", {"version": "bad version!"}, '"1.5.0"'),
+    ("post", "/api/demo/marks", {"scenario": "Overage Crisis"}, '{"scenario": "overage-crisis"'),
+    ("post", "/api/incidents", {"tool": "x"}, '{"alert": "HighOverageRate"'),
+    ("patch", "/api/incidents/INC-0001", {"events": [{"kind": "fixed"}]}, "resolved"),
+]
+
+
+@pytest.mark.parametrize("method,path,body,hint", DEMO_ADMIN_CALLS)
+def test_demo_admin_calls_check_the_token_then_the_body(client, admin, method, path, body, hint):
+    """Without the token 401 whatever the body; with it a bad body is 400 saying what to send."""
+    call = getattr(client, method)
+    assert_error(call(path, json=body), 401, "unauthorized")
+    response = call(path, json=body, headers=admin)
+    assert_error(response, 400, "invalid_request")
+    assert hint in response.get_json()["detail"]
+
+
+def test_demo_reports_and_filters_refuse_bad_input(client):
+    """An oversized report is 413 before its body is read; bad reports and filters are 400."""
+    assert_error(client.post("/api/client-errors", data="{" * 20_000, content_type="application/json"),
+                 413, "too_large")
+    response = client.post("/api/client-errors", json={"message": ""})
+    assert_error(response, 400, "invalid_request")
+    assert '{"message": "..."}' in response.get_json()["detail"]
+    assert_error(client.get("/api/incidents?status=closed"), 400, "invalid_request")
+    assert client.get("/api/incidents?status=").status_code == 200
+
+
 @pytest.mark.parametrize("method,path,body", ADMIN_CALLS)
 def test_admin_refuses_without_a_configured_token(app_factory, admin, method, path, body):
     """No ADMIN_TOKEN: 403 telling the operator how to set one, whatever is sent."""
@@ -240,6 +271,19 @@ def test_openapi_document_matches_the_routes(app, client):
               for rule in app.url_map.iter_rules() for method in rule.methods
               if method not in ("HEAD", "OPTIONS")}
     assert documented <= served, documented - served
+    # Every JSON API route with each of its methods is documented; the HTML pages are not.
+    api_served = {(path, method) for path, method in served if path.startswith("/api/")}
+    assert api_served <= documented, sorted(api_served - documented)
+    assert {path for path, _ in documented if not path.startswith("/api/")} == {"/healthz", "/readyz"}
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method != "parameters" and ("requestBody" in op or op.get("parameters")):
+                assert "400" in op["responses"] and "422" not in op["responses"], (method, path)
+    admin_ops = [("put", "/api/faults/{name}"), ("post", "/api/deployments"), ("post", "/api/deployments/rollback"),
+                 ("post", "/api/demo/marks"), ("post", "/api/incidents"), ("patch", "/api/incidents/{incident_id}")]
+    for method, path in admin_ops:
+        op = spec["paths"][path][method]
+        assert op.get("security") and {"401", "403"} <= set(op["responses"]), (method, path)
     borrow_op = spec["paths"]["/api/borrow"]["post"]
     assert {"201", "400", "404", "409"} <= set(borrow_op["responses"])
     assert borrow_op["requestBody"]

@@ -1,4 +1,4 @@
-"""The part of LogQL the dashboards use, parsed and run over captured log lines.
+"""The part of LogQL the dashboards and the investigator use, parsed and run over captured log lines.
 
 Stream selector `{a="b", c=~"d|e"}`, line filter `|= "text"`, `| json`, label filters
 `name = "v"`, `=~`, `!=`, `!~`, and metric wrappers `sum by (x) (count_over_time(... [r]))`.
@@ -64,8 +64,11 @@ def parse(query: str) -> LogQuery:
     match = re.fullmatch(r"\s*\{(.*?)\}(.*)", query, re.S)
     if not match:
         raise ValueError(f"no stream selector in {query!r}")
+    one = r'\w+\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"'
+    if not re.fullmatch(rf"\s*{one}(?:\s*,\s*{one})*\s*", match.group(1)):
+        raise ValueError(f"invalid stream selector {{{match.group(1)}}}")
     selector = []
-    for part in re.findall(r'\w+\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"', match.group(1)):
+    for part in re.findall(one, match.group(1)):
         name, op, value = MATCHER.fullmatch(part).groups()
         selector.append((name, op, _unquote(value)))
     parsed = LogQuery(selector=selector, by=by)
@@ -122,22 +125,24 @@ def _json_labels(line: str) -> dict[str, str]:
     return out
 
 
+def keep(query: LogQuery, stream: dict, line: str) -> dict | None:
+    """The labels of one (stream labels, line) entry after the pipeline, or None if the query drops it."""
+    if not all(_matches(stream.get(n, ""), op, v) for n, op, v in query.selector):
+        return None
+    labels = dict(stream)
+    for stage in query.stages:
+        if stage[0] == "contains":
+            ok = stage[1] in line
+        elif stage[0] == "json":
+            labels.update({k: v for k, v in _json_labels(line).items() if k not in stream})
+            ok = True
+        else:
+            ok = _matches(labels.get(stage[1], ""), stage[2], stage[3])
+        if not ok:
+            return None
+    return labels
+
+
 def run(query: LogQuery, entries: list[tuple[dict, str]]) -> list[dict]:
     """The label sets of the (stream labels, line) entries the query keeps."""
-    kept = []
-    for stream, line in entries:
-        if not all(_matches(stream.get(n, ""), op, v) for n, op, v in query.selector):
-            continue
-        labels, ok = dict(stream), True
-        for stage in query.stages:
-            if stage[0] == "contains":
-                ok = stage[1] in line
-            elif stage[0] == "json":
-                labels.update({k: v for k, v in _json_labels(line).items() if k not in stream})
-            else:
-                ok = _matches(labels.get(stage[1], ""), stage[2], stage[3])
-            if not ok:
-                break
-        if ok:
-            kept.append(labels)
-    return kept
+    return [labels for stream, line in entries if (labels := keep(query, stream, line)) is not None]
