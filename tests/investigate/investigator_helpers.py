@@ -9,6 +9,8 @@ import time
 
 import requests
 
+from license_demo.investigate.evidence import grew
+
 DAVINCI = "Vector - DaVinci Configurator SE"
 
 
@@ -104,5 +106,6 @@ def fresh(stack, quiet_seconds: int | None = None) -> None:
     """
     stack.reset()
     if quiet_seconds:
-        wait_prom(stack, f"sum(increase(license_checkouts_by_user_total[{quiet_seconds}s])) or vector(0)",
-                  lambda v: v == 0, timeout=quiet_seconds + 30)
+        # The investigator's own window arithmetic: increase() would miss series born in the window.
+        grown = grew("license_checkouts_by_user_total", "", quiet_seconds)
+        wait_prom(stack, f"({grown}) or vector(0)", lambda v: v == 0, timeout=quiet_seconds + 30)
