@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
+from flask import current_app, g
 
-from license_server import auth, metrics, reaper
+from license_server import metrics, reaper
 from license_server.config import load_tools
 from license_server.db import get_store
 from license_server.openapi import Blueprint
@@ -16,7 +16,6 @@ from license_server.schemas import (BorrowQuerySchema, BorrowRequestSchema, Borr
                                     StatusSchema, ToolSchema, ToolUpdateSchema)
 
 bp = Blueprint("api", __name__, url_prefix="/api", description="Borrow and return tool seats.")
-ADMIN = [{"bearerAuth": []}]
 
 
 @bp.get("/tools")
@@ -96,15 +95,13 @@ def list_borrows(query):
 
 
 @bp.put("/config/tools/<path:name>")
+@bp.admin
 @bp.arguments(ToolUpdateSchema())
 @bp.response(200, ToolSchema())
-@bp.alt_response(401, schema=ErrorSchema)
-@bp.alt_response(403, schema=ErrorSchema)
 @bp.alt_response(404, schema=ErrorSchema)
-@bp.doc(security=ADMIN)
 def update_tool(changes, name):
     """Change a tool's commit, max_overage or costs (admin). Seats in use are never revoked."""
-    actor = auth.check_admin()
+    actor = g.actor
     before = get_store().get_tool(name)
     if before is None:
         raise UnknownTool(f"No tool named {name!r}. GET /api/tools lists the catalog.")
@@ -124,13 +121,11 @@ def record_config_change(before: dict, after: dict, actor: str) -> None:
 
 
 @bp.post("/users/<user>/force-return")
+@bp.admin
 @bp.response(200, ForceReturnSchema)
-@bp.alt_response(401, schema=ErrorSchema)
-@bp.alt_response(403, schema=ErrorSchema)
-@bp.doc(security=ADMIN)
 def force_return(user):
     """Free every seat a user holds (admin); returns how many."""
-    actor = auth.check_admin()
+    actor = g.actor
     freed = get_store().force_return(user)
     for seat in freed:
         metrics.FORCE_RETURNS.labels(tool=seat["tool"]).inc()
@@ -141,13 +136,11 @@ def force_return(user):
 
 
 @bp.post("/reset")
+@bp.admin
 @bp.response(200, StatusSchema)
-@bp.alt_response(401, schema=ErrorSchema)
-@bp.alt_response(403, schema=ErrorSchema)
-@bp.doc(security=ADMIN)
 def reset():
     """Fresh demo state: the catalog from the tools file, no borrows or history (admin)."""
-    actor = auth.check_admin()
+    actor = g.actor
     get_store().reset(load_tools(current_app.config["TOOLS_FILE"]))
     log_event("reset", f"{actor} reset the server to a fresh demo state", actor=actor)
     return {"status": "ok", "detail": "Catalog reloaded; every borrow, change and alert cleared."}

@@ -133,8 +133,9 @@ def test_admin_needs_the_right_token(client, admin, method, path, body):
     assert call(path, json=body, headers=admin).status_code == 200
 
 
-# Admin calls of the demo endpoints with a bad body, and a piece of the hint the 400 gives.
+# Admin calls with a bad body, and a piece of the hint the 400 gives.
 DEMO_ADMIN_CALLS = [
+    ("put", f"/api/config/tools/{TOOL}", {"commit": -1}, "commit"),
     ("put", "/api/faults/borrow_errors", {"variant": 5}, '{"variant": "off"}'),
     ("post", "/api/deployments", {"version": "bad version!"}, '"1.5.0"'),
     ("post", "/api/demo/marks", {"scenario": "Overage Crisis"}, '{"scenario": "overage-crisis"'),
