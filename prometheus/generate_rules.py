@@ -117,7 +117,7 @@ def render_rules(source: dict, profile: str) -> dict:
     """Return the Prometheus rule file (as data) for `profile`."""
     params = parameters(source, profile)
     groups = []
-    for group in source["groups"]:
+    for group in source["rule_groups"]:
         rules = []
         for rule in group["rules"]:
             if "record" in rule:
@@ -135,7 +135,7 @@ def render_rules(source: dict, profile: str) -> dict:
 def alert_rules(source: dict) -> dict[str, list[dict]]:
     """Map each alert name to its source rules (a name may have several severities)."""
     found: dict[str, list[dict]] = {}
-    for group in source["groups"]:
+    for group in source["rule_groups"]:
         for rule in group["rules"]:
             if "alert" in rule:
                 found.setdefault(rule["alert"], []).append(rule)
@@ -235,7 +235,7 @@ def render_tests(source: dict, tests: dict, profile: str) -> dict:
     if missing:
         raise ValueError(f"tests.src.yml has no case for {sorted(missing)}")
     # Recording groups first, as a running Prometheus has them at most one interval ahead.
-    order = [group["name"] for group in source["groups"]]
+    order = [group["name"] for group in source["rule_groups"]]
     return {"rule_files": [f"../rules/{profile}.yml"], "evaluation_interval": f"{step}s",
             "group_eval_order": order, "tests": cases}
 
