@@ -1,0 +1,55 @@
+"""Change facts: the versions seen in the window, the last version change, and failures before and after it."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from license_demo.clients import DemoError
+from license_demo.investigate.promql import duration, grew
+from license_demo.investigate.timestamps import epoch
+
+if TYPE_CHECKING:
+    from license_demo.investigate.evidence import Collector
+
+
+def deployment_facts(col: Collector) -> None:
+    """The versions seen in the window, the last version change and failures before and after it."""
+    ev, w = col.ev, duration(col.ev.settings.window)
+    versions = col.rows("versions_window", f"versions reporting license_server_build_info in the last {w}",
+                        f"count by (version, commit) (last_over_time(license_server_build_info[{w}]))",
+                        ("version", "commit"))
+    current = col.rows("version_now", "version running now", "license_server_build_info",
+                       ("version", "commit"))
+    ev.data["versions_window"], ev.data["version_now"] = versions, current
+    change = None
+    if ev.data.get("server_reachable"):
+        try:
+            deployments = col.sources.server.call("GET", "/api/deployments").json()
+            history = deployments.get("history", [])
+            if history:
+                last = history[-1]
+                change = {"at": epoch(last.get("deployed_at")), "action": last.get("action", "deploy"),
+                          "version": last.get("version"), "commit": last.get("commit"),
+                          "previous": (history[-2]["version"] if len(history) > 1 else None)}
+            ev.data["deployment_current"] = deployments.get("current")
+        except (DemoError, ValueError) as exc:
+            ev.notes.append(f"deployments unavailable: {exc}")
+    if change and change["at"] and ev.at - change["at"] <= ev.settings.window:
+        ev.data["change"] = change
+        col.add("last_change", "last version change (GET /api/deployments)",
+                f"{change['action']} {change['version']} ({change['commit']}) {ev.at - change['at']:.0f}s ago",
+                "GET /api/deployments", "server")
+        seconds = max(int(ev.at - change["at"]), 1)
+        span = duration(seconds)
+        sel = 'reason!="exhausted"'
+        ev.data["failures_after"] = col.scalar(
+            "failures_after_change", f"failed borrows (not for lack of seats) in the {span} since the change",
+            grew(f"license_borrow_failures_total{{{sel}}}", "", seconds))
+        ev.data["failures_before"] = col.scalar(
+            "failures_before_change", f"failed borrows (not for lack of seats) in the {span} before it",
+            grew(f"license_borrow_failures_total{{{sel}}}", "", seconds, seconds))
+        ev.data["borrows_after"] = col.scalar(
+            "borrows_after_change", f"successful borrows in the {span} since the change",
+            grew("license_borrow_success_total", "", seconds))
+    elif len(versions) > 1:
+        ev.data["change"] = {"at": None, "action": "deploy", "version": current[0]["version"] if current else None,
+                             "commit": current[0]["commit"] if current else None, "previous": None}
