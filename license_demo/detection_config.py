@@ -10,7 +10,6 @@ them here, so the variants cannot drift apart.
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import sys
 from dataclasses import dataclass

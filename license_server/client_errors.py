@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from license_server import demo_support
 from license_server.openapi import Blueprint
-from license_server.schemas import ErrorSchema, literal
+from license_server.schemas import ErrorSchema, LenientSchema, literal
 
 bp = Blueprint("client_errors", __name__, url_prefix="/api/client-errors",
                description="JavaScript errors reported by the pages.")
@@ -18,11 +18,8 @@ MAX_BYTES = 16_384
 MESSAGE_ERROR = 'Send a JSON body with at least {"message": "..."} describing the error.'
 
 
-class ClientErrorSchema(Schema):
+class ClientErrorSchema(LenientSchema):
     """POST /api/client-errors; besides the message, whatever the browser knows, taken as given."""
-
-    class Meta:
-        unknown = "exclude"
 
     error_messages = {"type": MESSAGE_ERROR}
     message = fields.String(required=True, validate=validate.Length(min=1, error=literal(MESSAGE_ERROR)),

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from license_server import demo_support
 from license_server.openapi import Blueprint
-from license_server.schemas import ErrorSchema, literal
+from license_server.schemas import ErrorSchema, LenientSchema, literal
 
 bp = Blueprint("demo_marks", __name__, url_prefix="/api/demo/marks",
                description="Act markers of the demo journeys.")
@@ -28,11 +28,8 @@ def _name_field() -> fields.String:
                          error_messages=dict.fromkeys(("required", "null", "invalid"), error))
 
 
-class MarkRequestSchema(Schema):
+class MarkRequestSchema(LenientSchema):
     """POST /api/demo/marks."""
-
-    class Meta:
-        unknown = "exclude"
 
     error_messages = {"type": NAME_ERROR}
     scenario = _name_field()

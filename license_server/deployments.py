@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from license_server import demo_support, faults
 from license_server.openapi import Blueprint
-from license_server.schemas import ErrorSchema, literal
+from license_server.schemas import ErrorSchema, LenientSchema, literal
 
 bp = Blueprint("deployments", __name__, url_prefix="/api/deployments",
                description="Deployments of the demo: versions, the faults they bring, rollbacks.")
@@ -25,11 +25,8 @@ def _version_field(what: str, example: str) -> fields.String:
                          error_messages={"required": error, "null": error, "invalid": error})
 
 
-class DeployRequestSchema(Schema):
+class DeployRequestSchema(LenientSchema):
     """POST /api/deployments; fault names and variants are checked in the view."""
-
-    class Meta:
-        unknown = "exclude"
 
     error_messages = {"type": 'Send a JSON object like {"version": "1.5.0", "commit": "a1b2c3d"}.'}
     version = _version_field("version", "1.5.0")

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 from license_server import demo_support
 from license_server.errors import LicenseError
 from license_server.openapi import Blueprint
-from license_server.schemas import ErrorSchema, literal
+from license_server.schemas import ErrorSchema, LenientSchema, literal
 
 bp = Blueprint("faults", __name__, url_prefix="/api/faults",
                description="Fault switches for the demo journeys.")
@@ -87,11 +87,8 @@ class FaultSchema(Schema):
     since = fields.String(allow_none=True)
 
 
-class FaultSwitchSchema(Schema):
+class FaultSwitchSchema(LenientSchema):
     """PUT /api/faults/<name>; the variant is checked against the fault in the view."""
-
-    class Meta:
-        unknown = "exclude"
 
     error_messages = {"type": VARIANT_ERROR}
     variant = fields.String(required=True, error_messages=dict.fromkeys(("required", "null", "invalid"),

@@ -13,7 +13,7 @@ from license_server import incident_report
 from license_server.db import get_store
 from license_server.logs import log_event
 from license_server.openapi import Blueprint
-from license_server.schemas import ErrorSchema, literal
+from license_server.schemas import ErrorSchema, LenientSchema, literal
 
 # The JSON API is documented in /openapi.json; the HTML pages are plain Flask routes.
 api_bp = Blueprint("incidents_api", __name__, url_prefix="/api/incidents",
@@ -69,11 +69,8 @@ class Time(fields.Field):
             raise self.make_error("invalid") from exc
 
 
-class IncidentRequestSchema(Schema):
+class IncidentRequestSchema(LenientSchema):
     """POST /api/incidents."""
-
-    class Meta:
-        unknown = "exclude"
 
     error_messages = {"type": f"Send a JSON object, e.g. {EXAMPLE}."}
     alert = Text(required=True,
@@ -88,11 +85,8 @@ class IncidentRequestSchema(Schema):
     alert_received_at = Time()
 
 
-class EventRequestSchema(Schema):
+class EventRequestSchema(LenientSchema):
     """One timeline event to append; "at" defaults to now and "by" to the actor."""
-
-    class Meta:
-        unknown = "exclude"
 
     error_messages = {"type": KIND_ERROR}
     kind = fields.String(required=True, validate=validate.OneOf(EVENT_KINDS, error=KIND_ERROR),
@@ -109,11 +103,8 @@ def _check_report(report: dict) -> None:
         raise ValidationError(REPORT_ERROR)
 
 
-class IncidentUpdateSchema(Schema):
+class IncidentUpdateSchema(LenientSchema):
     """PATCH /api/incidents/<id>."""
-
-    class Meta:
-        unknown = "exclude"
 
     error_messages = {"type": 'Send {"events": [{"kind": "resolved"}]} and/or {"report": {"markdown": "..."}}.'}
     events = fields.List(fields.Nested(EventRequestSchema), load_default=list,

@@ -8,6 +8,13 @@ PERSON = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$",
                          error="Use 1-100 letters, digits or . _ @ -, starting with a letter or digit.")
 
 
+class LenientSchema(Schema):
+    """A request body whose unknown fields are ignored, not refused: clients send more than we read."""
+
+    class Meta:
+        unknown = "exclude"
+
+
 def literal(message: str) -> str:
     """A fixed field or validator error: marshmallow runs those through str.format, so braces are escaped."""
     return message.replace("{", "{{").replace("}", "}}")
@@ -105,11 +112,8 @@ class StatusSchema(Schema):
     detail = fields.String()
 
 
-class AlertSchema(Schema):
+class AlertSchema(LenientSchema):
     """One alert of an Alertmanager webhook notification."""
-
-    class Meta:
-        unknown = "exclude"
 
     status = fields.String(required=True, validate=validate.OneOf(["firing", "resolved"]))
     labels = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
@@ -120,11 +124,8 @@ class AlertSchema(Schema):
     fingerprint = fields.String(load_default=None, allow_none=True)
 
 
-class WebhookSchema(Schema):
+class WebhookSchema(LenientSchema):
     """Alertmanager's webhook payload (version 4)."""
-
-    class Meta:
-        unknown = "exclude"
 
     version = fields.String(load_default="4")
     status = fields.String(required=True, validate=validate.OneOf(["firing", "resolved"]))

@@ -99,5 +99,5 @@ def markdown(result: dict) -> str:
     lines += ["", "**Actions**", ""]
     for a in result["actions"]:
         lines += [f"{a['priority']}. `{a['id']}` {a['title']}: {a['why']}. Risk: {a['risk']}",
-                  f"   ```", f"   {a['curl']}", f"   {a['command']}", f"   ```"]
+                  "   ```", f"   {a['curl']}", f"   {a['command']}", "   ```"]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from investigator_helpers import (DAVINCI, assert_matches_prometheus, audit_records, cli_env, fact, fresh,
-                                  incident, investigate, investigate_at_terminal, prom_value, wait_prom)
+                                  incident, investigate, investigate_at_terminal, wait_prom)
 
 pytestmark = pytest.mark.stack
 
