@@ -5,7 +5,8 @@ import os
 import shutil
 import tempfile
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+# Loopback unless HOST says otherwise: the container image and Fly set HOST=0.0.0.0 on purpose.
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
 # Keep-alive lets load generators and Prometheus reuse connections.
@@ -18,13 +19,22 @@ loglevel = "warning"
 
 
 def on_starting(server):
-    """Give prometheus_client a clean multiprocess folder before any worker starts."""
+    """Before any worker starts: a clean multiprocess folder and a ready database."""
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not folder:
         folder = tempfile.mkdtemp(prefix="license-server-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
+    # Schema, WAL mode and catalog once here, so workers booting together never race for them.
+    from license_server import db
+    from license_server.config import from_environment, load_tools
+    settings = from_environment()
+    try:
+        db.prepare(settings["DATABASE_URL"], load_tools(settings["TOOLS_FILE"]))
+    except Exception as exc:
+        raise SystemExit(f"Cannot prepare the database {settings['DATABASE_URL']}: {exc}. "
+                         "Check DATABASE_URL and that the database accepts connections.") from exc
 
 
 def child_exit(server, worker):

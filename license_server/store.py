@@ -69,6 +69,17 @@ ACTIVE_BY_TOOL = """SELECT tool, COUNT(*) AS in_use, COALESCE(SUM(overage), 0) A
                     FROM borrows WHERE returned_at IS NULL GROUP BY tool"""
 
 
+def retry_locked(action, attempts: int = 20, pause: float = 0.05):
+    """Run `action`, retrying while SQLite answers "database is locked" (start-up contention)."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause * (attempt + 1))
+
+
 def iso(at: float | None) -> str | None:
     """Epoch seconds as ISO 8601 UTC with a Z, or None."""
     if at is None:
@@ -127,10 +138,14 @@ class Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        # WAL is a property of the database file: set once (by the gunicorn master before the
+        # workers fork), so a worker only changes it on a file that is not WAL yet. Switching
+        # needs an exclusive lock that the busy timeout does not wait for, hence the retry.
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal" and path != ":memory:":
+            retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
     def _conn(self):
@@ -178,23 +193,27 @@ class Store:
     # -- schema and catalog -----------------------------------------------------------
 
     def init_schema(self) -> None:
-        """Create the tables if they are missing (safe to call from every worker)."""
-        with self._tx(write=True) as run:
-            if self.is_postgres:
-                # Workers start together; CREATE IF NOT EXISTS races without a lock.
-                run("SELECT pg_advisory_xact_lock(7315)")
-            for statement in SCHEMA:
-                run(statement)
+        """Create the tables if they are missing (safe to call from every worker at once)."""
+        def create():
+            with self._tx(write=True) as run:
+                if self.is_postgres:
+                    # Workers start together; CREATE IF NOT EXISTS races without a lock.
+                    run("SELECT pg_advisory_xact_lock(7315)")
+                for statement in SCHEMA:
+                    run(statement)
+        retry_locked(create)
 
     def seed_tools(self, tools: list[dict]) -> bool:
         """Load `tools` into an empty catalog; return whether it was empty."""
-        with self._tx(write=True) as run:
-            if self.is_postgres:
-                run("SELECT pg_advisory_xact_lock(7316)")
-            if run("SELECT COUNT(*) AS n FROM tools")[0]["n"]:
-                return False
-            self._insert_tools(run, tools)
-            return True
+        def seed():
+            with self._tx(write=True) as run:
+                if self.is_postgres:
+                    run("SELECT pg_advisory_xact_lock(7316)")
+                if run("SELECT COUNT(*) AS n FROM tools")[0]["n"]:
+                    return False
+                self._insert_tools(run, tools)
+                return True
+        return retry_locked(seed)
 
     @staticmethod
     def _insert_tools(run, tools: list[dict]) -> None:

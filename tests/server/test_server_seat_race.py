@@ -143,7 +143,7 @@ def test_threads_grant_exactly_the_seats(database_url):
         with lock:
             granted.append(seat)
 
-    threads = [threading.Thread(target=borrower, args=(i,)) for i in range(2 * CAPACITY)]
+    threads = [threading.Thread(target=borrower, args=(i,), daemon=True) for i in range(2 * CAPACITY)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -179,12 +179,16 @@ def test_threads_churn_never_exceed_the_limit(database_url):
             if tool["in_use"] > CAPACITY or tool["commit_in_use"] > COMMIT:
                 violations.append(f"{tool['in_use']} in use, {tool['commit_in_use']} on commit")
 
-    watcher = threading.Thread(target=watch)
+    # A daemon watcher stopped in `finally`: a failing churn fails the test at once, leaving
+    # nothing running.
+    watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    with ThreadPoolExecutor(max_workers=CAPACITY + 10) as pool:
-        list(pool.map(churn, range(CAPACITY + 10)))
-    stop.set()
-    watcher.join(timeout=30)
+    try:
+        with ThreadPoolExecutor(max_workers=CAPACITY + 10) as pool:
+            list(pool.map(churn, range(CAPACITY + 10)))
+    finally:
+        stop.set()
+        watcher.join(timeout=30)
     assert not violations, violations[:5]
     assert peak[0] <= CAPACITY
     assert store.get_tool(TOOL)["in_use"] == 0
