@@ -13,7 +13,8 @@ from flask import Flask, g, request
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, logging, database, API, pages, metrics."""
     from license_server import (alerts, api, client_errors, db, demo_marks, deployments, errors,
-                                faults, health, incidents, logs, metrics, openapi, pages, reaper)
+                                faults, health, incidents, logs, metrics, openapi, pages, reaper,
+                                request_limits)
     from license_server.config import from_environment, load_tools
 
     app = Flask(__name__)
@@ -28,6 +29,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.before_request
     def begin():
         logs.start_request()
+
+    # Right after begin(): before every blueprint's hook (faults reads borrow bodies) and view.
+    request_limits.init_app(app)
 
     @app.after_request
     def end(response):

@@ -24,6 +24,12 @@ DEFAULTS = {
     "DASHBOARD_REFRESH_MS": 3000,
     # Upper bound of an accepted lease: a week.
     "MAX_LEASE_SECONDS": 7 * 24 * 3600,
+    # Request limits (license_server/request_limits.py): bytes of a body, of a webhook body,
+    # nesting levels of a JSON body, digits of a JSON integer.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "WEBHOOK_MAX_CONTENT_LENGTH": 512 * 1024,
+    "MAX_JSON_DEPTH": 32,
+    "MAX_INTEGER_DIGITS": 30,
 }
 
 
@@ -43,7 +49,8 @@ def from_environment(environ=os.environ) -> dict:
             settings[key] = environ[key]
     for key in ("LEASE_REAP_INTERVAL",):
         settings[key] = float(settings[key])
-    for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS"):
+    for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS", "MAX_CONTENT_LENGTH",
+                "WEBHOOK_MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_INTEGER_DIGITS"):
         settings[key] = int(settings[key])
     return settings
 

@@ -41,8 +41,9 @@ class AlreadyReturned(LicenseError):
 
 # Short error codes for HTTP errors raised with abort().
 HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-              422: "invalid_request", 500: "server_error", 503: "server_error"}
+              405: "method_not_allowed", 409: "conflict", 413: "too_large", 414: "uri_too_long",
+              415: "unsupported_media_type", 422: "invalid_request", 429: "too_many_requests",
+              431: "headers_too_large", 500: "server_error", 503: "server_error"}
 
 
 def error_response(status: int, code: str, detail: str):

@@ -26,6 +26,8 @@ def on_starting(server):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
+    from license_server import gunicorn_errors
+    gunicorn_errors.install()
     # Schema, WAL mode and catalog once here, so workers booting together never race for them.
     from license_server import db
     from license_server.config import from_environment, load_tools

@@ -52,13 +52,23 @@ class LicenseApi(Api):
         messages = (getattr(error, "data", None) or {}).get("messages")
         if messages:
             status = 400
-            if request.path == "/api/borrow":
-                from license_server import metrics
-                metrics.BORROW_FAILURES.labels(tool="unknown", reason="invalid_request").inc()
+        if status in (400, 413) and request.path == "/api/borrow" and request.method == "POST":
+            from license_server import metrics
+            metrics.BORROW_FAILURES.labels(tool="unknown", reason="invalid_request").inc()
+        if messages:
             detail = f"Invalid request: {errors.flatten(messages)}"
+        elif status == 413 and error.description == type(error).description:
+            # werkzeug's own 413 (a body longer than announced, or chunked): say what the limit is.
+            detail = (f"The request body is larger than the server accepts "
+                      f"({request.max_content_length} bytes); send less.")
         else:
             detail = error.description or error.name
-        return errors.error_response(status, errors.HTTP_CODES.get(status, "error"), detail)
+        response = errors.error_response(status, errors.HTTP_CODES.get(status, "error"), detail)
+        # Keep what the error says in headers (Allow on 405, Retry-After on 429).
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
 
 def init_app(app) -> LicenseApi:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-NAME = validate.Length(min=1, max=200)
+# Identifiers end up in SQL parameters, logs and metric labels: no control characters.
+NO_CONTROL = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
+NAME = validate.And(validate.Length(min=1, max=200), NO_CONTROL)
 PERSON = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$",
                          error="Use 1-100 letters, digits or . _ @ -, starting with a letter or digit.")
 
@@ -40,7 +42,7 @@ class BorrowRequestSchema(Schema):
 class ReturnRequestSchema(Schema):
     """POST /api/return."""
 
-    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    id = fields.String(required=True, validate=validate.And(validate.Length(min=1, max=64), NO_CONTROL))
 
 
 class BorrowSchema(Schema):
