@@ -13,6 +13,8 @@ COPY pyproject.toml README.md ./
 COPY license_server ./license_server
 COPY license_demo ./license_demo
 COPY stress_test ./stress_test
+# The alert names the server counts by name (others as "other"), read from the rule source.
+COPY prometheus/rules.src.yml ./prometheus/rules.src.yml
 RUN pip install . \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin app \
     && mkdir -p /data \
@@ -22,7 +24,8 @@ USER app
 
 # Overridable at run time: `DATABASE_URL=postgresql://...` when more than one replica runs.
 ENV PORT=8000 \
-    DATABASE_URL=sqlite:////data/license.db
+    DATABASE_URL=sqlite:////data/license.db \
+    ALERT_RULES_FILE=/app/prometheus/rules.src.yml
 VOLUME ["/data"]
 EXPOSE 8000
 

@@ -103,7 +103,8 @@ def render_alertmanager(addresses: Addresses, profile: str = "demo",
     Email is kept when SMTP_SMARTHOST is set (SMTP_FROM, SMTP_TO, SMTP_USERNAME,
     SMTP_REQUIRE_TLS; the password comes from the file `<secrets_dir>/smtp-password`).
     Slack is kept when SLACK_WEBHOOK_URL_FILE is set (native: that file is read; compose:
-    mount it at `<secrets_dir>/slack-webhook-url`). The license-server webhook is always on.
+    mount it at `<secrets_dir>/slack-webhook-url`). The license-server webhook is always on and
+    sends the bearer token held in `<secrets_dir>/webhook-token` (the server's ALERT_WEBHOOK_TOKEN).
     """
     env = dict(os.environ if env is None else env)
     timings = PROFILES[profile]
@@ -133,6 +134,10 @@ def render_alertmanager(addresses: Addresses, profile: str = "demo",
     for receiver in config["receivers"]:
         for hook in receiver.get("webhook_configs", []):
             hook["url"] = _swap(hook["url"], addresses)
+            if hook["url"].endswith("/api/alerts/webhook"):
+                # The server's ALERT_WEBHOOK_TOKEN, from the file the stack writes or mounts.
+                hook["http_config"] = {"authorization": {
+                    "type": "Bearer", "credentials_file": f"{addresses.secrets_dir}/webhook-token"}}
         if "slack_configs" in receiver:
             if not slack_file:
                 del receiver["slack_configs"]
@@ -157,6 +162,16 @@ def write_smtp_password(secrets_dir: Path, env: dict) -> None:
     path = secrets_dir / "smtp-password"
     path.write_text(env["SMTP_PASSWORD"])
     path.chmod(0o600)
+
+
+def write_webhook_token(secrets_dir: Path, token: str) -> Path:
+    """Write the webhook token Alertmanager sends to the server, readable by the owner only."""
+    secrets_dir.mkdir(parents=True, exist_ok=True)
+    path = secrets_dir / "webhook-token"
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(token)
+    return path
 
 
 def write_configs(out_dir: Path, addresses: Addresses, profile: str = "demo",

@@ -90,7 +90,8 @@ class Stack:
     """A running native stack; its attributes and helpers are what tests and scripts use.
 
     Attributes: server_url, prometheus_url, alertmanager_url (http://host:port, no
-    trailing slash), admin_token, data_dir, profile. Helpers: query(), alerts_received(),
+    trailing slash), admin_token, webhook_token (the server's ALERT_WEBHOOK_TOKEN, which
+    Alertmanager sends), data_dir, profile. Helpers: query(), alerts_received(),
     wait_for_webhook(), admin(), reset(). Use as a context manager or call start()/stop().
     """
 
@@ -99,6 +100,8 @@ class Stack:
         self.settings = settings
         self.data_dir = Path(settings.data_dir)
         self.admin_token = settings.admin_token
+        # A fresh credential per start, shared by the server and Alertmanager only.
+        self.webhook_token = secrets.token_urlsafe(32)
         self.profile = settings.profile
         self.processes: list[ManagedProcess] = []
         self.notes: list[str] = []
@@ -135,12 +138,14 @@ class Stack:
         env = {**os.environ, **s.env}
         prometheus_yml, alertmanager_yml, self.notes = detection_config.write_configs(
             config_dir, addresses, s.profile, env)
+        detection_config.write_webhook_token(Path(addresses.secrets_dir), self.webhook_token)
         try:
             self._progress(f"starting license server on {s.host}:{server_port}")
             server = start_license_server(
                 self.data_dir / "license-server", port=server_port, host=s.host,
                 workers=s.server_workers, timeout=timeout,
-                env={"ADMIN_TOKEN": self.admin_token, **s.env})
+                env={"ADMIN_TOKEN": self.admin_token, **s.env,
+                     "ALERT_WEBHOOK_TOKEN": self.webhook_token})
             self.processes.append(server)
             self.server_url = server.url
             self._progress(f"starting Alertmanager on {s.host}:{alertmanager_port}")

@@ -15,7 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from license_server import (alerts, api, client_errors, db, demo_marks, deployments, errors,
                                 faults, health, incidents, logs, metrics, openapi, pages, reaper,
                                 request_limits)
-    from license_server.config import from_environment, load_tools
+    from license_server.config import alert_names, from_environment, load_tools
 
     app = Flask(__name__)
     app.config.update(from_environment())
@@ -23,6 +23,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
 
     logs.setup(app, on_drop=metrics.LOG_LINES_DROPPED.inc)
+    app.extensions["alert_names"] = alert_names(app.config["ALERT_RULES_FILE"])
+    if not app.extensions["alert_names"]:
+        app.logger.warning("No alert names in ALERT_RULES_FILE=%s: every alert is counted as "
+                           "alertname=\"other\". Point it at prometheus/rules.src.yml.",
+                           app.config["ALERT_RULES_FILE"])
     store = db.init_app(app, load_tools(app.config["TOOLS_FILE"]))
     metrics.init_series([tool["name"] for tool in store.list_tools()])
 

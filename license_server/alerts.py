@@ -5,7 +5,7 @@ import hashlib
 import json
 import logging
 
-
+from flask import current_app
 from license_server import metrics
 from license_server.db import get_store
 from license_server.openapi import Blueprint
@@ -24,17 +24,23 @@ def fingerprint(alert: dict) -> str:
     return hashlib.sha256(json.dumps(alert["labels"], sort_keys=True).encode()).hexdigest()[:16]
 
 
+def metric_name(name: str) -> str:
+    """`name` when it is an alert of the rule set, else "other": the label stays bounded."""
+    return name if name in current_app.extensions["alert_names"] else "other"
+
+
 @bp.post("/webhook")
+@bp.webhook_auth
 @bp.arguments(WebhookSchema)
 @bp.response(200, ReceivedSchema)
 @bp.alt_response(400, schema=ErrorSchema)
 def webhook(payload):
-    """Receive a notification from Alertmanager (webhook_configs url)."""
+    """Receive a notification from Alertmanager (webhook_configs url, bearer ALERT_WEBHOOK_TOKEN)."""
     store = get_store()
     for alert in payload["alerts"]:
         name = alert["labels"].get("alertname", "unnamed")
         store.record_alert(fingerprint(alert), name, alert["status"], alert)
-        metrics.ALERT_NOTIFICATIONS.labels(alertname=name, status=alert["status"]).inc()
+        metrics.ALERT_NOTIFICATIONS.labels(alertname=metric_name(name), status=alert["status"]).inc()
         log_event("alert_notification", f"Alert {name} {alert['status']}: "
                   f"{alert['annotations'].get('summary', '')}",
                   level=logging.WARNING if alert["status"] == "firing" else logging.INFO,

@@ -1,4 +1,4 @@
-"""Admin authorisation: a bearer token compared in constant time."""
+"""Bearer tokens compared in constant time: the admin token and Alertmanager's webhook token."""
 from __future__ import annotations
 
 import hmac
@@ -21,6 +21,22 @@ def check_admin() -> str:
     if not hmac.compare_digest(token.strip().encode(), expected.encode()):
         abort(401, "The admin token is wrong: use the ADMIN_TOKEN the server was started with.")
     return request.headers.get("X-Actor") or "admin-api"
+
+
+def check_webhook() -> None:
+    """Abort 403 when the server has no webhook token, 401 when the bearer is missing or wrong."""
+    expected = current_app.config.get("ALERT_WEBHOOK_TOKEN") or ""
+    if not expected:
+        abort(403, "The alert webhook is disabled: start the server with ALERT_WEBHOOK_TOKEN "
+                   "(or ALERT_WEBHOOK_TOKEN_FILE naming a file holding it) and give Alertmanager "
+                   "the same token (webhook_configs http_config.authorization credentials_file).")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        abort(401, "This webhook needs Alertmanager's credential: send "
+                   "'Authorization: Bearer <ALERT_WEBHOOK_TOKEN>'.")
+    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        abort(401, "The webhook token is wrong: use the ALERT_WEBHOOK_TOKEN the server was "
+                   "started with.")
 
 
 def admin_required(view):

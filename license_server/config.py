@@ -19,6 +19,11 @@ DEFAULTS = {
     "GIT_COMMIT": "unknown",
     "LOG_LEVEL": "INFO",
     "SECRET_KEY": None,
+    # Bearer token Alertmanager sends to POST /api/alerts/webhook (or a file holding it).
+    "ALERT_WEBHOOK_TOKEN": None,
+    "ALERT_WEBHOOK_TOKEN_FILE": None,
+    # The rule source whose alert names become `alertname` label values (others: "other").
+    "ALERT_RULES_FILE": str(PACKAGE_DIR.parent / "prometheus" / "rules.src.yml"),
     # Seconds between lease-expiry sweeps in each worker.
     "LEASE_REAP_INTERVAL": 2.0,
     "DASHBOARD_REFRESH_MS": 3000,
@@ -47,12 +52,45 @@ def from_environment(environ=os.environ) -> dict:
     for key in list(settings):
         if environ.get(key):
             settings[key] = environ[key]
+    if settings["ALERT_WEBHOOK_TOKEN_FILE"] and not settings["ALERT_WEBHOOK_TOKEN"]:
+        settings["ALERT_WEBHOOK_TOKEN"] = read_secret(settings["ALERT_WEBHOOK_TOKEN_FILE"],
+                                                      "ALERT_WEBHOOK_TOKEN_FILE")
     for key in ("LEASE_REAP_INTERVAL",):
         settings[key] = float(settings[key])
     for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS", "MAX_CONTENT_LENGTH",
                 "WEBHOOK_MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_INTEGER_DIGITS"):
         settings[key] = int(settings[key])
     return settings
+
+
+def read_secret(path: str, setting: str) -> str:
+    """The secret held in the file `path` (surrounding whitespace dropped); ValueError saying what to fix."""
+    try:
+        secret = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"{setting}={path} cannot be read ({exc.strerror}): point it at a "
+                         "readable file holding the token") from exc
+    if not secret:
+        raise ValueError(f"{setting}={path} is empty: write the token into it")
+    return secret
+
+
+def alert_names(path: str) -> frozenset[str]:
+    """Every `alert:` name in a Prometheus rule source; empty when the file is missing."""
+    try:
+        document = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return frozenset()
+    names, stack = set(), [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("alert"), str):
+                names.add(item["alert"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return frozenset(names)
 
 
 def load_tools(path: str) -> list[dict]:

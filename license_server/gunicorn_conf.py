@@ -31,7 +31,10 @@ def on_starting(server):
     # Schema, WAL mode and catalog once here, so workers booting together never race for them.
     from license_server import db
     from license_server.config import from_environment, load_tools
-    settings = from_environment()
+    try:
+        settings = from_environment()
+    except ValueError as exc:
+        raise SystemExit(f"Cannot start the license server: {exc}.") from exc
     try:
         db.prepare(settings["DATABASE_URL"], load_tools(settings["TOOLS_FILE"]))
     except Exception as exc:

@@ -40,6 +40,19 @@ class Blueprint(flask_smorest.Blueprint):
         return self.alt_response(403, schema=ErrorSchema)(checked)
 
 
+    def webhook_auth(self, view):
+        """Make a view need the webhook bearer token (documented like admin, scheme webhookBearer)."""
+
+        @functools.wraps(view)
+        def checked(*args, **kwargs):
+            auth.check_webhook()
+            return view(*args, **kwargs)
+
+        checked = self.doc(security=[{"webhookBearer": []}])(checked)
+        checked = self.alt_response(401, schema=ErrorSchema)(checked)
+        return self.alt_response(403, schema=ErrorSchema)(checked)
+
+
 class LicenseApi(Api):
     """Answers {"error", "detail"}; validation errors become 400 invalid_request."""
 
@@ -77,4 +90,7 @@ def init_app(app) -> LicenseApi:
                       OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json")
     api = LicenseApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("webhookBearer", {
+        "type": "http", "scheme": "bearer",
+        "description": "ALERT_WEBHOOK_TOKEN, sent by Alertmanager (http_config.authorization)"})
     return api

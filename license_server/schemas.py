@@ -1,11 +1,14 @@
 """Request and response schemas: validation and the OpenAPI document come from these."""
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 # Identifiers end up in SQL parameters, logs and metric labels: no control characters.
 NO_CONTROL = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
 NAME = validate.And(validate.Length(min=1, max=200), NO_CONTROL)
+NO_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 PERSON = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$",
                          error="Use 1-100 letters, digits or . _ @ -, starting with a letter or digit.")
 
@@ -114,27 +117,47 @@ class StatusSchema(Schema):
     detail = fields.String()
 
 
+# Alert fields are bounded: a notification is stored, shown on /dashboard and logged.
+LABEL_NAME = validate.And(validate.Length(min=1, max=128), NO_CONTROL)
+LABEL_VALUE = validate.Length(max=1024)
+SHORT_TEXT = validate.Length(max=2048)
+
+
 class AlertSchema(LenientSchema):
     """One alert of an Alertmanager webhook notification."""
 
     status = fields.String(required=True, validate=validate.OneOf(["firing", "resolved"]))
-    labels = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
-    annotations = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
-    startsAt = fields.String(load_default=None, allow_none=True)
-    endsAt = fields.String(load_default=None, allow_none=True)
-    generatorURL = fields.String(load_default=None, allow_none=True)
-    fingerprint = fields.String(load_default=None, allow_none=True)
+    labels = fields.Dict(keys=fields.String(validate=LABEL_NAME),
+                         values=fields.String(validate=LABEL_VALUE), required=True,
+                         validate=validate.Length(max=64))
+    annotations = fields.Dict(keys=fields.String(validate=LABEL_NAME),
+                              values=fields.String(validate=validate.Length(max=8192)),
+                              load_default=dict, validate=validate.Length(max=32))
+    startsAt = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    endsAt = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    generatorURL = fields.String(load_default=None, allow_none=True, validate=SHORT_TEXT)
+    fingerprint = fields.String(load_default=None, allow_none=True,
+                                validate=validate.And(validate.Length(max=128), NO_CONTROL))
+
+    @validates_schema
+    def named_sensibly(self, data, **kwargs):
+        """The alertname label, when given, is a short identifier (it is stored and listed)."""
+        name = data.get("labels", {}).get("alertname")
+        if name is not None and (len(name) > 128 or NO_CONTROL_CHARS.search(name)):
+            raise ValidationError("labels.alertname must be at most 128 characters without "
+                                  "control characters.")
 
 
 class WebhookSchema(LenientSchema):
     """Alertmanager's webhook payload (version 4)."""
 
-    version = fields.String(load_default="4")
+    version = fields.String(load_default="4", validate=validate.Length(max=16))
     status = fields.String(required=True, validate=validate.OneOf(["firing", "resolved"]))
-    receiver = fields.String(load_default=None)
-    groupKey = fields.String(load_default=None)
-    externalURL = fields.String(load_default=None)
-    alerts = fields.List(fields.Nested(AlertSchema), required=True)
+    receiver = fields.String(load_default=None, validate=validate.And(validate.Length(max=128), NO_CONTROL))
+    groupKey = fields.String(load_default=None, validate=SHORT_TEXT)
+    externalURL = fields.String(load_default=None, validate=SHORT_TEXT)
+    alerts = fields.List(fields.Nested(AlertSchema), required=True,
+                         validate=validate.Length(max=200))
 
 
 class ReceivedAlertSchema(AlertSchema):

@@ -22,6 +22,14 @@ fi
 
 python=python3
 [ -x .venv/bin/python ] && python=.venv/bin/python
+token_file="${WEBHOOK_TOKEN_FILE:-build/secrets/webhook-token}"
+if [ ! -s "$token_file" ]; then
+  echo "==> writing a random alert webhook token into $token_file"
+  mkdir -p "$(dirname "$token_file")" && chmod 700 "$(dirname "$token_file")"
+  # Readable inside the containers (their users differ from yours); the folder keeps it private.
+  (umask 022; "$python" -c "import secrets; print(secrets.token_urlsafe(32))" > "$token_file")
+fi
+
 echo "==> rendering the Alertmanager config into build/detection"
 PYTHONPATH=. "$python" -m license_demo.detection_config --target compose --out build/detection
 export ALERTMANAGER_CONFIG=./build/detection/alertmanager.yml

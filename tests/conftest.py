@@ -8,6 +8,7 @@ import pytest
 from license_demo.processes import start_license_server
 
 ADMIN_TOKEN = "test-admin-token"
+WEBHOOK_TOKEN = "test-webhook-token"
 CHROMIUM = "/usr/bin/chromium"
 # Headless as root on a machine without network: no sandbox, GPU, QUIC or background fetches.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -20,6 +21,12 @@ def admin_token() -> str:
     return ADMIN_TOKEN
 
 
+@pytest.fixture(scope="session")
+def webhook_token() -> str:
+    """The ALERT_WEBHOOK_TOKEN of every server started by server_factory."""
+    return WEBHOOK_TOKEN
+
+
 @pytest.fixture()
 def server_factory(tmp_path_factory):
     """Start fresh license server processes (gunicorn, SQLite) and stop them afterwards."""
@@ -27,8 +34,9 @@ def server_factory(tmp_path_factory):
 
     def start(env: dict | None = None, workers: int = 2):
         data_dir = tmp_path_factory.mktemp("server")
-        server = start_license_server(data_dir, env={"ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})},
-                                      workers=workers)
+        server = start_license_server(
+            data_dir, env={"ADMIN_TOKEN": ADMIN_TOKEN, "ALERT_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+                           **(env or {})}, workers=workers)
         started.append(server)
         return server
 

@@ -16,16 +16,19 @@ from license_demo import detection_config
 from license_demo.processes import free_port, spawn, wait_http
 
 pytestmark = pytest.mark.stack
+WEBHOOK_TOKEN = "capture-webhook-token"
 
 
 class _Capture(BaseHTTPRequestHandler):
     """Record every POST body by path (stands in for Slack's and the server's endpoints)."""
 
     received: list[tuple[str, dict]] = []
+    authorization: dict[str, str] = {}
 
     def do_POST(self):  # noqa: N802 (http.server naming)
-        """Store the JSON body and answer 200."""
+        """Store the JSON body (and the credential sent) and answer 200."""
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.authorization[self.path] = self.headers.get("Authorization", "")
         self.received.append((self.path, json.loads(body or b"{}")))
         self.send_response(200)
         self.end_headers()
@@ -52,6 +55,7 @@ def alertmanager(tmp_path_factory):
                                                   folder / "secrets")
     config, _ = detection_config.render_alertmanager(
         addresses, "demo", {"SLACK_WEBHOOK_URL_FILE": str(slack_file)})
+    detection_config.write_webhook_token(folder / "secrets", WEBHOOK_TOKEN)
     (folder / "alertmanager.yml").write_text(yaml.safe_dump(config))
     process = spawn("alertmanager", [binary, f"--config.file={folder / 'alertmanager.yml'}",
                                      f"--storage.path={folder / 'data'}",
@@ -115,6 +119,7 @@ def test_warning_reaches_slack_and_webhook_with_links(alertmanager):
     _, hook = _wait_for(received, lambda p, b: p == "/api/alerts/webhook"
                         and b.get("groupLabels", {}).get("alertname") == "HighOverageRate")
     assert hook["version"] == "4"
+    assert _Capture.authorization["/api/alerts/webhook"] == f"Bearer {WEBHOOK_TOKEN}"
     assert hook["groupLabels"] == {"alertname": "HighOverageRate", "tool": tool}
     assert hook["alerts"][0]["annotations"]["runbook_url"] == "docs/runbooks.md#highoveragerate"
 

@@ -22,12 +22,17 @@ def server(server_factory):
 
 
 @pytest.fixture()
-def api(server, admin_token):
-    """Call the server's JSON API: api(method, path, json=None, admin=False) -> response."""
+def api(server, admin_token, webhook_token):
+    """Call the server's JSON API: api(method, path, json=None, admin=False) -> response.
+
+    Posts to the alert webhook carry the webhook token, as Alertmanager's do.
+    """
     session = requests.Session()
 
     def call(method: str, path: str, json=None, admin: bool = False) -> requests.Response:
         headers = {"Authorization": f"Bearer {admin_token}"} if admin else {}
+        if path == "/api/alerts/webhook":
+            headers = {"Authorization": f"Bearer {webhook_token}"}
         return session.request(method, server.url + path, json=json, headers=headers, timeout=10)
 
     yield call

@@ -8,6 +8,7 @@ from license_server import create_app
 from pg import pg_cluster  # noqa: F401  (the session's PostgreSQL, a fixture)
 
 ADMIN_TOKEN = "test-admin-token"
+WEBHOOK_TOKEN = "test-webhook-token"
 TOOL = "Vector - DaVinci Configurator SE"
 
 
@@ -17,7 +18,8 @@ def app_factory(tmp_path):
 
     def build(**overrides):
         config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'license.db'}",
-                  "ADMIN_TOKEN": ADMIN_TOKEN, "LEASE_REAP_INTERVAL": 0, **overrides}
+                  "ADMIN_TOKEN": ADMIN_TOKEN, "ALERT_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+                  "LEASE_REAP_INTERVAL": 0, **overrides}
         return create_app(config)
 
     return build
@@ -39,6 +41,12 @@ def client(app):
 def admin():
     """Headers of an admin request."""
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture()
+def webhook():
+    """Headers of Alertmanager's webhook calls."""
+    return {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
 
 
 def parse_metrics(text: str) -> dict[tuple, float]:
