@@ -87,7 +87,9 @@ class Gauge(g.GaugePanel):
         panel["options"] = {
             "reduceOptions": {"calcs": [self.calc], "fields": "", "values": self.allValues},
             "orientation": "auto", "showThresholdLabels": self.thresholdLabels,
-            "showThresholdMarkers": self.thresholdMarkers}
+            "showThresholdMarkers": self.thresholdMarkers,
+            # What Grafana 11 fills in from the gauge's plugin defaults when it saves.
+            "minVizHeight": 75, "minVizWidth": 75, "sizing": "auto"}
         return panel
 
 
@@ -103,6 +105,9 @@ class Stat(g.Stat):
         defaults = _defaults(panel)
         defaults["thresholds"] = self.stepsJson
         defaults["color"] = {"mode": "thresholds"}
+        # Grafana 11's stat defaults (percent change is new in 11; off here).
+        panel["options"].update({"percentChangeColorMode": "standard",
+                                 "showPercentChange": False, "wideLayout": True})
         return panel
 
 
@@ -137,6 +142,7 @@ class TimeSeries(g.TimeSeries):
         """The time series JSON with fixed thresholds."""
         panel = g.TimeSeries.to_json_data(self)
         _defaults(panel)["thresholds"] = self.stepsJson
+        panel["options"]["legend"]["showLegend"] = True
         return panel
 
 
@@ -151,8 +157,11 @@ class Table(g.Table):
         panel = g.Table.to_json_data(self)
         for legacy in ("columns", "fontSize", "color", "mappings", "styles"):
             panel.pop(legacy, None)
-        _defaults(panel)["thresholds"] = self.stepsJson
-        panel["options"]["cellHeight"] = "sm"
+        defaults = _defaults(panel)
+        defaults["thresholds"] = self.stepsJson
+        defaults["custom"].pop("displayMode", None)  # Grafana 9's name of cellOptions.type
+        defaults["custom"].update({"cellOptions": {"type": "auto"}, "inspect": False})
+        panel["options"].update({"cellHeight": "sm", "frameIndex": 0})
         return panel
 
 
@@ -164,6 +173,7 @@ class Logs(g.Logs):
         """The logs panel JSON."""
         panel = g.Logs.to_json_data(self)
         panel["fieldConfig"] = {"defaults": {}, "overrides": []}
+        panel["options"]["showLogContextToggle"] = False
         return panel
 
 
@@ -234,7 +244,9 @@ def variables(team: bool = True) -> g.Templating:
 
 
 LEGACY_PANEL_KEYS = ("height", "span", "minSpan", "error", "cacheTimeout", "repeat",
-                     "repeatDirection", "maxPerRow", "hideTimeOverride", "editable")
+                     "repeatDirection", "maxPerRow", "hideTimeOverride")
+# Per-panel `editable` is gone since Grafana 7: the dashboard's `editable` decides.
+ALWAYS_DROPPED_PANEL_KEYS = ("editable",)
 LEGACY_DASHBOARD_KEYS = ("rows", "style", "sharedCrosshair", "hideControls", "gnetId", "id",
                          "__inputs")
 # Keys of Grafana's old variable editor (interval auto-step, tag queries) that current Grafana
@@ -266,6 +278,8 @@ def to_json(dash: g.Dashboard) -> dict:
         for key in LEGACY_PANEL_KEYS:
             if not panel.get(key):
                 panel.pop(key, None)
+        for key in ALWAYS_DROPPED_PANEL_KEYS:
+            panel.pop(key, None)
     for variable in data["templating"]["list"]:
         for key in LEGACY_VARIABLE_KEYS:
             variable.pop(key, None)
