@@ -122,7 +122,8 @@ def test_every_mounted_path_exists(compose):
     """Every repository path the compose file mounts is there (defaults of ${VAR:-x} included)."""
     for name, service in compose["services"].items():
         for source, _ in binds(service):
-            if source.startswith("."):
+            # build/ is what scripts/compose-up.sh renders (the Alertmanager secrets).
+            if source.startswith(".") and not source.startswith("./build/"):
                 assert (REPO / source).exists(), f"{name} mounts missing {source}"
 
 
