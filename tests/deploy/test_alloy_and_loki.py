@@ -1,6 +1,7 @@
 """Loki and Alloy configs: Loki's storage and limits, Alloy's pipeline wired and labelled as the push."""
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from pathlib import Path
@@ -95,12 +96,15 @@ def test_alloy_pipeline_labels_match_the_server_push(alloy, compose):
         ["com.docker.compose.service=license-server"]
     process = next(b for b in alloy.blocks if b.name == "loki.process")
     assert set(process.find("stage.labels")[0].attributes["values"]) == {"level", "event"}
+    from alloy_pipeline import render
     templates = {t.attributes["source"]: t.attributes["template"]
                  for t in process.find("stage.template")}
-    listed = {name: set(re.findall(r'"(\w+)"', templates[name].split("eq", 2)[-1]))
-              for name in ("level", "event")}
+    listed = {name: set(re.findall(r'"(\w+)"', templates[name])) for name in ("level", "event")}
     assert listed["event"] == set(KNOWN_EVENTS)
     assert listed["level"] == set(KNOWN_LEVELS)
+    assert all(render(templates["event"], e) == e for e in KNOWN_EVENTS)
+    assert render(templates["event"], "surprise") == "other"
+    assert all(render(templates["level"], v.upper()) == v for v in KNOWN_LEVELS)
     write = next(b for b in alloy.blocks if b.name == "loki.write")
     url = urllib.parse.urlparse(write.find("endpoint")[0].attributes["url"])
     loki = yaml.safe_load((REPO / "loki/loki-config.yaml").read_text())
@@ -120,3 +124,54 @@ def test_alloy_parser_rejects_broken_syntax(text):
     """The parser is strict enough to catch typical mistakes."""
     with pytest.raises(AlloySyntaxError):
         parse(text)
+
+
+RECORDED_LINES = REPO / "tests/loki_recordings/lines.jsonl"
+EXTRA_LINES = [
+    '{"level": "INFO", "message": "no event field", "timestamp": "2026-12-01T00:00:00+00:00"}',
+    '{"level": "WARNING", "event": "something_new", "message": "an unknown event"}',
+    '{"level": "NOTICE", "event": "borrow", "message": "an unknown level"}',
+    "plain text, not JSON",
+]
+
+
+def push_labels(line: str) -> dict:
+    """The labels license_server/loki_push.py's LokiHandler gives the record behind `line`."""
+    import logging
+    from license_server.loki_push import LokiHandler
+    try:
+        data = json.loads(line)
+    except ValueError:
+        # Not a log record (the startup banner is printed): only Alloy ships such a line,
+        # and the recorded push gave it app alone.
+        return {"app": "license-server"}
+    record = logging.LogRecord("license_server", logging.INFO, __file__, 0, data["message"],
+                               None, None)
+    record.levelname = data["level"]
+    if "event" in data:
+        record.event = data["event"]
+    return dict(LokiHandler("http://127.0.0.1:9").stream_labels(record))
+
+
+def test_alloy_and_the_direct_push_label_every_line_alike(alloy):
+    """Each recorded line and each odd one gets the same stream labels from both log paths."""
+    from alloy_pipeline import labels
+    process = next(b for b in alloy.blocks if b.name == "loki.process")
+    static = next(b for b in alloy.blocks if b.name == "loki.source.docker").attributes["labels"]
+    lines = RECORDED_LINES.read_text().splitlines() + EXTRA_LINES
+    differ = [(line[:80], labels(process, static, line), push_labels(line)) for line in lines
+              if labels(process, static, line) != push_labels(line)]
+    assert not differ, differ
+    no_event = labels(process, static, EXTRA_LINES[0])
+    assert no_event == {"app": "license-server", "level": "info"}
+
+
+def test_alloy_pipeline_model_reproduces_the_nil_value_case(alloy):
+    """The old `eq .Value ""` template labels a line without an event "other": the model sees it."""
+    from alloy_pipeline import render
+    old = ('{{ if eq .Value "" }}{{ else if eq .Value "borrow" }}{{ .Value }}'
+           '{{ else }}other{{ end }}')
+    assert render(old, None) == "other" and render(old, "") == ""
+    process = next(b for b in alloy.blocks if b.name == "loki.process")
+    current = [t.attributes["template"] for t in process.find("stage.template")]
+    assert all(render(t, None) == "" for t in current)
