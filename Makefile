@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ADMIN_TOKEN ?= demo-admin-token
 
-.PHONY: demo test venv system-deps stack up down bench dashboards rules help
+.PHONY: demo test venv system-deps schema-deps stack up down bench dashboards rules help
 
 help:
 	@echo "make demo         serve the license server on http://localhost:8000 (SQLite, no other service)"
@@ -30,7 +30,15 @@ demo: venv
 system-deps:
 	scripts/install-system-deps.sh
 
-test: system-deps venv
+# TypeScript and Grafana's published dashboard schema, for the dashboard type check.
+SCHEMA_CHECK := grafana/schema-check
+$(SCHEMA_CHECK)/node_modules/.installed: $(SCHEMA_CHECK)/package-lock.json
+	npm ci --prefix $(SCHEMA_CHECK) --no-audit --no-fund
+	touch $@
+
+schema-deps: $(SCHEMA_CHECK)/node_modules/.installed
+
+test: system-deps venv schema-deps
 	$(PY) -m pytest
 
 stack: system-deps venv

@@ -20,6 +20,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 PROMETHEUS_SOURCE = REPO / "prometheus" / "prometheus.yml"
 ALERTMANAGER_SOURCE = REPO / "alertmanager" / "alertmanager.yml"
+CHANNELS_SOURCE = REPO / "alertmanager" / "channels.yml"
 RULES_DIR = REPO / "prometheus" / "rules"
 TEMPLATES_DIR = REPO / "alertmanager" / "templates"
 
@@ -85,8 +86,8 @@ def render_prometheus(addresses: Addresses, profile: str = "demo") -> dict:
 
 
 def _email_settings(env: dict) -> dict | None:
-    """Global SMTP settings from SMTP_* variables, or None when SMTP_SMARTHOST is unset."""
-    if not env.get("SMTP_SMARTHOST"):
+    """Global SMTP settings from SMTP_* variables, or None unless SMTP_SMARTHOST and SMTP_TO are set."""
+    if not env.get("SMTP_SMARTHOST") or not env.get("SMTP_TO"):
         return None
     settings = {"smtp_smarthost": env["SMTP_SMARTHOST"],
                 "smtp_from": env.get("SMTP_FROM", "license-alerts@localhost"),
@@ -96,41 +97,47 @@ def _email_settings(env: dict) -> dict | None:
     return settings
 
 
+def _secret(env: dict, name: str) -> str | None:
+    """The value of secret `name` from the variable NAME or the file named by NAME_FILE."""
+    if env.get(name):
+        return env[name].strip()
+    if env.get(f"{name}_FILE"):
+        path = Path(env[f"{name}_FILE"]).expanduser()
+        if not path.is_file():
+            raise SystemExit(f"{name}_FILE={path} does not exist: point it at a file holding "
+                             f"the value, or set {name} itself")
+        return path.read_text().strip()
+    return None
+
+
+def _channel_config(entry: dict, secrets_dir: str) -> dict:
+    """A Slack or email config of channels.yml with the secrets folder filled in."""
+    text = yaml.safe_dump(entry["config"], sort_keys=False, width=1000)
+    return yaml.safe_load(text.replace("@secrets@", secrets_dir))
+
+
 def render_alertmanager(addresses: Addresses, profile: str = "demo",
                         env: dict | None = None) -> tuple[dict, list[str]]:
     """Return alertmanager.yml for `addresses` and `profile`, and notes on the channels in use.
 
-    Email is kept when SMTP_SMARTHOST is set (SMTP_FROM, SMTP_TO, SMTP_USERNAME,
-    SMTP_REQUIRE_TLS; the password comes from the file `<secrets_dir>/smtp-password`).
-    Slack is kept when SLACK_WEBHOOK_URL_FILE is set (native: that file is read; compose:
-    mount it at `<secrets_dir>/slack-webhook-url`). The license-server webhook is always on and
-    sends the bearer token held in `<secrets_dir>/webhook-token` (the server's ALERT_WEBHOOK_TOKEN).
+    The license-server webhook is always on. Slack and email (alertmanager/channels.yml) are
+    added only when configured: Slack with SLACK_WEBHOOK_URL or SLACK_WEBHOOK_URL_FILE (read
+    from `<secrets_dir>/slack-webhook-url`; natively from SLACK_WEBHOOK_URL_FILE itself),
+    email with SMTP_SMARTHOST and SMTP_TO (SMTP_FROM, SMTP_USERNAME, SMTP_REQUIRE_TLS; the
+    password from `<secrets_dir>/smtp-password`). write_configs writes the secret files.
+    Every license-server webhook sends the bearer token held in
+    `<secrets_dir>/webhook-token` (the server's ALERT_WEBHOOK_TOKEN).
     """
     env = dict(os.environ if env is None else env)
     timings = PROFILES[profile]
     config = yaml.safe_load(ALERTMANAGER_SOURCE.read_text())
+    channels = yaml.safe_load(CHANNELS_SOURCE.read_text())
     notes = [f"webhook: http://{addresses.license_server}/api/alerts/webhook"]
     route = config["route"]
     for key in ("group_wait", "group_interval", "repeat_interval"):
         route[key] = timings[key]
     config["templates"] = [f"{addresses.templates_dir}/*.tmpl"]
-
-    email = _email_settings(env)
-    global_config = config["global"]
-    for key in [k for k in global_config if k.startswith("smtp_")]:
-        del global_config[key]
-    if email:
-        global_config.update(email)
-        global_config["smtp_auth_password_file"] = f"{addresses.secrets_dir}/smtp-password"
-        notes.append(f"email: via {email['smtp_smarthost']} to {env.get('SMTP_TO', '(source)')}")
-    else:
-        notes.append("email: off (set SMTP_SMARTHOST, SMTP_FROM, SMTP_TO to send mail)")
-    slack_file = env.get("SLACK_WEBHOOK_URL_FILE")
-    if slack_file:
-        notes.append("slack: on")
-    else:
-        notes.append("slack: off (set SLACK_WEBHOOK_URL_FILE to a file holding the webhook URL)")
-
+    receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
     for receiver in config["receivers"]:
         for hook in receiver.get("webhook_configs", []):
             hook["url"] = _swap(hook["url"], addresses)
@@ -138,30 +145,84 @@ def render_alertmanager(addresses: Addresses, profile: str = "demo",
                 # The server's ALERT_WEBHOOK_TOKEN, from the file the stack writes or mounts.
                 hook["http_config"] = {"authorization": {
                     "type": "Bearer", "credentials_file": f"{addresses.secrets_dir}/webhook-token"}}
-        if "slack_configs" in receiver:
-            if not slack_file:
-                del receiver["slack_configs"]
-            else:
-                path = slack_file if addresses != COMPOSE else f"{addresses.secrets_dir}/slack-webhook-url"
-                for slack in receiver["slack_configs"]:
-                    slack["api_url_file"] = str(path)
-        if "email_configs" in receiver:
-            if not email:
-                del receiver["email_configs"]
-            elif env.get("SMTP_TO"):
-                for mail in receiver["email_configs"]:
-                    mail["to"] = env["SMTP_TO"]
+
+    email = _email_settings(env)
+    if email:
+        config["global"].update(email)
+        if email.get("smtp_auth_username"):
+            config["global"]["smtp_auth_password_file"] = f"{addresses.secrets_dir}/smtp-password"
+        mail = _channel_config(channels["email"], addresses.secrets_dir)
+        mail["to"] = env["SMTP_TO"]
+        for name in channels["email"]["receivers"]:
+            receivers[name]["email_configs"] = [dict(mail)]
+        notes.append(f"email: via {email['smtp_smarthost']} to {env['SMTP_TO']}")
+    else:
+        notes.append("email: off (set SMTP_SMARTHOST and SMTP_TO, with SMTP_USERNAME and "
+                     "SMTP_PASSWORD if the server wants a login)")
+
+    if env.get("SLACK_WEBHOOK_URL") or env.get("SLACK_WEBHOOK_URL_FILE"):
+        slack = _channel_config(channels["slack"], addresses.secrets_dir)
+        # Natively a given file is read where it is; compose reads the copy in its secrets.
+        if env.get("SLACK_WEBHOOK_URL_FILE") and not env.get("SLACK_WEBHOOK_URL") \
+                and addresses != COMPOSE:
+            slack["api_url_file"] = str(Path(env["SLACK_WEBHOOK_URL_FILE"]).expanduser())
+        for name in channels["slack"]["receivers"]:
+            receivers[name]["slack_configs"] = [dict(slack)]
+        notes.append(f"slack: on ({slack['channel']})")
+    else:
+        notes.append("slack: off (set SLACK_WEBHOOK_URL, or SLACK_WEBHOOK_URL_FILE to a file "
+                     "holding the webhook URL)")
     return config, notes
+
+
+def render_cloud_alertmanager(server_url: str, profile: str = "production",
+                              env: dict | None = None) -> tuple[dict, list[str]]:
+    """alertmanager.yml for a hosted Alertmanager (Grafana Cloud), which reads no local files.
+
+    The webhook points at `server_url` (the Fly app); Slack's URL and the SMTP password are
+    written into the config itself, so the result is a secret: upload it, do not commit it.
+    """
+    env = dict(os.environ if env is None else env)
+    config, notes = render_alertmanager(COMPOSE, profile, env)
+    # A hosted Alertmanager takes templates by file name, uploaded with the config
+    # (`mimirtool alertmanager load alertmanager.yml alertmanager/templates/license.tmpl`).
+    config["templates"] = ["license.tmpl"]
+    for receiver in config["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            hook["url"] = hook["url"].replace(f"http://{COMPOSE.license_server}",
+                                              server_url.rstrip("/"))
+            if "http_config" in hook:
+                # No local files there either: the server's ALERT_WEBHOOK_TOKEN goes inline.
+                hook["http_config"]["authorization"] = {
+                    "type": "Bearer", "credentials": _secret(env, "ALERT_WEBHOOK_TOKEN") or ""}
+        for slack in receiver.get("slack_configs", []):
+            slack["api_url"] = _secret(env, "SLACK_WEBHOOK_URL")
+            del slack["api_url_file"]
+    if config["global"].pop("smtp_auth_password_file", None):
+        config["global"]["smtp_auth_password"] = _secret(env, "SMTP_PASSWORD") or ""
+    notes[0] = f"webhook: {server_url.rstrip('/')}/api/alerts/webhook"
+    return config, notes
+
+
+def write_secrets(secrets_dir: Path, env: dict) -> list[Path]:
+    """Write the supplied Slack URL and SMTP password into `secrets_dir`, owner-only (0600)."""
+    written = []
+    for name, filename in (("SMTP_PASSWORD", "smtp-password"),
+                           ("SLACK_WEBHOOK_URL", "slack-webhook-url")):
+        value = _secret(env, name)
+        if value is None:
+            continue
+        secrets_dir.mkdir(parents=True, exist_ok=True)
+        path = secrets_dir / filename
+        path.write_text(value + ("\n" if name == "SLACK_WEBHOOK_URL" else ""))
+        path.chmod(0o600)
+        written.append(path)
+    return written
 
 
 def write_smtp_password(secrets_dir: Path, env: dict) -> None:
     """Write SMTP_PASSWORD (if given) to the secrets folder, readable by the owner only."""
-    if not env.get("SMTP_PASSWORD"):
-        return
-    secrets_dir.mkdir(parents=True, exist_ok=True)
-    path = secrets_dir / "smtp-password"
-    path.write_text(env["SMTP_PASSWORD"])
-    path.chmod(0o600)
+    write_secrets(secrets_dir, {k: v for k, v in env.items() if k.startswith("SMTP_PASSWORD")})
 
 
 def write_webhook_token(secrets_dir: Path, token: str) -> Path:
@@ -176,7 +237,11 @@ def write_webhook_token(secrets_dir: Path, token: str) -> Path:
 
 def write_configs(out_dir: Path, addresses: Addresses, profile: str = "demo",
                   env: dict | None = None) -> tuple[Path, Path, list[str]]:
-    """Write prometheus.yml and alertmanager.yml into `out_dir`; return their paths and notes."""
+    """Write prometheus.yml and alertmanager.yml into `out_dir`; return their paths and notes.
+
+    The secrets go to the native secrets folder, or for compose to `out_dir/secrets`, which
+    docker-compose.yml mounts at /etc/alertmanager/secrets.
+    """
     env = dict(os.environ if env is None else env)
     out_dir.mkdir(parents=True, exist_ok=True)
     prometheus_path = out_dir / "prometheus.yml"
@@ -185,8 +250,12 @@ def write_configs(out_dir: Path, addresses: Addresses, profile: str = "demo",
                                               sort_keys=False))
     alertmanager, notes = render_alertmanager(addresses, profile, env)
     alertmanager_path.write_text(yaml.safe_dump(alertmanager, sort_keys=False, width=1000))
-    if addresses != COMPOSE:
-        write_smtp_password(Path(addresses.secrets_dir), env)
+    if addresses == COMPOSE:
+        write_secrets(out_dir / "secrets", env)
+    else:
+        # A native SLACK_WEBHOOK_URL_FILE is read in place; only a given value is copied.
+        write_secrets(Path(addresses.secrets_dir),
+                      {k: v for k, v in env.items() if k != "SLACK_WEBHOOK_URL_FILE"})
     return prometheus_path, alertmanager_path, notes
 
 
@@ -194,8 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     """Render the compose (or a native) configuration into a folder."""
     parser = argparse.ArgumentParser(
         description="Render prometheus.yml and alertmanager.yml from the committed sources.")
-    parser.add_argument("--target", choices=["compose", "native"], default="compose",
-                        help="compose: service names; native: loopback ports (default compose)")
+    parser.add_argument("--target", choices=["compose", "native", "cloud"], default="compose",
+                        help="compose: service names; native: loopback ports; cloud: a hosted "
+                             "Alertmanager (Grafana Cloud) notifying --server-url, secrets "
+                             "inline (default compose)")
+    parser.add_argument("--server-url", default="",
+                        help="cloud: the license server's public URL, e.g. https://APP.fly.dev")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="demo",
                         help="rule and notification timings (default demo)")
     parser.add_argument("--out", type=Path, required=True, help="folder to write the files to")
@@ -203,6 +276,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prometheus-port", type=int, default=9090)
     parser.add_argument("--alertmanager-port", type=int, default=9093)
     args = parser.parse_args(argv)
+    if args.target == "cloud":
+        if not args.server_url:
+            parser.error("--target cloud needs --server-url https://<app>.fly.dev")
+        config, notes = render_cloud_alertmanager(args.server_url, args.profile)
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / "alertmanager.yml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False, width=1000))
+        path.chmod(0o600)
+        print(f"wrote {path} (holds the Slack URL and SMTP password: upload it, never commit it)")
+        for note in notes:
+            print(f"  {note}")
+        return 0
     if args.target == "compose":
         addresses = COMPOSE
     else:

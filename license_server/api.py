@@ -10,7 +10,7 @@ from license_server.config import load_tools
 from license_server.db import get_store
 from license_server.openapi import Blueprint
 from license_server.errors import Exhausted, UnknownTool
-from license_server.logs import log_event
+from license_server.logs import log_event, seat_kind
 from license_server.schemas import (BorrowQuerySchema, BorrowRequestSchema, BorrowSchema,
                                     ErrorSchema, ForceReturnSchema, ReturnRequestSchema,
                                     StatusSchema, ToolSchema, ToolUpdateSchema)
@@ -81,8 +81,10 @@ def return_seat(body):
     """Return a borrowed seat; a second return of the same id frees nothing (409)."""
     seat = get_store().return_borrow(body["id"])
     metrics.RETURNS.labels(tool=seat["tool"]).inc()
+    # `seat` names the kind: only borrow lines carry `overage`, so `| overage="true"`
+    # finds the overage borrows alone (docs/contracts.md).
     log_event("return", f"{seat['user']} returned a seat of {seat['tool']}", tool=seat["tool"],
-              user=seat["user"], team=seat["team"], overage=seat["overage"], borrow_id=seat["id"])
+              user=seat["user"], team=seat["team"], seat=seat_kind(seat), borrow_id=seat["id"])
     return seat
 
 
@@ -130,7 +132,7 @@ def force_return(user):
     for seat in freed:
         metrics.FORCE_RETURNS.labels(tool=seat["tool"]).inc()
         log_event("force_return", f"{actor} freed a seat of {seat['tool']} held by {user}",
-                  tool=seat["tool"], user=user, team=seat["team"], overage=seat["overage"],
+                  tool=seat["tool"], user=user, team=seat["team"], seat=seat_kind(seat),
                   borrow_id=seat["id"], actor=actor)
     return {"user": user, "returned": len(freed), "ids": [seat["id"] for seat in freed]}
 

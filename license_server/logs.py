@@ -63,6 +63,11 @@ def setup(app, on_drop=None) -> None:
         logger.addHandler(loki)
 
 
+def seat_kind(seat: dict) -> str:
+    """"overage" or "commit": how return, force_return and lease_expired lines name the seat."""
+    return "overage" if seat["overage"] else "commit"
+
+
 def log_event(event: str, message: str, level: int = logging.INFO, **fields) -> None:
     """Write one structured line; None-valued fields are left out."""
     logger.log(level, message, extra={"event": event,

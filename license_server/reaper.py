@@ -5,7 +5,7 @@ import logging
 import threading
 
 from license_server import metrics
-from license_server.logs import log_event
+from license_server.logs import log_event, seat_kind
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ def reclaim(store) -> list[dict]:
         metrics.LEASE_EXPIRATIONS.labels(tool=seat["tool"]).inc()
         log_event("lease_expired", f"Lease of {seat['user']} on {seat['tool']} expired; seat reclaimed",
                   level=logging.WARNING, tool=seat["tool"], user=seat["user"], team=seat["team"],
-                  overage=seat["overage"], borrow_id=seat["id"])
+                  seat=seat_kind(seat), borrow_id=seat["id"])
     return expired
 
 

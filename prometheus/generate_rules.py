@@ -57,6 +57,7 @@ def parameters(source: dict, profile: str) -> dict:
     settings = dict(source["settings"])
     settings["high_overage_percent"] = f"{settings['high_overage_ratio'] * 100:g}%"
     settings["borrow_failure_percent"] = f"{settings['borrow_failure_ratio'] * 100:g}%"
+    settings["cost_burn_dollars"] = f"${settings['cost_burn_dollars_per_hour']:,.0f}"
     return {**settings, **source["profiles"][profile]}
 
 

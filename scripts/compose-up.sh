@@ -2,7 +2,7 @@
 # Start the whole demo stack with docker compose and print every URL (`make up`).
 #   scripts/compose-up.sh            # server, Prometheus, Alertmanager, Loki, Alloy, Grafana
 #   scripts/compose-up.sh --load     # plus the Locust web UI (compose profile "load")
-# Email and Slack notifications: set SMTP_* / SLACK_WEBHOOK_URL_FILE first (docs/detection.md).
+# Slack and email: set SLACK_WEBHOOK_URL and SMTP_SMARTHOST, SMTP_TO (docs/detection.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +31,7 @@ if [ ! -s "$token_file" ]; then
 fi
 
 echo "==> rendering the Alertmanager config into build/detection"
+mkdir -p build/detection/secrets  # mounted by compose even when no secret is supplied
 PYTHONPATH=. "$python" -m license_demo.detection_config --target compose --out build/detection
 export ALERTMANAGER_CONFIG=./build/detection/alertmanager.yml
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real: Prometheus and promtool,
-# Alertmanager and amtool, headless Chromium, PostgreSQL. Does nothing when all are there.
+# Alertmanager and amtool, headless Chromium, PostgreSQL, npm (the dashboard schema check).
+# Does nothing when all are there.
 set -euo pipefail
 
 declare -A needed=(
@@ -10,6 +11,7 @@ declare -A needed=(
   [amtool]=prometheus-alertmanager
   [chromium]=chromium
   [/usr/lib/postgresql/15/bin/initdb]=postgresql
+  [npm]=npm
 )
 
 missing=()

@@ -3,6 +3,14 @@ from panels import (BUSINESS_UID, CAPACITY_UID, OPERATIONS_UID, OVERAGE_LOGQL, P
                     AlertList, BarGauge, Gauge, LokiTarget, LOKI, Logs, Stat, Table, dashboard,
                     explore_url, grid, panel_link, prom, steps, ts)
 
+from license_demo.rule_settings import dollars, load_rule_settings, percent
+
+RULES = load_rule_settings()
+OVERAGE_RATIO = RULES.threshold("HighOverageRate")
+COST_BURN = RULES.threshold("HighOverageCostBurn")
+FAILURE_RATIO = RULES.threshold("BorrowFailureSpike")
+HOARDING = RULES.threshold("SingleUserHoarding")
+
 TOOL = 'tool=~"$tool"'
 LOGS_LINK = {"title": "Overage borrows of this tool in Loki", "url": explore_url(OVERAGE_LOGQL),
              "targetBlank": True}
@@ -11,11 +19,11 @@ LOGS_LINK = {"title": "Overage borrows of this tool in Loki", "url": explore_url
 panels = [
     Gauge(title="Overage Rate", id=2, dataSource=PROM, gridPos=grid(0, 0, 6, 8),
           description="Share of successful checkouts that went into paid overage over the "
-                      "recording window (30 s demo, 5 min production). The marker is the "
-                      "HighOverageRate threshold, 30 %.",
-          targets=[prom(f'tool:license_overage_rate:ratio{{{TOOL}}}', "{{tool}}")],
+                      "recording window (30 s demo, 5 min production). The red marker is the "
+                      f"HighOverageRate threshold, {percent(OVERAGE_RATIO)}.",
+          targets=[prom(f'{RULES.series("HighOverageRate")}{{{TOOL}}}', "{{tool}}")],
           calc="lastNotNull", min=0, max=1, unit="percentunit", decimals=0,
-          stepsJson=steps(("green", None), ("orange", 0.2), ("red", 0.3)),
+          stepsJson=steps(("green", None), ("red", OVERAGE_RATIO)),
           links=[LOGS_LINK]),
     ts("Overage Checkouts Over Time",
        [prom(f'tool:license_overage_checkouts:rate{{{TOOL}}} * 60', "{{tool}}")],
@@ -47,11 +55,11 @@ panels = [
          reduceCalc="lastNotNull", graphMode="none", colorMode="background",
          stepsJson=steps(("green", None), ("red", 1))),
     ts("Overage Cost Burn Rate ($/hour)",
-       [prom(f'tool:license_overage_cost_burn:dollars_per_hour{{{TOOL}}}', "{{tool}}"),
+       [prom(f'{RULES.series("HighOverageCostBurn")}{{{TOOL}}}', "{{tool}}"),
         prom(':license_overage_cost_burn:dollars_per_hour', "all tools", ref="B")],
-       grid(0, 8, 12, 8), unit="currencyUSD", panel_id=4, threshold=100,
-       description="What the current overage checkouts cost per hour; the red line is the "
-                   "HighOverageCostBurn budget ($100/h).",
+       grid(0, 8, 12, 8), unit="currencyUSD", panel_id=4, threshold=COST_BURN,
+       description="What the current overage checkouts cost per hour, per tool; the red line "
+                   f"is the HighOverageCostBurn budget ({dollars(COST_BURN)}/h per tool).",
        links=[panel_link("Capacity planning: buy or pay overage?", CAPACITY_UID)]),
     BarGauge(title="Availability", id=6, dataSource=PROM, gridPos=grid(12, 8, 12, 8),
              description="Seats that can still be borrowed (commit + overage left), per tool.",
@@ -61,7 +69,9 @@ panels = [
              max=30, format="short", label="${__series.name}",
              stepsJson=steps(("red", None), ("orange", 1), ("green", 3))),
     Table(title="License Checkouts by User", id=8, dataSource=PROM, gridPos=grid(0, 16, 12, 9),
-          description="Checkouts in the selected range and seats held now, per user and team.",
+          description="Checkouts in the selected range and seats held now, per user and team. "
+                      f"Seats held turn red at the SingleUserHoarding threshold ({HOARDING:g}; "
+                      "the alert fires above it).",
           targets=[
               prom(f'sort_desc(sum by (user, team) (increase(license_checkouts_by_user_total'
                    f'{{{TOOL}, team=~"$team"}}[$__range])))', instant=True, table=True),
@@ -75,7 +85,12 @@ panels = [
                                    "Value #B": "Seats held now"}}},
               {"id": "sortBy", "options": {"sort": [{"field": "Checkouts (range)",
                                                       "desc": True}]}}],
-          unit="none", links=[LOGS_LINK]),
+          unit="none", links=[LOGS_LINK],
+          overrides=[{"matcher": {"id": "byName", "options": "Seats held now"},
+                      "properties": [
+                          {"id": "thresholds",
+                           "value": steps(("green", None), ("red", HOARDING))},
+                          {"id": "custom.cellOptions", "value": {"type": "color-background"}}]}]),
     ts("Commit vs Overage Seats in Use",
        [prom(f'max by (tool) (licenses_in_use{{{TOOL}}}) - max by (tool) '
              f'(licenses_overage{{{TOOL}}})', "{{tool}} commit"),
@@ -83,10 +98,11 @@ panels = [
        grid(12, 16, 12, 9), unit="short", stack=True,
        description="Seats held now: within the prepaid commit, and paid overage seats."),
     ts("Borrow Failures",
-       [prom(f'tool_reason:license_borrow_failures:ratio{{{TOOL}}}', "{{tool}} {{reason}}")],
-       grid(0, 25, 12, 8), unit="percentunit", panel_id=10, threshold=0.1,
+       [prom(f'{RULES.series("BorrowFailureSpike")}{{{TOOL}}}', "{{tool}} {{reason}}")],
+       grid(0, 25, 12, 8), unit="percentunit", panel_id=10, threshold=FAILURE_RATIO,
        description="Failed borrows over all attempts, per tool and reason (exhausted, "
-                   "server_error, ...). BorrowFailureSpike fires above 10 % (not exhausted).",
+                   "server_error, ...). BorrowFailureSpike fires above "
+                   f"{percent(FAILURE_RATIO)} (reasons other than exhausted).",
        links=[panel_link("Server operations", OPERATIONS_UID)]),
     AlertList(title="Alert Status", datasource_name="Prometheus", gridPos=grid(12, 25, 12, 8),
               description="Firing and pending alerts of the Prometheus rules.", limit=20),
@@ -105,6 +121,15 @@ panels = [
              calc="lastNotNull", displayMode="basic", orientation="horizontal", min=0,
              max=None, format="short", label="${__series.name}",
              stepsJson=steps(("blue", None))),
+    ts("Overage Share Over Time (before and after a change)",
+       [prom(f'{RULES.series("HighOverageRate")}{{{TOOL}}}', "{{tool}} overage checkouts"),
+        prom(f'tool:license_overage_seats:ratio{{{TOOL}}}', "{{tool}} overage seats held",
+             ref="B")],
+       grid(0, 43, 24, 8), unit="percentunit", threshold=OVERAGE_RATIO,
+       description="Share of checkouts, and of seats held, that are overage, with the "
+                   f"HighOverageRate threshold ({percent(OVERAGE_RATIO)}) as the red line. The "
+                   "orange markers are config changes (commit, overage, price): the share "
+                   "before and after a marker shows what the change did."),
 ]
 
 dashboard = dashboard(

@@ -13,6 +13,8 @@ COST = f'license_overage_cost_dollars_total{{{TOOL}}}'
 # Seconds left in the current month (UTC), for the month-end projection.
 MONTH_LEFT = ("((scalar(days_in_month()) - scalar(day_of_month()) + 1) * 86400 "
               "- scalar(hour()) * 3600 - scalar(minute()) * 60)")
+# The highest sample within each step, so a short peak survives a 30-minute step.
+PEAK_IN_USE = f'max by (tool) (max_over_time(licenses_in_use{{{TOOL}}}[$__interval]))'
 WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
 
 
@@ -30,14 +32,14 @@ def refs():
 
 panels = [
     ts("Seat Utilization (30 days)",
-       [prom(f'max by (tool) (licenses_in_use{{{TOOL}}}) / (max by (tool) '
+       [prom(f'{PEAK_IN_USE} / (max by (tool) '
              f'(licenses_commit{{{TOOL}}} + licenses_max_overage{{{TOOL}}}) > 0)',
              "{{tool}} of all seats"),
-        prom(f'max by (tool) (licenses_in_use{{{TOOL}}}) / (max by (tool) '
+        prom(f'{PEAK_IN_USE} / (max by (tool) '
              f'(licenses_commit{{{TOOL}}}) > 0)', "{{tool}} of commit", ref="B")],
        grid(0, 0, 24, 8), unit="percentunit", threshold=1,
-       description="Seats in use over all seats the tool can lend, and over the prepaid "
-                   "commit (above 100 % means overage)."),
+       description="Peak seats in use per step over all seats the tool can lend, and over "
+                   "the prepaid commit (above 100 % means overage)."),
     BarGauge(title="Peak Concurrent Seats by Hour of Day (UTC)", dataSource=PROM,
              gridPos=grid(0, 8, 16, 8),
              targets=[peak_by("hour", h, f"{h:02d}", refs()[h]) for h in range(24)],
@@ -105,4 +107,6 @@ panels = [
 dashboard = dashboard(
     "Capacity Planning", CAPACITY_UID, panels,
     "30-day utilization, peak seats by hour and weekday, overage cost trend and projection, "
-    "buy commit seats or keep paying overage.", time_from="now-30d", refresh="1m", team=False)
+    "buy commit seats or keep paying overage.", time_from="now-30d", refresh="1m", team=False,
+    # 30 days in 1440 steps of 30 min; the backfilled history has one sample a minute.
+    max_points=1440, min_interval="1m")

@@ -87,7 +87,9 @@ class Gauge(g.GaugePanel):
         panel["options"] = {
             "reduceOptions": {"calcs": [self.calc], "fields": "", "values": self.allValues},
             "orientation": "auto", "showThresholdLabels": self.thresholdLabels,
-            "showThresholdMarkers": self.thresholdMarkers}
+            "showThresholdMarkers": self.thresholdMarkers,
+            # What Grafana 11 fills in from the gauge's plugin defaults when it saves.
+            "minVizHeight": 75, "minVizWidth": 75, "sizing": "auto"}
         return panel
 
 
@@ -103,6 +105,9 @@ class Stat(g.Stat):
         defaults = _defaults(panel)
         defaults["thresholds"] = self.stepsJson
         defaults["color"] = {"mode": "thresholds"}
+        # Grafana 11's stat defaults (percent change is new in 11; off here).
+        panel["options"].update({"percentChangeColorMode": "standard",
+                                 "showPercentChange": False, "wideLayout": True})
         return panel
 
 
@@ -137,6 +142,7 @@ class TimeSeries(g.TimeSeries):
         """The time series JSON with fixed thresholds."""
         panel = g.TimeSeries.to_json_data(self)
         _defaults(panel)["thresholds"] = self.stepsJson
+        panel["options"]["legend"]["showLegend"] = True
         return panel
 
 
@@ -151,8 +157,11 @@ class Table(g.Table):
         panel = g.Table.to_json_data(self)
         for legacy in ("columns", "fontSize", "color", "mappings", "styles"):
             panel.pop(legacy, None)
-        _defaults(panel)["thresholds"] = self.stepsJson
-        panel["options"]["cellHeight"] = "sm"
+        defaults = _defaults(panel)
+        defaults["thresholds"] = self.stepsJson
+        defaults["custom"].pop("displayMode", None)  # Grafana 9's name of cellOptions.type
+        defaults["custom"].update({"cellOptions": {"type": "auto"}, "inspect": False})
+        panel["options"].update({"cellHeight": "sm", "frameIndex": 0})
         return panel
 
 
@@ -164,6 +173,7 @@ class Logs(g.Logs):
         """The logs panel JSON."""
         panel = g.Logs.to_json_data(self)
         panel["fieldConfig"] = {"defaults": {}, "overrides": []}
+        panel["options"]["showLogContextToggle"] = False
         return panel
 
 
@@ -234,9 +244,28 @@ def variables(team: bool = True) -> g.Templating:
 
 
 LEGACY_PANEL_KEYS = ("height", "span", "minSpan", "error", "cacheTimeout", "repeat",
-                     "repeatDirection", "maxPerRow", "hideTimeOverride", "editable")
+                     "repeatDirection", "maxPerRow", "hideTimeOverride")
+# Per-panel `editable` is gone since Grafana 7: the dashboard's `editable` decides.
+ALWAYS_DROPPED_PANEL_KEYS = ("editable",)
 LEGACY_DASHBOARD_KEYS = ("rows", "style", "sharedCrosshair", "hideControls", "gnetId", "id",
                          "__inputs")
+# Keys of Grafana's old variable editor (interval auto-step, tag queries) that current Grafana
+# neither reads nor saves for query and datasource variables.
+LEGACY_VARIABLE_KEYS = ("auto", "auto_count", "auto_min", "useTags", "tagsQuery",
+                        "tagValuesQuery", "tags")
+
+
+def _drop_nulls(value, key: str = ""):
+    """Remove every null-valued key: Grafana omits unset options when it saves a dashboard.
+
+    A threshold step keeps `"value": null`, the base step's own way of saying "from -inf".
+    """
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v, k) for k, v in value.items()
+                if v is not None or (key == "steps" and k == "value")}
+    if isinstance(value, list):
+        return [_drop_nulls(v, key) for v in value]
+    return value
 
 
 def to_json(dash: g.Dashboard) -> dict:
@@ -249,7 +278,14 @@ def to_json(dash: g.Dashboard) -> dict:
         for key in LEGACY_PANEL_KEYS:
             if not panel.get(key):
                 panel.pop(key, None)
-    return data
+        for key in ALWAYS_DROPPED_PANEL_KEYS:
+            panel.pop(key, None)
+    for variable in data["templating"]["list"]:
+        for key in LEGACY_VARIABLE_KEYS:
+            variable.pop(key, None)
+    # time_options was the Grafana 6 quick-range list; nowDelay is unset.
+    data["timepicker"] = {"refresh_intervals": data["timepicker"]["refresh_intervals"]}
+    return _drop_nulls(data)
 
 
 class _Encoder(json.JSONEncoder):
@@ -265,16 +301,18 @@ class _Encoder(json.JSONEncoder):
 def explore_url(expr: str) -> str:
     """A Grafana Explore URL on the Loki datasource for `expr` over the dashboard's time range.
 
-    `$tool` in `expr` becomes `${tool:percentencode}` after the JSON is URL-encoded, so
-    Grafana fills in the chosen tool (one tool, or `.*` for All) when the link is opened.
+    `tool=~"$tool"` in `expr` becomes ``tool=~`${tool:regex}` `` after the JSON is URL-encoded:
+    Grafana fills in `(A|B)` for two tools, the escaped name for one, `.*` for All. The
+    backquotes make it a raw LogQL string, so Grafana's regex escapes need no doubling.
+    Percent-encoding instead would turn two tools into `{A,B}`, which matches nothing.
     """
     marker = "TOOLMARKER"
     pane = {"datasource": LOKI_UID,
-            "queries": [{"refId": "A", "expr": expr.replace("$tool", marker),
+            "queries": [{"refId": "A", "expr": expr.replace('"$tool"', f"`{marker}`"),
                          "datasource": {"type": "loki", "uid": LOKI_UID}}],
             "range": {"from": "TIMEFROM", "to": "TIMETO"}}
     encoded = urllib.parse.quote(json.dumps(pane, separators=(",", ":")), safe="")
-    encoded = (encoded.replace(marker, "${tool:percentencode}")
+    encoded = (encoded.replace(marker, "${tool:regex}")
                .replace("TIMEFROM", "${__from}").replace("TIMETO", "${__to}"))
     return f"/explore?orgId=1&left={encoded}"
 
@@ -324,9 +362,33 @@ def annotations() -> g.Annotations:
     ])
 
 
+def budget(panels: list, max_points: int, min_interval: str) -> list:
+    """Give every panel with a range query the data-point budget and minimum step of its dashboard.
+
+    grafanalib's default of 100 points samples a 30-day range every 7.2 h. `min_interval` is
+    the scrape interval (a finer step only repeats samples); a panel may set its own. Panels
+    with instant queries only get no budget: Grafana ignores it for them.
+    """
+    for panel in panels:
+        targets = [t.to_json_data() if hasattr(t, "to_json_data") else t
+                   for t in getattr(panel, "targets", [])]
+        if any(t.get("range", t.get("queryType") == "range") for t in targets):
+            panel.maxDataPoints = max_points
+            panel.interval = panel.interval or min_interval
+        else:
+            panel.maxDataPoints = None
+            panel.interval = None
+    return panels
+
+
 def dashboard(title: str, uid: str, panels: list, description: str, time_from: str = "now-1h",
-              refresh: str = "10s", team: bool = True) -> g.Dashboard:
-    """A dashboard with the shared variables, links, annotations and tags."""
+              refresh: str = "10s", team: bool = True, max_points: int = 720,
+              min_interval: str = "5s") -> g.Dashboard:
+    """A dashboard with the shared variables, links, annotations and tags.
+
+    The default budget suits the one-hour dashboards: 720 points are one per 5 s scrape.
+    """
+    panels = budget(panels, max_points, min_interval)
     return g.Dashboard(
         title=title, uid=uid, description=description, tags=TAGS, panels=panels,
         templating=variables(team), links=dashboard_links(), annotations=annotations(),

@@ -1,8 +1,18 @@
-"""A real Alertmanager with the rendered config: routing by severity and the notification texts."""
+"""A real Alertmanager with the rendered config delivering to loopback peers of each receiver.
+
+The peers check what they receive as the real services would: the license server's webhook
+(Alertmanager's version 4 JSON), Slack (an incoming-webhook JSON payload, answered `ok` or
+`400 invalid_payload` like Slack) and email (a real SMTP server, aiosmtpd). `amtool
+check-config` accepts every variant the renderer can produce.
+"""
 from __future__ import annotations
 
+import email
+import email.policy
+import itertools
 import json
 import shutil
+import subprocess
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -16,57 +26,115 @@ from license_demo import detection_config
 from license_demo.processes import free_port, spawn, wait_http
 
 pytestmark = pytest.mark.stack
+TOOL = "Vector - DaVinci Configurator SE"
+MAIL_TO = "license-admins@license.test"
 WEBHOOK_TOKEN = "capture-webhook-token"
 
 
-class _Capture(BaseHTTPRequestHandler):
-    """Record every POST body by path (stands in for Slack's and the server's endpoints)."""
+def slack_payload_problems(headers, body: bytes) -> list[str]:
+    """What Slack's incoming webhooks would refuse in a POST (empty when it is accepted)."""
+    if headers.get("Content-Type", "").split(";")[0] != "application/json":
+        return [f"Content-Type {headers.get('Content-Type')!r}, Slack wants application/json"]
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ["body is not JSON"]
+    problems = []
+    if not (payload.get("text") or payload.get("attachments") or payload.get("blocks")):
+        problems.append("no text, attachments or blocks")
+    if "channel" in payload and not payload["channel"].startswith(("#", "@", "C")):
+        problems.append(f"channel {payload['channel']!r}")
+    for attachment in payload.get("attachments", []):
+        if not (attachment.get("fallback") or attachment.get("text")):
+            problems.append("attachment without fallback or text")
+        for action in attachment.get("actions", []):
+            if action.get("type") != "button" or not action.get("text") \
+                    or not str(action.get("url", "")).startswith(("http://", "https://")):
+                problems.append(f"action {action!r}")
+    return problems
+
+
+class _Peer(BaseHTTPRequestHandler):
+    """Slack at /slack and the license server's webhook at /api/alerts/webhook."""
 
     received: list[tuple[str, dict]] = []
-    authorization: dict[str, str] = {}
+    refused: list[tuple[str, list[str]]] = []
 
     def do_POST(self):  # noqa: N802 (http.server naming)
-        """Store the JSON body (and the credential sent) and answer 200."""
+        """Check the payload as the real endpoint would; record it if accepted."""
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.authorization[self.path] = self.headers.get("Authorization", "")
-        self.received.append((self.path, json.loads(body or b"{}")))
-        self.send_response(200)
+        problems = slack_payload_problems(self.headers, body) if self.path == "/slack" else []
+        if self.path == "/api/alerts/webhook":
+            payload = json.loads(body)
+            if payload.get("version") != "4" or not payload.get("alerts"):
+                problems = ["not an Alertmanager version 4 webhook"]
+            if self.headers.get("Authorization") != f"Bearer {WEBHOOK_TOKEN}":
+                problems = [f"webhook credential {self.headers.get('Authorization')!r}"]
+        if problems:
+            self.refused.append((self.path, problems))
+            self._answer(400, b"invalid_payload")
+            return
+        self.received.append((self.path, json.loads(body)))
+        self._answer(200, b"ok")
+
+    def _answer(self, status: int, text: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
         self.end_headers()
-        self.wfile.write(b"ok")
+        self.wfile.write(text)
 
     def log_message(self, *args):
         """Keep the test output quiet."""
 
 
+class _Mailbox:
+    """aiosmtpd handler keeping every message it is handed."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd naming)
+        """Parse and store the message; answer 250."""
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
 @pytest.fixture(scope="module")
 def alertmanager(tmp_path_factory):
-    """Alertmanager on loopback whose webhook and Slack receivers post to a capture server."""
+    """Alertmanager on loopback with webhook, Slack and email on, each to a loopback peer."""
+    from aiosmtpd.controller import Controller
+
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if binary is None:
         pytest.fail("Alertmanager is not installed: run scripts/install-system-deps.sh")
     folder = tmp_path_factory.mktemp("alertmanager")
-    capture = ThreadingHTTPServer(("127.0.0.1", 0), _Capture)
-    threading.Thread(target=capture.serve_forever, daemon=True).start()
-    capture_port = capture.server_address[1]
-    slack_file = folder / "slack-url"
-    slack_file.write_text(f"http://127.0.0.1:{capture_port}/slack\n")
+    peer = ThreadingHTTPServer(("127.0.0.1", 0), _Peer)
+    threading.Thread(target=peer.serve_forever, daemon=True).start()
+    peer_port = peer.server_address[1]
+    mailbox = _Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
     port = free_port()
-    addresses = detection_config.native_addresses(capture_port, free_port(), port,
+    addresses = detection_config.native_addresses(peer_port, free_port(), port,
                                                   folder / "secrets")
-    config, _ = detection_config.render_alertmanager(
-        addresses, "demo", {"SLACK_WEBHOOK_URL_FILE": str(slack_file)})
+    env = {"SLACK_WEBHOOK_URL": f"http://127.0.0.1:{peer_port}/slack",
+           "SMTP_SMARTHOST": f"127.0.0.1:{smtp.port}", "SMTP_TO": MAIL_TO,
+           "SMTP_FROM": "alerts@license.test", "SMTP_REQUIRE_TLS": "false"}
+    _, config_path, notes = detection_config.write_configs(folder, addresses, "demo", env)
     detection_config.write_webhook_token(folder / "secrets", WEBHOOK_TOKEN)
-    (folder / "alertmanager.yml").write_text(yaml.safe_dump(config))
-    process = spawn("alertmanager", [binary, f"--config.file={folder / 'alertmanager.yml'}",
+    assert any(n.startswith("slack: on") for n in notes), notes
+    process = spawn("alertmanager", [binary, f"--config.file={config_path}",
                                      f"--storage.path={folder / 'data'}",
                                      f"--web.listen-address=127.0.0.1:{port}",
                                      "--cluster.listen-address="], folder / "am.log")
     try:
         wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=30, proc=process.proc)
-        yield f"http://127.0.0.1:{port}", _Capture.received
+        yield f"http://127.0.0.1:{port}", _Peer, mailbox
     finally:
         process.stop()
-        capture.shutdown()
+        smtp.stop()
+        peer.shutdown()
 
 
 def _alert(name: str, severity: str, tool: str) -> dict:
@@ -77,7 +145,8 @@ def _alert(name: str, severity: str, tool: str) -> dict:
         "annotations": {
             "summary": f"{name} summary sentence.",
             "description": f"{tool} description with 75%.",
-            "runbook_url": f"docs/runbooks.md#{name.lower()}",
+            # Slack buttons need an absolute URL: a deployment sets runbook_base_url to one.
+            "runbook_url": f"https://runbooks.license.test/runbooks.md#{name.lower()}",
             "dashboard": "http://grafana.test/d/license-business-metrics/x?viewPanel=2",
             "logs": "http://grafana.test/explore?left=%7B%22expr%22%7D",
         },
@@ -86,50 +155,144 @@ def _alert(name: str, severity: str, tool: str) -> dict:
     }
 
 
-def _wait_for(received, predicate, timeout=30.0):
-    """Wait until a captured notification satisfies `predicate`; return it."""
+def _wait_for(check, timeout=30.0):
+    """Poll `check()` until it returns something truthy; return it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for path, body in list(received):
-            if predicate(path, body):
-                return path, body
+        found = check()
+        if found:
+            return found
         time.sleep(0.2)
-    raise AssertionError(f"no matching notification within {timeout}s; got {received!r}")
+    raise AssertionError(f"nothing arrived within {timeout}s")
+
+
+def _posted(peer, path: str, alertname: str):
+    """The first accepted POST to `path` that mentions `alertname`."""
+    return next((body for p, body in list(peer.received)
+                 if p == path and alertname in json.dumps(body)), None)
 
 
 def test_warning_reaches_slack_and_webhook_with_links(alertmanager):
-    """A warning alert is posted to Slack (templated text with all links) and the webhook."""
-    url, received = alertmanager
-    tool = "Vector - DaVinci Configurator SE"
-    response = requests.post(f"{url}/api/v2/alerts",
-                             json=[_alert("HighOverageRate", "warning", tool)], timeout=10)
-    assert response.status_code == 200
-    _, slack = _wait_for(received, lambda p, b: p == "/slack"
-                         and "HighOverageRate" in json.dumps(b))
+    """A warning is posted to Slack (a payload Slack accepts, all links) and the webhook."""
+    url, peer, mailbox = alertmanager
+    requests.post(f"{url}/api/v2/alerts", json=[_alert("HighOverageRate", "warning", TOOL)],
+                  timeout=10).raise_for_status()
+    slack = _wait_for(lambda: _posted(peer, "/slack", "HighOverageRate") or peer.refused)
+    assert not peer.refused, peer.refused
+    assert slack["channel"] == "#license-alerts"
     attachment = slack["attachments"][0]
-    assert attachment["title"] == f"[FIRING:1] HighOverageRate · {tool}"
-    text = attachment["text"]
-    for part in ("HighOverageRate summary sentence.", f"{tool} description with 75%.",
+    assert attachment["title"] == f"[FIRING:1] HighOverageRate · {TOOL}"
+    for part in ("HighOverageRate summary sentence.", f"{TOOL} description with 75%.",
                  "Dashboard: http://grafana.test/d/license-business-metrics/x?viewPanel=2",
                  "Logs: http://grafana.test/explore?left=%7B%22expr%22%7D",
-                 "Runbook: docs/runbooks.md#highoveragerate", "Severity: warning"):
-        assert part in text
+                 "Runbook: https://runbooks.license.test/runbooks.md#highoveragerate", "Severity: warning"):
+        assert part in attachment["text"]
     buttons = {action["text"]: action["url"] for action in attachment["actions"]}
     assert buttons["Logs"] == "http://grafana.test/explore?left=%7B%22expr%22%7D"
-    _, hook = _wait_for(received, lambda p, b: p == "/api/alerts/webhook"
-                        and b.get("groupLabels", {}).get("alertname") == "HighOverageRate")
-    assert hook["version"] == "4"
-    assert _Capture.authorization["/api/alerts/webhook"] == f"Bearer {WEBHOOK_TOKEN}"
-    assert hook["groupLabels"] == {"alertname": "HighOverageRate", "tool": tool}
-    assert hook["alerts"][0]["annotations"]["runbook_url"] == "docs/runbooks.md#highoveragerate"
+    hook = _wait_for(lambda: _posted(peer, "/api/alerts/webhook", "HighOverageRate"))
+    assert hook["groupLabels"] == {"alertname": "HighOverageRate", "tool": TOOL}
+    assert hook["alerts"][0]["annotations"]["runbook_url"].endswith("runbooks.md#highoveragerate")
+    assert not [m for _, m in mailbox.messages if "HighOverageRate" in m["Subject"]]
+    assert not peer.refused, peer.refused
+
+
+def test_critical_alert_is_mailed_with_subject_and_links(alertmanager):
+    """A critical alert arrives by SMTP to SMTP_TO, with the title as subject and the links."""
+    url, peer, mailbox = alertmanager
+    requests.post(f"{url}/api/v2/alerts",
+                  json=[_alert("OverageLimitReached", "critical", TOOL)],
+                  timeout=10).raise_for_status()
+    rcpt, message = _wait_for(lambda: next(
+        ((r, m) for r, m in mailbox.messages if "OverageLimitReached" in m["Subject"]), None))
+    assert rcpt == [MAIL_TO] and message["To"] == MAIL_TO
+    assert message["From"] == "alerts@license.test"
+    assert message["Subject"] == f"[FIRING:1] OverageLimitReached · {TOOL}"
+    html = message.get_body(("html",)).get_content()
+    assert "<h3>OverageLimitReached summary sentence.</h3>" in html
+    assert 'href="https://runbooks.license.test/runbooks.md#overagelimitreached"' in html
+    text = message.get_body(("plain",)).get_content()
+    assert "Logs: http://grafana.test/explore?left=%7B%22expr%22%7D" in text
+    _wait_for(lambda: _posted(peer, "/slack", "OverageLimitReached"))
+    _wait_for(lambda: _posted(peer, "/api/alerts/webhook", "OverageLimitReached"))
 
 
 def test_info_alert_goes_to_the_webhook_only(alertmanager):
     """Severity info is routed to the license server's webhook and not to Slack."""
-    url, received = alertmanager
+    url, peer, _ = alertmanager
     requests.post(f"{url}/api/v2/alerts", json=[_alert("InfoOnly", "info", "Vector - CANoe")],
                   timeout=10).raise_for_status()
-    _wait_for(received, lambda p, b: p == "/api/alerts/webhook"
-              and b.get("groupLabels", {}).get("alertname") == "InfoOnly")
+    _wait_for(lambda: _posted(peer, "/api/alerts/webhook", "InfoOnly"))
     time.sleep(1)  # Slack would be notified in the same flush as the webhook.
-    assert not [b for p, b in received if p == "/slack" and "InfoOnly" in json.dumps(b)]
+    assert _posted(peer, "/slack", "InfoOnly") is None
+
+
+def test_slack_peer_refuses_what_slack_refuses():
+    """The Slack stand-in is strict: no content, a bad button, a form post are refused."""
+    json_headers = {"Content-Type": "application/json"}
+    assert slack_payload_problems(json_headers, b'{"attachments": [{"fallback": "x"}]}') == []
+    assert slack_payload_problems(json_headers, b"{}")
+    assert slack_payload_problems(json_headers, json.dumps({"attachments": [
+        {"text": "x", "actions": [{"type": "button", "text": "Logs", "url": "logs"}]}]}).encode())
+    assert slack_payload_problems({"Content-Type": "application/x-www-form-urlencoded"}, b"x")
+
+
+CHANNEL_ENVS = {
+    "webhook only": {},
+    "slack": {"SLACK_WEBHOOK_URL": "https://hooks.slack.test/services/T/B/X"},
+    "email": {"SMTP_SMARTHOST": "smtp.license.test:587", "SMTP_TO": MAIL_TO,
+              "SMTP_USERNAME": "alerts", "SMTP_PASSWORD": "pw"},
+}
+CHANNEL_ENVS["slack and email"] = {**CHANNEL_ENVS["slack"], **CHANNEL_ENVS["email"]}
+
+
+def test_every_rendered_variant_passes_amtool(tmp_path):
+    """compose, native and cloud targets x channels x profiles: amtool check-config accepts all."""
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.fail("amtool is missing: run scripts/install-system-deps.sh")
+    native = detection_config.native_addresses(18000, 19090, 19093, tmp_path / "secrets")
+    checked = 0
+    for (name, env), profile, target in itertools.product(
+            CHANNEL_ENVS.items(), detection_config.PROFILES, ("compose", "native", "cloud")):
+        if target == "cloud":
+            config, _ = detection_config.render_cloud_alertmanager(
+                "https://license-demo.fly.dev", profile, env)
+        else:
+            config, _ = detection_config.render_alertmanager(
+                detection_config.COMPOSE if target == "compose" else native, profile, env)
+        receivers = {r["name"]: r for r in config["receivers"]}
+        assert ("slack_configs" in receivers["warning"]) == ("slack" in name), (name, target)
+        assert ("email_configs" in receivers["critical"]) == ("email" in name), (name, target)
+        path = tmp_path / f"{target}-{profile}-{name.replace(' ', '-')}.yml"
+        path.write_text(yaml.safe_dump(config))
+        done = subprocess.run([amtool, "check-config", str(path)], capture_output=True,
+                              text=True, timeout=30)
+        assert done.returncode == 0, (path.name, done.stdout, done.stderr)
+        checked += 1
+    assert checked == 24
+
+
+def test_out_of_the_box_config_notifies_only_the_webhook():
+    """The committed file and a render without secrets name no Slack, SMTP host or mailbox."""
+    committed = yaml.safe_load(detection_config.ALERTMANAGER_SOURCE.read_text())
+    rendered, notes = detection_config.render_alertmanager(detection_config.COMPOSE, "demo", {})
+    for config in (committed, rendered):
+        assert not [k for k in config["global"] if k.startswith("smtp_")]
+        for receiver in config["receivers"]:
+            assert set(receiver) == {"name", "webhook_configs"}, receiver["name"]
+    assert "slack: off" in " ".join(notes) and "email: off" in " ".join(notes)
+
+
+def test_cloud_config_inlines_secrets_and_points_at_the_app():
+    """The hosted variant reads no local file and notifies the public server URL."""
+    config, _ = detection_config.render_cloud_alertmanager(
+        "https://license-demo.fly.dev/", "production",
+        {**CHANNEL_ENVS["slack and email"], "ALERT_WEBHOOK_TOKEN": "hook-secret"})
+    text = yaml.safe_dump(config)
+    assert "_file" not in text and "/etc/alertmanager" not in text
+    assert config["global"]["smtp_auth_password"] == "pw"
+    hooks = {h["url"] for r in config["receivers"] for h in r["webhook_configs"]}
+    assert hooks == {"https://license-demo.fly.dev/api/alerts/webhook"}
+    tokens = {h["http_config"]["authorization"]["credentials"]
+              for r in config["receivers"] for h in r["webhook_configs"]}
+    assert tokens == {"hook-secret"}

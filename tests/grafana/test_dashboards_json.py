@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -152,6 +153,51 @@ def test_variables(generated_dashboards):
     assert "team" in business
 
 
+def grafana_regex_format(values: list[str], all_value: str = ".*") -> str:
+    """What Grafana puts in for `${var:regex}`: the custom all value as is, else escaped values.
+
+    Grafana's regexEscape backslashes ``\\ ^ $ * + ? . ( ) | [ ] { } /``; several values become
+    one group `(a|b)`.
+    """
+    if values == ["$__all"]:
+        return all_value
+    escaped = [re.sub(r"([\\^$*+?.()|\[\]{}/])", r"\\\1", v) for v in values]
+    return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
+
+
+def explore_expr(url: str, tools: list[str]) -> str:
+    """The LogQL Explore receives when a Grafana user with `tools` selected opens `url`."""
+    filled = (url.replace("${tool:regex}", grafana_regex_format(tools))
+              .replace("${__from}", "1").replace("${__to}", "2"))
+    # Explore reads `left` with URLSearchParams: percent-decoding, `+` as a space.
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(filled).query)
+    pane = json.loads(query["left"][0])
+    assert pane["datasource"] == "loki"
+    return pane["queries"][0]["expr"]
+
+
+TOOLS = ["Vector - DaVinci Configurator SE", "Vector - CANoe", "MathWorks - MATLAB/Simulink"]
+
+
+@pytest.mark.parametrize("chosen", [["$__all"], TOOLS[:1], TOOLS[:2], TOOLS[1:]],
+                         ids=["all", "one", "two", "slash"])
+def test_explore_links_select_the_chosen_tools(generated_dashboards, chosen):
+    """The Explore links' LogQL, filled in as Grafana does, matches exactly the chosen tools."""
+    urls = [link["url"] for dash in generated_dashboards.values() for link in dash["links"]
+            if link["type"] == "link"]
+    urls += [link["url"] for _, panel in all_panels(generated_dashboards)
+             for link in panel.get("links", []) if link["url"].startswith("/explore")]
+    assert len(urls) > 3
+    for url in urls:
+        expr = explore_expr(url, chosen)
+        match = re.search(r"tool=~`([^`]*)`", expr)
+        assert match, expr
+        # LogQL label regexes are RE2, anchored at both ends.
+        pattern = re.compile(match.group(1))
+        picked = [t for t in TOOLS if pattern.fullmatch(t)]
+        assert picked == (TOOLS if chosen == ["$__all"] else chosen), (expr, picked)
+
+
 def test_links_between_dashboards_and_to_explore(generated_dashboards):
     """Every dashboard links the others (by tag) and Explore with the tool's overage query."""
     import panels as shared
@@ -161,11 +207,7 @@ def test_links_between_dashboards_and_to_explore(generated_dashboards):
         assert set(shared.TAGS) <= set(dash["tags"])
         url = kinds["link"]["url"]
         assert url.startswith("/explore?orgId=1&left=")
-        left = urllib.parse.unquote(url.split("left=", 1)[1]
-                                    .replace("${tool:percentencode}", "TOOL"))
-        pane = json.loads(left.replace("${__from}", "1").replace("${__to}", "2"))
-        assert pane["datasource"] == "loki"
-        assert pane["queries"][0]["expr"] == shared.OVERAGE_LOGQL.replace("$tool", "TOOL")
+        assert explore_expr(url, ["X"]) == shared.OVERAGE_LOGQL.replace('"$tool"', "`X`")
     # Panel links to other dashboards point at uids that exist.
     for name, panel in all_panels(generated_dashboards):
         for link in panel.get("links", []):

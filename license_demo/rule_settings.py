@@ -1,0 +1,67 @@
+"""The alert thresholds of prometheus/rules.src.yml `settings`, for everything that draws or quotes them.
+
+The rules, the dashboards and their tests read the same numbers from here, so a threshold
+changed in the rule source moves the dashboard lines with it.
+
+    from license_demo.rule_settings import load_rule_settings
+    settings = load_rule_settings()
+    settings.threshold("HighOverageCostBurn")   # 1000
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+RULES_SOURCE = Path(__file__).resolve().parent.parent / "prometheus" / "rules.src.yml"
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """What a dashboard draws for one alert: the series the alert compares and its threshold."""
+
+    alert: str
+    series: str
+    setting: str
+    value: float
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """The `settings` block of the rule source and the alert -> series mapping it declares."""
+
+    values: dict
+    alert_lines: dict[str, AlertLine]
+
+    def threshold(self, alert: str) -> float:
+        """The threshold `alert` fires above (KeyError names the alerts that have one)."""
+        try:
+            return self.alert_lines[alert].value
+        except KeyError:
+            raise KeyError(f"{alert} has no entry under settings.alert_series in "
+                           f"{RULES_SOURCE.name}; known: {sorted(self.alert_lines)}") from None
+
+    def series(self, alert: str) -> str:
+        """The series `alert` compares with its threshold."""
+        return self.alert_lines[alert].series
+
+
+def load_rule_settings(path: Path = RULES_SOURCE) -> RuleSettings:
+    """Read `settings` of the rule source at `path`."""
+    values = yaml.safe_load(Path(path).read_text())["settings"]
+    lines = {}
+    for alert, entry in values.get("alert_series", {}).items():
+        lines[alert] = AlertLine(alert=alert, series=entry["series"], setting=entry["threshold"],
+                                 value=values[entry["threshold"]])
+    return RuleSettings(values=values, alert_lines=lines)
+
+
+def percent(ratio: float) -> str:
+    """A ratio as people write it: 0.3 -> '30 %'."""
+    return f"{ratio * 100:g} %"
+
+
+def dollars(amount: float) -> str:
+    """Money as people write it: 1000 -> '$1,000', 12.5 -> '$12.50'."""
+    return f"${amount:,.0f}" if float(amount).is_integer() else f"${amount:,.2f}"
