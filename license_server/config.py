@@ -22,6 +22,10 @@ DEFAULTS = {
     # Seconds between lease-expiry sweeps in each worker.
     "LEASE_REAP_INTERVAL": 2.0,
     "DASHBOARD_REFRESH_MS": 3000,
+    # Seconds between checks whether an open incident's fix is verified (0: never).
+    "INCIDENT_CHECK_INTERVAL": 5.0,
+    # The Prometheus rules source whose settings hold the alert thresholds.
+    "ALERT_RULES_FILE": None,
     # Upper bound of an accepted lease: a week.
     "MAX_LEASE_SECONDS": 7 * 24 * 3600,
 }
@@ -41,7 +45,7 @@ def from_environment(environ=os.environ) -> dict:
     for key in list(settings):
         if environ.get(key):
             settings[key] = environ[key]
-    for key in ("LEASE_REAP_INTERVAL",):
+    for key in ("LEASE_REAP_INTERVAL", "INCIDENT_CHECK_INTERVAL"):
         settings[key] = float(settings[key])
     for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS"):
         settings[key] = int(settings[key])

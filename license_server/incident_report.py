@@ -4,7 +4,8 @@ from __future__ import annotations
 import time
 
 LABELS = {"problem_started": "Problem started", "alert_received": "Alert received",
-          "investigation_done": "Investigation done", "action_approved": "Action approved",
+          "investigation_done": "Investigation done", "alert_resolved": "Alert resolved",
+          "alert_refired": "Alert fired again", "action_approved": "Action approved",
           "action_declined": "Action declined", "action_applied": "Action applied",
           "verified": "Fix verified", "team_notified": "Team notified", "resolved": "Resolved",
           "note": "Note"}

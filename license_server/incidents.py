@@ -9,7 +9,7 @@ from flask import Blueprint as PageBlueprint
 from flask import Response, abort, g, render_template
 from marshmallow import Schema, ValidationError, fields, validate
 
-from license_server import incident_report
+from license_server import incident_report, incident_tracking
 from license_server.db import get_store
 from license_server.logs import log_event
 from license_server.openapi import Blueprint
@@ -21,8 +21,9 @@ api_bp = Blueprint("incidents_api", __name__, url_prefix="/api/incidents",
 bp = PageBlueprint("incidents", __name__)
 
 # The timeline's event kinds, in the order an incident normally goes through them.
-EVENT_KINDS = ("problem_started", "alert_received", "investigation_done", "action_approved",
-               "action_declined", "action_applied", "verified", "team_notified", "resolved", "note")
+EVENT_KINDS = ("problem_started", "alert_received", "investigation_done", "alert_resolved", "action_approved",
+               "action_declined", "action_applied", "alert_refired", "verified", "team_notified", "resolved",
+               "note")
 SEVERITIES = ("critical", "warning", "info")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/+:@-]{0,119}$")
 EXAMPLE = '{"alert": "HighOverageRate", "tool": "ETAS - INCA"}'
@@ -172,7 +173,12 @@ def create(body):
         if body[f"{kind}_at"]:
             record["timeline"].append({"kind": kind, "at": body[f"{kind}_at"], "detail": "", "by": g.actor})
     store = get_store()
-    record, created = store.create_incident(record, "|".join([alert, tool or "", user or ""]), now)
+    # An incident the alert itself opened (no user) is the one to join, whoever is named.
+    opened = incident_tracking.find_open(store, alert, tool)
+    if opened is not None:
+        record, created = opened, False
+    else:
+        record, created = store.create_incident(record, "|".join([alert, tool or "", user or ""]), now)
     if not created:
         record = store.update_incident(record["id"], lambda found: _refresh(found, body, g.actor))
     if created:

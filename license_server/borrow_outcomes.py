@@ -1,0 +1,48 @@
+"""Records what the borrow API answered, for the incident story: refused and failed borrows
+(the start of exhaustion and failure problems) and the run id a borrow was sent with.
+
+A run id is optional: a client that marks its runs sends `X-Run-ID: <id>` with each borrow;
+without it the dashboard splits runs at quiet gaps (see license_server/overview.py).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+from flask import Blueprint, current_app, request
+
+from license_server import story_store
+
+log = logging.getLogger(__name__)
+bp = Blueprint("borrow_outcomes", __name__)
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+
+@bp.after_app_request
+def record(response):
+    """After POST /api/borrow: note refusals, failures and run ids; after a reset, forget them."""
+    endpoint = request.endpoint or ""
+    try:
+        if endpoint == "api.borrow":
+            _borrow(response)
+        elif endpoint == "api.reset" and response.status_code == 200:
+            story_store.clear(current_app.extensions["store"])
+    except Exception:  # the answer is already decided; a missed record must not change it
+        log.exception("could not record the borrow outcome")
+    return response
+
+
+def _borrow(response) -> None:
+    """One borrow answer."""
+    store = current_app.extensions["store"]
+    body = request.get_json(silent=True) or {}
+    tool = body.get("tool") if isinstance(body, dict) and isinstance(body.get("tool"), str) else None
+    if response.status_code == 201:
+        run_id = request.headers.get("X-Run-ID", "")
+        if run_id and RUN_ID_RE.match(run_id):
+            story_store.record_run(store, response.get_json()["id"], run_id)
+    elif tool and response.status_code == 409:
+        story_store.record_refusal(store, time.time(), tool, "exhausted")
+    elif tool and response.status_code >= 500:
+        story_store.record_refusal(store, time.time(), tool, "failed")
