@@ -35,6 +35,9 @@ LOOKBACK_SECONDS = 3600
 VERIFY_WINDOW_SECONDS = 60
 MIN_BORROWS = 20
 ACTOR = "license-server"
+# The team named on an incident has the most checkouts of the tool from this long before
+# the problem started (the commit seats a build job takes come before its overage).
+TEAM_LOOKBACK_SECONDS = 300
 
 
 def is_synthetic(alert: dict) -> bool:
@@ -85,7 +88,8 @@ def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -
     started = problem_start(store, name, tool, alert, now)
     labels = alert["labels"]
     record = {"alert": name, "tool": tool, "user": labels.get("user"),
-              "team": top_team(store, tool, started or now - LOOKBACK_SECONDS) if tool else labels.get("team"),
+              "team": top_team(store, tool, min(started or now, now) - TEAM_LOOKBACK_SECONDS) if tool
+              else labels.get("team"),
               "severity": labels.get("severity") if labels.get("severity") in ("critical", "warning", "info") else "warning",
               "summary": (alert.get("annotations") or {}).get("summary", "")[:500], "status": "open",
               "opened_at": now, "opened_by": "alert", "timeline": [], "reports": []}

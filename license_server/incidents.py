@@ -138,6 +138,14 @@ class DurationsSchema(Schema):
     to_resolve_seconds = fields.Float(allow_none=True)
 
 
+class ComparisonRowSchema(Schema):
+    """One step of the loop: measured here, beside the automotive path of the demo guide."""
+
+    step = fields.String()
+    measured_seconds = fields.Float(allow_none=True)
+    automotive = fields.String()
+
+
 class IncidentSchema(Schema):
     """An incident with its timeline, durations and the investigation reports (last 10)."""
 
@@ -153,6 +161,7 @@ class IncidentSchema(Schema):
     timeline = fields.List(fields.Nested(EventSchema))
     reports = fields.List(fields.Dict(), metadata={"description": 'Each with "markdown" and "at".'})
     durations = fields.Nested(DurationsSchema)
+    comparison = fields.List(fields.Nested(ComparisonRowSchema))
 
 
 @api_bp.post("")

@@ -63,8 +63,9 @@ def focus_incident(store, now: float) -> dict | None:
         return None
     record = sorted(open_ones, key=lambda r: (SEVERITY_ORDER.get(r["severity"], 3), -r["opened_at"]))[0]
     started = incident_report.first(record, "problem_started")
-    team = (incident_tracking.top_team(store, record["tool"], started or record["opened_at"] - 600)
-            if record.get("tool") else None) or record.get("team")
+    since = min(started or record["opened_at"], record["opened_at"]) - incident_tracking.TEAM_LOOKBACK_SECONDS
+    team = (incident_tracking.top_team(store, record["tool"], since) if record.get("tool") else None) \
+        or record.get("team")
     view = incident_report.view(record)
     kinds = [e["kind"] for e in record["timeline"]]
     return {"id": record["id"], "alert": record["alert"], "tool": record.get("tool"), "user": record.get("user"),
