@@ -5,7 +5,7 @@ import logging
 
 from flask import current_app, g
 
-from license_server import config_changes, metrics, reaper
+from license_server import admin_actions, config_changes, metrics, reaper
 from license_server.config import load_tools
 from license_server.db import get_store
 from license_server.openapi import Blueprint
@@ -110,13 +110,7 @@ def update_tool(changes, name):
 @bp.response(200, ForceReturnSchema)
 def force_return(user):
     """Free every seat a user holds (admin); returns how many."""
-    actor = g.actor
-    freed = get_store().force_return(user)
-    for seat in freed:
-        metrics.FORCE_RETURNS.labels(tool=seat["tool"]).inc()
-        log_event("force_return", f"{actor} freed a seat of {seat['tool']} held by {user}",
-                  tool=seat["tool"], user=user, team=seat["team"], overage=seat["overage"],
-                  borrow_id=seat["id"], actor=actor)
+    freed = admin_actions.force_return(get_store(), user, g.actor)
     return {"user": user, "returned": len(freed), "ids": [seat["id"] for seat in freed]}
 
 

@@ -60,6 +60,7 @@ def view(record: dict) -> dict:
     return {**record, "opened_at": iso(record["opened_at"]),
             "timeline": [{**e, "at": iso(e["at"])} for e in record["timeline"]],
             "reports": [{**r, "at": iso(r.get("at"))} for r in record.get("reports", [])],
+            "approvals": [{**a, "at": iso(a.get("at"))} for a in record.get("approvals", [])],
             "durations": durations(record), "comparison": comparison(record)}
 
 

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 
 from flask import Blueprint as PageBlueprint
-from flask import Response, abort, g, render_template
+from flask import Response, abort, g, render_template, session
 from marshmallow import Schema, ValidationError, fields, validate
 
 from license_server import incident_report, incident_tracking
@@ -162,6 +162,8 @@ class IncidentSchema(Schema):
     reports = fields.List(fields.Dict(), metadata={"description": 'Each with "markdown" and "at".'})
     durations = fields.Nested(DurationsSchema)
     comparison = fields.List(fields.Nested(ComparisonRowSchema))
+    approvals = fields.List(fields.Dict(), metadata={"description": "Proposals approved on the incident page: "
+                                                                    "action, by, at, applied, result."})
 
 
 @api_bp.post("")
@@ -281,4 +283,8 @@ def export_markdown(incident_id: str):
 @bp.get("/incidents/<incident_id>")
 def page_show(incident_id: str):
     """One incident: its timeline, durations and the investigation report."""
-    return render_template("incidents/show.html", incident=incident_report.view(_get(incident_id)))
+    from license_server import approvals
+    record = _get(incident_id)
+    return render_template("incidents/show.html", incident=incident_report.view(record),
+                           proposals=approvals.proposals(record), approved=approvals.approvals(record),
+                           admin=bool(session.get("admin")), seconds=incident_report.seconds)
