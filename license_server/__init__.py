@@ -12,9 +12,9 @@ from flask import Flask, g, request
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, logging, database, API, pages, metrics."""
-    from license_server import (alerts, api, approvals, borrow_outcomes, client_errors, db, demo_marks, deployments,
-                                errors, faults, health, incident_tracking, incidents, logs, metrics, openapi,
-                                overview, pages, reaper, rule_settings, story_store)
+    from license_server import (alerts, api, api_outcomes, approvals, client_errors, db, demo_marks,
+                                deployments, errors, faults, health, incident_tracking, incidents, logs,
+                                metrics, openapi, overview, pages, reaper, rule_settings, story_store)
     from license_server.config import from_environment, load_tools
 
     app = Flask(__name__)
@@ -44,7 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                       demo_marks.bp, incidents.api_bp, overview.bp):
         rest.register_blueprint(blueprint)
     errors.register(app)
-    for blueprint in (metrics.bp, pages.bp, incidents.bp, approvals.bp, borrow_outcomes.bp):
+    for blueprint in (metrics.bp, pages.bp, incidents.bp, approvals.bp, api_outcomes.bp):
         app.register_blueprint(blueprint)
     app.extensions["metrics_collectors"] = metrics.extra_collectors(app)
 

@@ -130,6 +130,17 @@ def record_fix(store, tool: str, detail: str, actor: str, now: float | None = No
     return ids
 
 
+def close_on_reset(store, now: float | None = None) -> list[str]:
+    """A reset starts the demo afresh: open incidents are closed (no fix verified, no duration)."""
+    now = time.time() if now is None else now
+    closed = []
+    for record in story_store.open_incidents(store):
+        store.update_incident(record["id"], lambda r: {**r, "status": "resolved", "timeline": r["timeline"] + [
+            _event("note", now, "closed by a reset of the demo state; no fix was verified")]})
+        closed.append(record["id"])
+    return closed
+
+
 def problem_start(store, name: str, tool: str | None, alert: dict, now: float) -> float | None:
     """When the problem began, from the server's own records (None when they hold nothing)."""
     since = now - LOOKBACK_SECONDS

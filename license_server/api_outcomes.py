@@ -1,5 +1,6 @@
-"""Records what the borrow API answered, for the incident story: refused and failed borrows
-(the start of exhaustion and failure problems) and the run id a borrow was sent with.
+"""Records what the API answered that the incident story needs: refused and failed borrows
+(the start of exhaustion and failure problems), the run id a borrow was sent with, and a
+reset (which forgets those records and closes the open incidents).
 
 A run id is optional: a client that marks its runs sends `X-Run-ID: <id>` with each borrow;
 without it the dashboard splits runs at quiet gaps (see license_server/overview.py).
@@ -12,22 +13,24 @@ import time
 
 from flask import Blueprint, current_app, request
 
-from license_server import story_store
+from license_server import incident_tracking, story_store
 
 log = logging.getLogger(__name__)
-bp = Blueprint("borrow_outcomes", __name__)
+bp = Blueprint("api_outcomes", __name__)
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 
 @bp.after_app_request
 def record(response):
-    """After POST /api/borrow: note refusals, failures and run ids; after a reset, forget them."""
+    """After POST /api/borrow: note refusals, failures and run ids; after a reset, start afresh."""
     endpoint = request.endpoint or ""
     try:
         if endpoint == "api.borrow":
             _borrow(response)
         elif endpoint == "api.reset" and response.status_code == 200:
-            story_store.clear(current_app.extensions["store"])
+            store = current_app.extensions["store"]
+            story_store.clear(store)
+            incident_tracking.close_on_reset(store)
     except Exception:  # the answer is already decided; a missed record must not change it
         log.exception("could not record the borrow outcome")
     return response
