@@ -9,7 +9,9 @@ change, verified and resolved by the server from its own records.
 - A config change of the tool is the fix (`action_applied`).
 - Verification: once the borrows of the tool since the fix span VERIFY_WINDOW_SECONDS, number
   at least MIN_BORROWS and stay under the alert's condition (threshold from the rules
-  source), and the alert is not firing, the incident gets `verified` and `resolved`.
+  source), and the alert is not firing, the incident gets `verified` and `resolved`. For
+  overage alerts the load must also be a real test of the fix: at its peak more seats in
+  use than the commit before the fix (a light background load proves nothing).
 """
 from __future__ import annotations
 
@@ -184,10 +186,15 @@ def verification(store, record: dict, thresholds: dict, now: float) -> dict | No
     borrows = story_store.borrows_since(store, fixed, tool)
     count = len(borrows)
     span = now - borrows[0]["at"] if borrows else 0.0
+    demand_note, demand_ok = "", True
     if name in OVERAGE_ALERTS:
         limit = thresholds["high_overage_ratio"]
         bad = sum(1 for b in borrows if b["overage"])
         share, what = (bad / count if count else 0.0), "overage share"
+        old_commit = commit_before(store, record, tool)
+        peak = peak_in_use(borrows)
+        demand_ok = old_commit is None or peak > old_commit
+        demand_note = f", peak {peak} seats in use" + (f" (commit before the fix: {old_commit})" if old_commit is not None else "")
     elif name in EXHAUSTION_ALERTS + FAILURE_ALERTS:
         kinds = ("exhausted",) if name in EXHAUSTION_ALERTS else ("exhausted", "failed")
         bad = len(story_store.refusal_times(store, tool, fixed, kinds))
@@ -198,10 +205,30 @@ def verification(store, record: dict, thresholds: dict, now: float) -> dict | No
         return None
     firing = any(a["labels"].get("alertname") == name and a["labels"].get("tool") == tool
                  and not is_synthetic(a) for a in store.alerts(status="firing"))
-    ok = count >= MIN_BORROWS and span >= VERIFY_WINDOW_SECONDS and share < limit and not firing
+    ok = count >= MIN_BORROWS and span >= VERIFY_WINDOW_SECONDS and share < limit and demand_ok and not firing
     detail = (f"{count} borrows of {tool} in {span:.0f} s since the fix, {what} {share:.1%} "
-              f"(threshold {limit:.0%}){'; ' + name + ' still firing' if firing else ''}")
+              f"(threshold {limit:.0%}){demand_note}{'; ' + name + ' still firing' if firing else ''}")
     return {"ok": ok, "detail": detail, "borrows": count, "share": round(share, 4), "threshold": limit}
+
+
+def peak_in_use(borrows: list[dict]) -> int:
+    """The most of these borrows held at the same time."""
+    changes = sorted([(b["at"], 1) for b in borrows] +
+                     [(b["returned_at"], -1) for b in borrows if b["returned_at"] is not None],
+                     key=lambda c: (c[0], c[1]))
+    held = peak = 0
+    for _, step in changes:
+        held += step
+        peak = max(peak, held)
+    return peak
+
+
+def commit_before(store, record: dict, tool: str) -> int | None:
+    """The tool's commit before the first commit change since the incident opened (None: unchanged)."""
+    for change in story_store.config_changes_since(store, record["opened_at"] - 1):
+        if change["tool"] == tool and change["field"] == "commit":
+            return int(change["old"])
+    return None
 
 
 def verify_open_incidents(store, thresholds: dict, now: float | None = None) -> list[str]:

@@ -80,15 +80,17 @@ def record_run(store, borrow_id: str, run_id: str) -> None:
 
 
 def borrows_since(store, since: float, tool: str | None = None) -> list[dict]:
-    """Borrows (returned or not) since `since`, oldest first: at, tool, team, overage, cost, run_id."""
-    sql = ("SELECT b.borrowed_at AS at, b.tool, b.team, b.overage, b.cost, r.run_id FROM borrows b "
+    """Borrows (returned or not) since `since`, oldest first: at, returned_at, tool, team, overage,
+    cost, run_id."""
+    sql = ("SELECT b.borrowed_at AS at, b.returned_at, b.tool, b.team, b.overage, b.cost, r.run_id FROM borrows b "
            "LEFT JOIN borrow_runs r ON r.borrow_id = b.id WHERE b.borrowed_at >= ?")
     params: tuple = (since,)
     if tool is not None:
         sql, params = sql + " AND b.tool = ?", (since, tool)
     with store._tx() as run:
         rows = run(sql + " ORDER BY b.borrowed_at", params)
-    return [{**r, "at": float(r["at"]), "overage": bool(r["overage"]), "cost": float(r["cost"])} for r in rows]
+    return [{**r, "at": float(r["at"]), "overage": bool(r["overage"]), "cost": float(r["cost"]),
+             "returned_at": None if r["returned_at"] is None else float(r["returned_at"])} for r in rows]
 
 
 def overage_borrow_times(store, tool: str, since: float) -> list[float]:

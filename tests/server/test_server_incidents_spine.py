@@ -128,13 +128,14 @@ def test_exhaustion_starts_at_the_first_refused_borrow(app, client):
     assert epoch(incident["timeline"][0]["at"]) == pytest.approx(refused_at, abs=1.5)
 
 
-@pytest.mark.parametrize("overage, count, span, resolved", [
-    (False, 40, 80, True),      # all within commit for 80 s: verified
-    (True, 40, 80, False),      # commit held, the rest in overage: 75 % stays above 30 %
-    (False, 10, 80, False),     # too few borrows to judge
-    (False, 40, 30, False),     # not yet the quiet window
+@pytest.mark.parametrize("keep, count, span, resolved", [
+    (6, 40, 80, True),      # 7 seats at the peak (above the old commit of 5), all within commit for 80 s
+    (10, 40, 80, False),    # commit held, the rest in overage: 75 % stays above 30 %
+    (6, 10, 80, False),     # too few borrows to judge
+    (6, 40, 30, False),     # not yet the quiet window
+    (0, 40, 80, False),     # a light load (one seat at a time) does not test the fix
 ])
-def test_verification_resolves_only_a_fix_that_holds(app, client, admin, overage, count, span, resolved):
+def test_verification_resolves_only_a_fix_that_holds(app, client, admin, keep, count, span, resolved):
     """After the fix, load under the threshold for the window resolves with both durations."""
     store = app.extensions["store"]
     now = time.time()
@@ -145,8 +146,8 @@ def test_verification_resolves_only_a_fix_that_holds(app, client, admin, overage
     client.put(f"/api/config/tools/{TOOL}", json={"commit": 10, "max_overage": 10}, headers=admin)
     post(client, app, "resolved", alert("HighOverageRate", "resolved", "f1", tool=TOOL))
     fixed = time.time()
-    # Overage: ten long holds fill the commit, so every later borrow goes into overage.
-    fill(store, TOOL, fixed + 1, count, step=span / count, keep=10 if overage else 0)
+    # `keep` seats stay held; with ten the commit is full and every later borrow is overage.
+    fill(store, TOOL, fixed + 1, count, step=span / count, keep=keep)
     closed = incident_tracking.verify_open_incidents(store, THRESHOLDS, now=fixed + span + 2)
     [incident] = incidents(client)
     assert (incident["status"] == "resolved") is resolved, incident["timeline"]
@@ -154,5 +155,6 @@ def test_verification_resolves_only_a_fix_that_holds(app, client, admin, overage
     if resolved:
         assert kinds(incident)[-2:] == ["verified", "resolved"]
         assert "overage share 0.0%" in incident["timeline"][-2]["detail"]
+        assert "peak 7 seats in use (commit before the fix: 5)" in incident["timeline"][-2]["detail"]
         assert incident["durations"]["to_detect_seconds"] is not None
         assert incident["durations"]["to_resolve_seconds"] == pytest.approx(fixed + span + 2 - now, abs=3)
