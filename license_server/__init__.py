@@ -12,9 +12,10 @@ from flask import Flask, g, request
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, logging, database, API, pages, metrics."""
-    from license_server import (alerts, api, client_errors, db, demo_marks, deployments, errors,
-                                faults, health, incidents, logs, metrics, openapi, pages, reaper,
-                                request_limits)
+    from license_server import (alerts, api, api_outcomes, approvals, client_errors, db, demo_marks,
+                                deployments, errors, faults, health, incident_tracking, incidents, logs,
+                                metrics, openapi, overview, pages, reaper, request_limits,
+                                rule_settings, story_store)
     from license_server.config import alert_names, from_environment, load_tools
 
     app = Flask(__name__)
@@ -30,6 +31,8 @@ def create_app(test_config: dict | None = None) -> Flask:
                            app.config["ALERT_RULES_FILE"])
     store = db.init_app(app, load_tools(app.config["TOOLS_FILE"]))
     metrics.init_series([tool["name"] for tool in store.list_tools()])
+    story_store.init(store)
+    app.extensions["alert_thresholds"] = rule_settings.load(app.config.get("ALERT_RULES_FILE"))
 
     @app.before_request
     def begin():
@@ -47,12 +50,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     rest = openapi.init_app(app)
     for blueprint in (health.bp, api.bp, alerts.bp, faults.bp, deployments.bp, client_errors.bp,
-                      demo_marks.bp, incidents.api_bp):
+                      demo_marks.bp, incidents.api_bp, overview.bp):
         rest.register_blueprint(blueprint)
     errors.register(app)
-    for blueprint in (metrics.bp, pages.bp, incidents.bp):
+    for blueprint in (metrics.bp, pages.bp, incidents.bp, approvals.bp, api_outcomes.bp):
         app.register_blueprint(blueprint)
     app.extensions["metrics_collectors"] = metrics.extra_collectors(app)
 
     reaper.start(store, app.config["LEASE_REAP_INTERVAL"])
+    incident_tracking.start(store, app.extensions["alert_thresholds"], app.config["INCIDENT_CHECK_INTERVAL"])
     return app

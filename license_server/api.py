@@ -5,7 +5,7 @@ import logging
 
 from flask import current_app, g
 
-from license_server import metrics, reaper
+from license_server import admin_actions, config_changes, metrics, reaper
 from license_server.config import load_tools
 from license_server.db import get_store
 from license_server.openapi import Blueprint
@@ -103,23 +103,8 @@ def list_borrows(query):
 @bp.alt_response(404, schema=ErrorSchema)
 def update_tool(changes, name):
     """Change a tool's commit, max_overage or costs (admin). Seats in use are never revoked."""
-    actor = g.actor
-    before = get_store().get_tool(name)
-    if before is None:
-        raise UnknownTool(f"No tool named {name!r}. GET /api/tools lists the catalog.")
-    tool = get_store().update_tool(name, changes, actor=actor)
-    record_config_change(before, tool, actor)
+    _, tool = config_changes.apply(get_store(), name, changes, g.actor, source="api")
     return tool
-
-
-def record_config_change(before: dict, after: dict, actor: str) -> None:
-    """Log and count each changed field of a tool (used by the API and the /config page)."""
-    for field in ("commit", "max_overage", "overage_cost", "commit_cost_monthly"):
-        if before[field] != after[field]:
-            metrics.CONFIG_CHANGES.labels(tool=after["name"]).inc()
-            log_event("config_change", f"{actor} changed {field} of {after['name']} "
-                      f"from {before[field]} to {after[field]}", tool=after["name"], field=field,
-                      old=before[field], new=after[field], actor=actor)
 
 
 @bp.post("/users/<user>/force-return")
@@ -127,13 +112,7 @@ def record_config_change(before: dict, after: dict, actor: str) -> None:
 @bp.response(200, ForceReturnSchema)
 def force_return(user):
     """Free every seat a user holds (admin); returns how many."""
-    actor = g.actor
-    freed = get_store().force_return(user)
-    for seat in freed:
-        metrics.FORCE_RETURNS.labels(tool=seat["tool"]).inc()
-        log_event("force_return", f"{actor} freed a seat of {seat['tool']} held by {user}",
-                  tool=seat["tool"], user=user, team=seat["team"], seat=seat_kind(seat),
-                  borrow_id=seat["id"], actor=actor)
+    freed = admin_actions.force_return(get_store(), user, g.actor)
     return {"user": user, "returned": len(freed), "ids": [seat["id"] for seat in freed]}
 
 

@@ -27,6 +27,8 @@ DEFAULTS = {
     # Seconds between lease-expiry sweeps in each worker.
     "LEASE_REAP_INTERVAL": 2.0,
     "DASHBOARD_REFRESH_MS": 3000,
+    # Seconds between checks whether an open incident's fix is verified (0: never).
+    "INCIDENT_CHECK_INTERVAL": 5.0,
     # Upper bound of an accepted lease: a week.
     "MAX_LEASE_SECONDS": 7 * 24 * 3600,
     # Request limits (license_server/request_limits.py): bytes of a body, of a webhook body,
@@ -55,7 +57,7 @@ def from_environment(environ=os.environ) -> dict:
     if settings["ALERT_WEBHOOK_TOKEN_FILE"] and not settings["ALERT_WEBHOOK_TOKEN"]:
         settings["ALERT_WEBHOOK_TOKEN"] = read_secret(settings["ALERT_WEBHOOK_TOKEN_FILE"],
                                                       "ALERT_WEBHOOK_TOKEN_FILE")
-    for key in ("LEASE_REAP_INTERVAL",):
+    for key in ("LEASE_REAP_INTERVAL", "INCIDENT_CHECK_INTERVAL"):
         settings[key] = float(settings[key])
     for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS", "MAX_CONTENT_LENGTH",
                 "WEBHOOK_MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_INTEGER_DIGITS"):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import time
 
 LABELS = {"problem_started": "Problem started", "alert_received": "Alert received",
-          "investigation_done": "Investigation done", "action_approved": "Action approved",
+          "investigation_done": "Investigation done", "alert_resolved": "Alert resolved",
+          "alert_refired": "Alert fired again", "action_approved": "Action approved",
           "action_declined": "Action declined", "action_applied": "Action applied",
           "verified": "Fix verified", "team_notified": "Team notified", "resolved": "Resolved",
           "note": "Note"}
@@ -31,12 +32,36 @@ def durations(record: dict) -> dict:
             "to_resolve_seconds": round(resolved - opened, 1) if resolved else None}
 
 
+# The demo guide's split screen: each step of the loop measured here, beside the automotive path.
+AUTOMOTIVE = (("Alert fires", "Hours: data uploaded"), ("Root cause", "Days: L1 → L2 → L3"),
+              ("Fix deployed", "Weeks: analysis"), ("Verified", "Months: OTA update"),
+              ("Total", "Weeks/months, 5+ teams, multiple handoffs"))
+
+
+def comparison(record: dict) -> list[dict]:
+    """The guide's cloud-vs-automotive rows with this incident's measured seconds (None: not yet).
+
+    Steps: problem → alert received; alert → investigation done; investigation (or alert) →
+    first fix applied; last fix → verified; problem → resolved.
+    """
+    started, alerted = first(record, "problem_started"), first(record, "alert_received")
+    investigated, fixed = first(record, "investigation_done"), first(record, "action_applied")
+    verified, resolved = first(record, "verified"), first(record, "resolved")
+    last_fix = max((e["at"] for e in record["timeline"] if e["kind"] == "action_applied"
+                    and (verified is None or e["at"] <= verified)), default=None)
+    pairs = ((started, alerted), (alerted, investigated), (investigated or alerted, fixed),
+             (last_fix, verified), (started or alerted, resolved))
+    return [{"step": step, "measured_seconds": round(end - begin, 1) if begin and end else None,
+             "automotive": automotive} for (step, automotive), (begin, end) in zip(AUTOMOTIVE, pairs)]
+
+
 def view(record: dict) -> dict:
     """The record as the API answers it: times in ISO 8601, durations added."""
     return {**record, "opened_at": iso(record["opened_at"]),
             "timeline": [{**e, "at": iso(e["at"])} for e in record["timeline"]],
             "reports": [{**r, "at": iso(r.get("at"))} for r in record.get("reports", [])],
-            "durations": durations(record)}
+            "approvals": [{**a, "at": iso(a.get("at"))} for a in record.get("approvals", [])],
+            "durations": durations(record), "comparison": comparison(record)}
 
 
 def seconds(value: float | None) -> str:
@@ -62,6 +87,10 @@ def markdown(incident: dict) -> str:
         detail = event.get("detail", "").replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {event['at']} | {LABELS.get(event['kind'], event['kind'])} | "
                      f"{event.get('by', '')} | {detail} |")
+    lines += ["", "## Cloud DevOps vs automotive (edge/IoT)", "",
+              "| step | measured here | automotive |", "|---|---|---|"]
+    for row in incident.get("comparison", []):
+        lines.append(f"| {row['step']} | {seconds(row['measured_seconds'])} | {row['automotive']} |")
     for report in incident.get("reports", []):
         lines += ["", f"## Investigation report ({report.get('at')})", "", report.get("markdown", "").strip()]
     return "\n".join(lines) + "\n"

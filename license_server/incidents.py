@@ -6,10 +6,10 @@ import time
 from datetime import datetime
 
 from flask import Blueprint as PageBlueprint
-from flask import Response, abort, g, render_template
+from flask import Response, abort, g, render_template, session
 from marshmallow import Schema, ValidationError, fields, validate
 
-from license_server import incident_report
+from license_server import incident_report, incident_tracking
 from license_server.db import get_store
 from license_server.logs import log_event
 from license_server.openapi import Blueprint
@@ -21,8 +21,9 @@ api_bp = Blueprint("incidents_api", __name__, url_prefix="/api/incidents",
 bp = PageBlueprint("incidents", __name__)
 
 # The timeline's event kinds, in the order an incident normally goes through them.
-EVENT_KINDS = ("problem_started", "alert_received", "investigation_done", "action_approved",
-               "action_declined", "action_applied", "verified", "team_notified", "resolved", "note")
+EVENT_KINDS = ("problem_started", "alert_received", "investigation_done", "alert_resolved", "action_approved",
+               "action_declined", "action_applied", "alert_refired", "verified", "team_notified", "resolved",
+               "note")
 SEVERITIES = ("critical", "warning", "info")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/+:@-]{0,119}$")
 EXAMPLE = '{"alert": "HighOverageRate", "tool": "ETAS - INCA"}'
@@ -137,6 +138,14 @@ class DurationsSchema(Schema):
     to_resolve_seconds = fields.Float(allow_none=True)
 
 
+class ComparisonRowSchema(Schema):
+    """One step of the loop: measured here, beside the automotive path of the demo guide."""
+
+    step = fields.String()
+    measured_seconds = fields.Float(allow_none=True)
+    automotive = fields.String()
+
+
 class IncidentSchema(Schema):
     """An incident with its timeline, durations and the investigation reports (last 10)."""
 
@@ -152,6 +161,9 @@ class IncidentSchema(Schema):
     timeline = fields.List(fields.Nested(EventSchema))
     reports = fields.List(fields.Dict(), metadata={"description": 'Each with "markdown" and "at".'})
     durations = fields.Nested(DurationsSchema)
+    comparison = fields.List(fields.Nested(ComparisonRowSchema))
+    approvals = fields.List(fields.Dict(), metadata={"description": "Proposals approved on the incident page: "
+                                                                    "action, by, at, applied, result."})
 
 
 @api_bp.post("")
@@ -172,7 +184,12 @@ def create(body):
         if body[f"{kind}_at"]:
             record["timeline"].append({"kind": kind, "at": body[f"{kind}_at"], "detail": "", "by": g.actor})
     store = get_store()
-    record, created = store.create_incident(record, "|".join([alert, tool or "", user or ""]), now)
+    # An incident the alert itself opened (no user) is the one to join, whoever is named.
+    opened = incident_tracking.find_open(store, alert, tool)
+    if opened is not None:
+        record, created = opened, False
+    else:
+        record, created = store.create_incident(record, "|".join([alert, tool or "", user or ""]), now)
     if not created:
         record = store.update_incident(record["id"], lambda found: _refresh(found, body, g.actor))
     if created:
@@ -266,4 +283,8 @@ def export_markdown(incident_id: str):
 @bp.get("/incidents/<incident_id>")
 def page_show(incident_id: str):
     """One incident: its timeline, durations and the investigation report."""
-    return render_template("incidents/show.html", incident=incident_report.view(_get(incident_id)))
+    from license_server import approvals
+    record = _get(incident_id)
+    return render_template("incidents/show.html", incident=incident_report.view(record),
+                           proposals=approvals.proposals(record), approved=approvals.approvals(record),
+                           admin=bool(session.get("admin")), seconds=incident_report.seconds)

@@ -9,6 +9,8 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    session, url_for)
 from marshmallow import Schema, ValidationError, fields, validate
 
+from license_server import config_changes
+
 bp = Blueprint("pages", __name__)
 
 SEATS_ERROR = "Enter a whole number of seats, 0 or more (for example 10)."
@@ -172,7 +174,7 @@ def update():
     if not changes:
         flash(f"Nothing changed for {name}.")
         return redirect(url_for("pages.config"))
-    get_store().update_tool(name, changes, actor=session.get("actor", "admin"))
+    config_changes.apply(get_store(), name, changes, session.get("actor", "admin"), source="config form")
     flash(f"Saved {name}: " + ", ".join(
         f"{FIELD_LABELS[field]} {plain_number(tool[field])} → {plain_number(value)}"
         for field, value in changes.items()))

@@ -14,12 +14,12 @@ TOOL = "Vector - DaVinci Configurator SE"
 
 @pytest.fixture()
 def app_factory(tmp_path):
-    """Build apps on a fresh SQLite file; the lease sweeper is off unless a test asks for it."""
+    """Build apps on a fresh SQLite file; the lease sweeper and incident checks are off unless asked for."""
 
     def build(**overrides):
         config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'license.db'}",
                   "ADMIN_TOKEN": ADMIN_TOKEN, "ALERT_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
-                  "LEASE_REAP_INTERVAL": 0, **overrides}
+                  "LEASE_REAP_INTERVAL": 0, "INCIDENT_CHECK_INTERVAL": 0, **overrides}
         return create_app(config)
 
     return build

@@ -1,9 +1,47 @@
-// Keeps the dashboard live: polls /api/tools and the firing alerts, updates the cards in place.
+// Keeps the dashboard live: polls /api/tools, the firing alerts and /api/overview (the open
+// incident, the verification chart and the runs), updates everything in place.
 "use strict";
 
 const REFRESH_MS = Number(document.body.dataset.refreshMs) || 3000;
 const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+const bigMoney = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", notation: "compact", maximumFractionDigits: 2 });
 const STATUS_TEXT = { ok: "OK", overage: "IN OVERAGE", exhausted: "EXHAUSTED" };
+const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 };
+// Groups of alerts the banner lists one per line; the rest are summed up in one more line.
+const MAX_ALERT_GROUPS = 4;
+const MAX_TOOLS_PER_ALERT = 3;
+let openIncident = null;
+
+/** Dollars: whole dollars up to a million, then compact ($1.23M) so a card's figure never clips. */
+function dollars(value) {
+  return Math.abs(value) >= 1e6 ? bigMoney.format(value) : money.format(value);
+}
+
+/** A tool name that may break only between words or after a slash, never inside a word. */
+function nameNode(name) {
+  const node = el("h2", "tool-name");
+  name.split("/").forEach((part, i) => {
+    if (i) node.append("/", document.createElement("wbr"));
+    node.append(part);
+  });
+  return node;
+}
+
+/** "Vector - CANoe" -> "CANoe": the banner lists many tools on one line. */
+function shortName(tool) {
+  const cut = tool.indexOf(" - ");
+  return cut > 0 ? tool.slice(cut + 3) : tool;
+}
+
+/** Seconds for people: 75 -> "1 min 15 s". */
+function duration(seconds) {
+  if (seconds == null) return "–";
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
 
 /** The tool's status: red when no seat is left, amber when overage seats are in use. */
 function statusOf(tool) {
@@ -25,7 +63,7 @@ function buildCard(name) {
   const card = el("article", "tool");
   card.dataset.tool = name;
   const head = el("div", "tool-head");
-  head.append(el("h2", "tool-name", name), el("span", "status"));
+  head.append(nameNode(name), el("span", "status"));
   const bar = el("div", "bar");
   for (const part of ["commit", "over"]) {
     const segment = el("div", "bar-part " + part);
@@ -64,7 +102,7 @@ function update(card, tool) {
   inUse.replaceChildren(String(tool.in_use), el("span", "of", ` / ${capacity}`));
   card.querySelector(".value.available").textContent = String(tool.available);
   const cost = card.querySelector(".value.cost");
-  cost.textContent = money.format(tool.overage_cost_total);
+  cost.textContent = dollars(tool.overage_cost_total);
   cost.classList.toggle("zero", !tool.overage_cost_total);
 }
 
@@ -86,29 +124,123 @@ function renderTools(tools) {
   existing.forEach((card) => card.remove());
   ordered.forEach((card) => container.append(card));
   const total = tools.reduce((sum, tool) => sum + (tool.overage_cost_total || 0), 0);
-  document.getElementById("total-cost").textContent = money.format(total);
+  document.getElementById("total-cost").textContent = dollars(total);
 }
 
-/** Show the firing alerts as a banner, or hide it when there are none. */
+/** Firing alerts grouped by name: the incident's alert first, then the most severe, then the largest. */
+function groupAlerts(alerts) {
+  const groups = new Map();
+  for (const alert of alerts) {
+    const labels = alert.labels || {};
+    if (String(labels.synthetic).toLowerCase() === "true") continue;   // a preflight check's
+    const name = labels.alertname || "Alert";
+    const group = groups.get(name) || { name, severity: labels.severity || "", tools: [], summary: "", since: null };
+    if (SEVERITY_RANK[labels.severity] < (SEVERITY_RANK[group.severity] ?? 9)) group.severity = labels.severity;
+    const subject = labels.tool || labels.user || "";
+    if (subject && !group.tools.includes(subject)) group.tools.push(subject);
+    group.summary = group.summary || (alert.annotations || {}).summary || "";
+    const since = alert.startsAt ? new Date(alert.startsAt) : null;
+    if (since && !isNaN(since) && since.getFullYear() > 2000 && (!group.since || since < group.since)) group.since = since;
+    groups.set(name, group);
+  }
+  const incidentAlert = openIncident ? openIncident.alert : null;
+  return [...groups.values()].sort((a, b) =>
+    (b.name === incidentAlert) - (a.name === incidentAlert)
+    || (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9)
+    || b.tools.length - a.tools.length || a.name.localeCompare(b.name));
+}
+
+/** Show the firing alerts as a compact banner (one line per alert name), or hide it. */
 function renderAlerts(alerts) {
   const section = document.getElementById("alerts");
   const list = document.getElementById("alert-list");
-  list.replaceChildren(...alerts.map((alert) => {
-    const labels = alert.labels || {};
-    const annotations = alert.annotations || {};
+  const groups = groupAlerts(alerts);
+  const shown = groups.slice(0, MAX_ALERT_GROUPS);
+  const items = shown.map((group) => {
     const item = el("li");
-    item.dataset.alertname = labels.alertname || "";
-    item.append(el("span", "severity " + (labels.severity || ""), (labels.severity || "alert").toUpperCase()),
-                el("span", "alert-name", labels.alertname || "Alert"));
-    if (labels.tool) item.append(document.createTextNode(` · ${labels.tool}`));
-    if (annotations.summary) item.append(document.createTextNode(` · ${annotations.summary}`));
-    if (alert.startsAt) {
-      const since = new Date(alert.startsAt);
-      if (!isNaN(since)) item.append(el("span", "since", "since " + since.toLocaleTimeString([], { hour12: false })));
+    item.dataset.alertname = group.name;
+    item.dataset.count = String(Math.max(1, group.tools.length));
+    item.append(el("span", "severity " + group.severity, (group.severity || "alert").toUpperCase()),
+                el("span", "alert-name", group.name));
+    if (group.tools.length) {
+      // One tool: its full name; several: short names, so the group keeps to one line.
+      const names = group.tools.length === 1 ? group.tools
+        : group.tools.slice(0, MAX_TOOLS_PER_ALERT).map(shortName);
+      if (group.tools.length > MAX_TOOLS_PER_ALERT) names.push(`+${group.tools.length - MAX_TOOLS_PER_ALERT}`);
+      const tools = el("span", "alert-tools", " · " + names.join(", "));
+      tools.title = group.tools.join(", ");
+      item.append(tools);
     }
+    if (group.tools.length <= 1 && group.summary) item.append(el("span", "alert-summary", " · " + group.summary));
+    if (group.since) item.append(el("span", "since", "since " + group.since.toLocaleTimeString([], { hour12: false })));
     return item;
-  }));
-  section.hidden = alerts.length === 0;
+  });
+  const rest = groups.slice(MAX_ALERT_GROUPS);
+  if (rest.length) {
+    const more = el("li", "more", `+ ${rest.length} more: ` + rest.map((g) => g.name).join(", "));
+    more.dataset.alertname = "";
+    items.push(more);
+  }
+  list.replaceChildren(...items);
+  section.hidden = groups.length === 0;
+}
+
+/** The open incident as a strip above everything: what is being investigated, even after the load. */
+function renderIncident(incident) {
+  openIncident = incident;
+  const section = document.getElementById("incident");
+  section.hidden = !incident;
+  if (!incident) return;
+  section.dataset.incident = incident.id;
+  section.dataset.severity = incident.severity;
+  document.getElementById("incident-link").href = "/incidents/" + encodeURIComponent(incident.id);
+  document.getElementById("incident-alert").textContent = `${incident.id} ${incident.alert}`;
+  document.getElementById("incident-tool").textContent = incident.tool || incident.user || "the server";
+  section.querySelector(".incident-sep").hidden = false;
+  document.getElementById("incident-team").textContent = incident.team || "–";
+  document.getElementById("incident-age").textContent = duration(incident.open_seconds);
+  document.getElementById("incident-detect").textContent = duration(incident.to_detect_seconds);
+  const state = document.getElementById("incident-state");
+  const check = incident.verification;
+  let text = "alert firing: investigate";
+  if (incident.fixed && check) text = `fix applied, verifying: ${check.detail}`;
+  else if (incident.fixed) text = "fix applied, verifying";
+  else if (incident.alert_resolved) text = "alert resolved without a fix: still open";
+  state.textContent = text;
+  state.dataset.state = incident.fixed ? "verifying" : incident.alert_resolved ? "unfixed" : "firing";
+}
+
+/** The last two runs of the tool in focus. */
+function renderRuns(overview) {
+  document.getElementById("runs-tool").textContent = overview.focus_tool || "–";
+  const body = document.querySelector("#runs-table tbody");
+  const labels = ["this run", "previous run"];
+  const rows = overview.runs.map((run, i) => {
+    const row = el("tr");
+    row.dataset.run = String(i);
+    const started = new Date(run.started_at).toLocaleTimeString([], { hour12: false, hour: "2-digit", minute: "2-digit" });
+    row.append(el("td", "", `${labels[i]} (${started})`), el("td", "num", String(run.borrows)),
+               el("td", "num share", (100 * run.overage_share).toFixed(1) + " %"),
+               el("td", "num", dollars(run.overage_cost)));
+    row.classList.toggle("above", run.overage_share >= overview.threshold);
+    return row;
+  });
+  if (!rows.length) {
+    const empty = el("tr");
+    const cell = el("td", "hint", "No borrows yet.");
+    cell.colSpan = 4;
+    empty.append(cell);
+    rows.push(empty);
+  }
+  body.replaceChildren(...rows);
+}
+
+/** Everything /api/overview feeds. */
+function renderOverview(overview) {
+  renderIncident(overview.incident);
+  document.getElementById("threshold-text").textContent = Math.round(overview.threshold * 100) + " %";
+  renderRuns(overview);
+  if (window.uPlot) ShareChart.render(overview);
 }
 
 /** Show whether the last refresh reached the server. */
@@ -127,8 +259,10 @@ async function getJSON(url) {
 
 /** One polling round; the next one is scheduled whatever happens. */
 async function refresh() {
-  const [tools, alerts] = await Promise.allSettled([getJSON("/api/tools"), getJSON("/api/alerts?status=firing")]);
+  const [tools, alerts, overview] = await Promise.allSettled(
+    [getJSON("/api/tools"), getJSON("/api/alerts?status=firing"), getJSON("/api/overview")]);
   if (tools.status === "fulfilled") renderTools(tools.value);
+  if (overview.status === "fulfilled") renderOverview(overview.value);
   if (alerts.status === "fulfilled") renderAlerts(alerts.value);
   setConnection(tools.status === "fulfilled");
   setTimeout(refresh, REFRESH_MS);
@@ -136,4 +270,4 @@ async function refresh() {
 
 renderTools(JSON.parse(document.getElementById("initial-tools").textContent));
 setConnection(true);
-setTimeout(refresh, REFRESH_MS);
+refresh();

@@ -1,0 +1,304 @@
+"""The incident as the spine of the story: opened by the first firing alert, fixed by a config
+change, verified and resolved by the server from its own records.
+
+- A firing alert (not `synthetic="true"`) opens an incident for its alert and tool, or joins
+  the open one. `problem_started` comes from the server's records: the first overage borrow
+  of the burst for overage alerts, the first refused borrow for exhaustion, the first failed
+  or refused borrow for failure spikes.
+- A resolved alert leaves the incident open; the timeline says whether a fix came first.
+- A config change of the tool is the fix (`action_applied`).
+- Verification: once the borrows of the tool since the fix span VERIFY_WINDOW_SECONDS, number
+  at least MIN_BORROWS and stay under the alert's condition (threshold from the rules
+  source), and the alert is not firing, the incident gets `verified` and `resolved`. For
+  overage alerts the load must also be a real test of the fix: at its peak more seats in
+  use than the commit before the fix (a light background load proves nothing).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+
+from license_server import story_store
+from license_server.logs import log_event
+
+log = logging.getLogger(__name__)
+
+OVERAGE_ALERTS = ("HighOverageRate", "OverageLimitReached", "HighOverageCostBurn")
+EXHAUSTION_ALERTS = ("LicensesExhausted",)
+FAILURE_ALERTS = ("BorrowFailureSpike",)
+# Overage borrows further apart than this belong to separate bursts: the problem started
+# at the first overage borrow after the last such quiet gap.
+QUIET_GAP_SECONDS = 120
+# How far back the server looks for the start of a problem.
+LOOKBACK_SECONDS = 3600
+# The verification needs this much load after the fix...
+VERIFY_WINDOW_SECONDS = 60
+MIN_BORROWS = 20
+ACTOR = "license-server"
+# The team named on an incident has the most checkouts of the tool from this long before
+# the problem started (the commit seats a build job takes come before its overage).
+TEAM_LOOKBACK_SECONDS = 300
+
+
+def is_synthetic(alert: dict) -> bool:
+    """Alerts a preflight check sends: recorded, but they open nothing and show on no banner."""
+    return str(alert["labels"].get("synthetic", "")).lower() == "true"
+
+
+def receive(store, alerts: list[dict], now: float | None = None) -> None:
+    """Handle the alerts of one webhook notification (after they were recorded)."""
+    now = time.time() if now is None else now
+    for alert in alerts:
+        labels = alert["labels"]
+        name, tool, synthetic = labels.get("alertname", "unnamed"), labels.get("tool"), is_synthetic(alert)
+        story_store.record_alert_event(store, now, name, tool, alert["status"], labels.get("severity"), synthetic)
+        if synthetic:
+            continue
+        if alert["status"] == "firing":
+            _open_or_join(store, alert, name, tool, now)
+        else:
+            _note_resolved(store, name, tool, now)
+
+
+def find_open(store, name: str, tool: str | None) -> dict | None:
+    """The open incident of this alert and tool (any user), newest first."""
+    return next((r for r in story_store.open_incidents(store, tool) if r["alert"] == name), None)
+
+
+def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -> None:
+    """Open the incident of a firing alert, or add the alert to the open one."""
+    found = find_open(store, name, tool)
+    if found is not None:
+        def join(record: dict) -> dict:
+            kinds = [e["kind"] for e in record["timeline"]]
+            if "problem_started" not in kinds:
+                started = problem_start(store, name, tool, alert, now)
+                if started is not None:
+                    record["timeline"].append(_event("problem_started", started, _start_detail(name)))
+            fix, resolved = _last(record, "action_applied"), _last(record, "alert_resolved")
+            if "alert_received" not in kinds:
+                record["timeline"].append(_event("alert_received", now, f"{name} firing"))
+            elif fix and resolved and resolved > fix and (_last(record, "alert_refired") or 0) < resolved:
+                record["timeline"].append(_event("alert_refired", now, f"{name} fired again after the fix: "
+                                                                       "the fix is not enough yet"))
+            record["timeline"].sort(key=lambda e: e["at"])
+            return record
+        store.update_incident(found["id"], join)
+        return
+    started = problem_start(store, name, tool, alert, now)
+    labels = alert["labels"]
+    record = {"alert": name, "tool": tool, "user": labels.get("user"),
+              "team": top_team(store, tool, min(started or now, now) - TEAM_LOOKBACK_SECONDS) if tool
+              else labels.get("team"),
+              "severity": labels.get("severity") if labels.get("severity") in ("critical", "warning", "info") else "warning",
+              "summary": (alert.get("annotations") or {}).get("summary", "")[:500], "status": "open",
+              "opened_at": now, "opened_by": "alert", "timeline": [], "reports": []}
+    if started is not None:
+        record["timeline"].append(_event("problem_started", started, _start_detail(name)))
+    record["timeline"].append(_event("alert_received", now, f"{name} firing"))
+    record, created = store.create_incident(record, "|".join([name, tool or "", labels.get("user") or ""]), now)
+    if created:
+        log_event("incident", f"incident {record['id']} opened for {name}", incident=record["id"],
+                  alertname=name, tool=tool, action="opened")
+
+
+def _note_resolved(store, name: str, tool: str | None, now: float) -> None:
+    """The alert resolved: the incident stays open until a fix is verified."""
+    found = find_open(store, name, tool)
+    if found is None:
+        return
+
+    def note(record: dict) -> dict:
+        fixed = any(e["kind"] == "action_applied" for e in record["timeline"])
+        detail = (f"{name} resolved after the fix; the incident closes once the load stays under the threshold"
+                  if fixed else f"{name} resolved without a fix; the incident stays open")
+        record["timeline"].append(_event("alert_resolved", now, detail))
+        return record
+    store.update_incident(found["id"], note)
+
+
+def record_fix(store, tool: str, detail: str, actor: str, now: float | None = None) -> list[str]:
+    """Put a configuration change of `tool` on the timeline of its open incidents; their ids."""
+    now = time.time() if now is None else now
+    ids = []
+    for record in story_store.open_incidents(store, tool):
+        store.update_incident(record["id"], lambda r: {**r, "timeline": r["timeline"] + [
+            {"kind": "action_applied", "at": now, "detail": f"configuration changed: {detail}", "by": actor}]})
+        log_event("incident", f"incident {record['id']}: action_applied", incident=record["id"],
+                  action="action_applied", alertname=record["alert"], tool=tool)
+        ids.append(record["id"])
+    return ids
+
+
+def close_on_reset(store, now: float | None = None) -> list[str]:
+    """A reset starts the demo afresh: open incidents are closed (no fix verified, no duration)."""
+    now = time.time() if now is None else now
+    closed = []
+    for record in story_store.open_incidents(store):
+        store.update_incident(record["id"], lambda r: {**r, "status": "resolved", "timeline": r["timeline"] + [
+            _event("note", now, "closed by a reset of the demo state; no fix was verified")]})
+        closed.append(record["id"])
+    return closed
+
+
+def problem_start(store, name: str, tool: str | None, alert: dict, now: float) -> float | None:
+    """When the problem began, from the server's own records (None when they hold nothing)."""
+    since = now - LOOKBACK_SECONDS
+    if tool and name in OVERAGE_ALERTS:
+        return burst_start(story_store.overage_borrow_times(store, tool, since))
+    if tool and name in EXHAUSTION_ALERTS:
+        return burst_start(story_store.refusal_times(store, tool, since, ("exhausted",)))
+    if tool and name in FAILURE_ALERTS:
+        return burst_start(story_store.refusal_times(store, tool, since, ("exhausted", "failed")))
+    return _parse(alert.get("startsAt"))
+
+
+def burst_start(times: list[float], gap: float = QUIET_GAP_SECONDS) -> float | None:
+    """The first time of the last burst: after the last gap longer than `gap` (times ascending)."""
+    if not times:
+        return None
+    start = times[-1]
+    for earlier in reversed(times[:-1]):
+        if start - earlier > gap:
+            break
+        start = earlier
+    return start
+
+
+def top_team(store, tool: str | None, since: float) -> str | None:
+    """The team with the most checkouts of the tool since `since`."""
+    counts: dict[str, int] = {}
+    for row in story_store.borrows_since(store, since, tool):
+        if row["team"]:
+            counts[row["team"]] = counts.get(row["team"], 0) + 1
+    return max(counts, key=counts.get) if counts else None
+
+
+def verification(store, record: dict, thresholds: dict, now: float) -> dict | None:
+    """Whether the load since the fix stays under the alert's condition: None before a fix,
+    else {"ok": bool, "detail": str, "borrows": n, "share": x}."""
+    fixed = _last(record, "action_applied")
+    tool, name = record.get("tool"), record["alert"]
+    if fixed is None or not tool:
+        return None
+    borrows = story_store.borrows_since(store, fixed, tool)
+    count = len(borrows)
+    span = now - borrows[0]["at"] if borrows else 0.0
+    demand_note, demand_ok = "", True
+    if name in OVERAGE_ALERTS:
+        limit = thresholds["high_overage_ratio"]
+        bad = sum(1 for b in borrows if b["overage"])
+        share, what = (bad / count if count else 0.0), "overage share"
+        old_commit = commit_before(store, record, tool)
+        peak = peak_in_use(borrows)
+        demand_ok = old_commit is None or peak > old_commit
+        demand_note = f", peak {peak} seats in use" + (f" (commit before the fix: {old_commit})" if old_commit is not None else "")
+    elif name in EXHAUSTION_ALERTS + FAILURE_ALERTS:
+        kinds = ("exhausted",) if name in EXHAUSTION_ALERTS else ("exhausted", "failed")
+        bad = len(story_store.refusal_times(store, tool, fixed, kinds))
+        share = bad / (count + bad) if count + bad else 0.0
+        limit = 1e-9 if name in EXHAUSTION_ALERTS else thresholds["borrow_failure_ratio"]
+        what, count = "refused share" if name in EXHAUSTION_ALERTS else "failure share", count + bad
+    else:
+        return None
+    firing = any(a["labels"].get("alertname") == name and a["labels"].get("tool") == tool
+                 and not is_synthetic(a) for a in store.alerts(status="firing"))
+    ok = count >= MIN_BORROWS and span >= VERIFY_WINDOW_SECONDS and share < limit and demand_ok and not firing
+    detail = (f"{count} borrows of {tool} in {span:.0f} s since the fix, {what} {share:.1%} "
+              f"(threshold {limit:.0%}){demand_note}{'; ' + name + ' still firing' if firing else ''}")
+    return {"ok": ok, "detail": detail, "borrows": count, "share": round(share, 4), "threshold": limit}
+
+
+def peak_in_use(borrows: list[dict]) -> int:
+    """The most of these borrows held at the same time."""
+    changes = sorted([(b["at"], 1) for b in borrows] +
+                     [(b["returned_at"], -1) for b in borrows if b["returned_at"] is not None],
+                     key=lambda c: (c[0], c[1]))
+    held = peak = 0
+    for _, step in changes:
+        held += step
+        peak = max(peak, held)
+    return peak
+
+
+def commit_before(store, record: dict, tool: str) -> int | None:
+    """The tool's commit before the first commit change since the incident opened (None: unchanged)."""
+    for change in story_store.config_changes_since(store, record["opened_at"] - 1):
+        if change["tool"] == tool and change["field"] == "commit":
+            return int(change["old"])
+    return None
+
+
+def verify_open_incidents(store, thresholds: dict, now: float | None = None) -> list[str]:
+    """Resolve every open incident whose fix is verified; the ids resolved."""
+    now = time.time() if now is None else now
+    resolved = []
+    for record in story_store.open_incidents(store):
+        check = verification(store, record, thresholds, now)
+        if not check or not check["ok"]:
+            continue
+
+        def close(current: dict) -> dict:
+            if current["status"] == "resolved":  # another worker got there first
+                return current
+            current["timeline"] += [_event("verified", now, check["detail"]),
+                                    _event("resolved", now, "fix verified by the server's own records")]
+            current["status"] = "resolved"
+            return current
+        after = store.update_incident(record["id"], close)
+        if after and after["timeline"][-1]["at"] == now:
+            log_event("incident", f"incident {record['id']} resolved: fix verified", incident=record["id"],
+                      action="resolved", alertname=record["alert"], tool=record.get("tool"))
+            resolved.append(record["id"])
+    return resolved
+
+
+def start(store, thresholds: dict, interval: float) -> threading.Thread | None:
+    """Check the open incidents every `interval` seconds in a daemon thread (one per worker)."""
+    if interval <= 0:
+        return None
+
+    def loop():
+        stop = threading.Event()
+        while not stop.wait(interval):
+            try:
+                verify_open_incidents(store, thresholds)
+            except Exception:  # a database hiccup must not stop the checks
+                log.exception("incident verification failed")
+
+    thread = threading.Thread(target=loop, name="incident-verifier", daemon=True)
+    thread.start()
+    return thread
+
+
+def _event(kind: str, at: float, detail: str) -> dict:
+    """A timeline event written by the server itself."""
+    return {"kind": kind, "at": at, "detail": detail, "by": ACTOR}
+
+
+def _last(record: dict, kind: str) -> float | None:
+    """Time of the last timeline event of `kind` (None when there is none)."""
+    times = [e["at"] for e in record["timeline"] if e["kind"] == kind]
+    return max(times) if times else None
+
+
+def _start_detail(name: str) -> str:
+    """What the problem start was taken from."""
+    if name in OVERAGE_ALERTS:
+        return "first overage borrow of the burst (server records)"
+    if name in EXHAUSTION_ALERTS:
+        return "first refused borrow (server records)"
+    if name in FAILURE_ALERTS:
+        return "first failed or refused borrow (server records)"
+    return "alert active since (Prometheus)"
+
+
+def _parse(value) -> float | None:
+    """An Alertmanager time as epoch seconds (None for missing or zero times)."""
+    try:
+        at = datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+    return at if at > 0 else None
