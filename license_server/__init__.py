@@ -13,7 +13,7 @@ from flask import Flask, g, request
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, logging, database, API, pages, metrics."""
     from license_server import (alerts, api, client_errors, db, demo_marks, deployments, errors,
-                                faults, health, incidents, logs, metrics, openapi, pages, reaper)
+                                faults, health, incidents, logs, metrics, openapi, pages, reaper, status)
     from license_server.config import from_environment, load_tools
 
     app = Flask(__name__)
@@ -38,7 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     rest = openapi.init_app(app)
     for blueprint in (health.bp, api.bp, alerts.bp, faults.bp, deployments.bp, client_errors.bp,
-                      demo_marks.bp, incidents.api_bp):
+                      demo_marks.bp, incidents.api_bp, status.bp):
         rest.register_blueprint(blueprint)
     errors.register(app)
     for blueprint in (metrics.bp, pages.bp, incidents.bp):
