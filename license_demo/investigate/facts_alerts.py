@@ -128,8 +128,9 @@ def pick_alert(ev: Evidence) -> dict | None:
         return next((a for a in named if fits(a)), named[0] if named else None)
     hinted = symptom_alert(subject)
     for group in ([a for a in candidates if a["labels"].get("alertname") == hinted and fits(a)],
-                  [a for a in candidates if fits(a) and (subject.tool or subject.user)
-                   and (a["labels"].get("tool") == subject.tool or a["labels"].get("user") == subject.user)]):
+                  [a for a in candidates if fits(a)
+                   and ((subject.tool and a["labels"].get("tool") == subject.tool)
+                        or (subject.user and a["labels"].get("user") == subject.user))]):
         if group:
             return group[0]
     return None

@@ -1,6 +1,7 @@
 """Health facts: does the server answer, does Prometheus scrape it, are borrows failing, are faults on."""
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import requests
@@ -62,10 +63,11 @@ def reset_facts(col: Collector) -> None:
     if since < s.window:
         ev.notes.append(f"window shortened from {wording.duration(s.window)} to {wording.duration(since)}: "
                         f"the server was reset at {iso(reset_at)}")
-        s.window = max(int(since), 1)
+        # Rounded up: a window cut to whole seconds must still hold what happened right after the reset.
+        s.window = max(math.ceil(since), 1)
     s.baseline = max(0, min(s.window, int(since - s.window)))
     if since < s.lookback:
-        s.lookback = max(int(since), 1)
+        s.lookback = max(math.ceil(since), 1)
 
 
 def prometheus_facts(col: Collector) -> None:

@@ -16,14 +16,20 @@ CASES = {
              break_even=40, pays_off=True)),
     # Two samples above 20 fit in the alert's 10 s: they are forgiven and buy no seat.
     "short spike forgiven by the alert's for": (
-        [12.0] * 58 + [30.0, 30.0], 5, 10, 0.3, 5, 8, 150, 600, 300,
-        dict(demand=12, new_commit=9, extra=4, extra_monthly=2400, absorbed=8 * (7 * 58 + 50 - 3 * 58 - 42) / (7 * 58 + 50),
-             avoided=None, break_even=16, pays_off=True)),
+        [12.0] * 29 + [30.0, 30.0] + [12.0] * 29, 5, 10, 0.3, 5, 8, 150, 600, 300,
+        # overage seat-samples: 7 x 58 + 25 x 2 at commit 5, 3 x 58 + 21 x 2 at commit 9
+        dict(demand=12, new_commit=9, extra=4, extra_monthly=2400,
+             absorbed=8 * (7 * 58 + 50 - 3 * 58 - 42) / (7 * 58 + 50), avoided=None, break_even=16, pays_off=True)),
     # A spike that lasts longer than `for` must be covered.
     "spike longer than for is covered": (
         [12.0] * 50 + [30.0] * 10, 5, 10, 0.3, 5, 20, 150, 600, 300,
         dict(demand=30, new_commit=22, extra=17, extra_monthly=10200, absorbed=None, avoided=None,
              break_even=68, pays_off=True)),
+    # The load just started: two samples only, both forgiven by `for`, but the seats are still held.
+    "ongoing demand at the end of the window": (
+        [0.0, 20.0, 20.0], 5, 10, 0.3, 5, 15, 150, 600, 15,
+        dict(demand=20, new_commit=15, extra=10, extra_monthly=6000, absorbed=10, avoided=1500,
+             break_even=40, pays_off=True)),
     # Demand already under the threshold: nothing to buy, nothing pays off.
     "commit already enough": (
         [6.0] * 40, 5, 10, 0.3, 5, 2, 150, 600, 200,
