@@ -116,9 +116,10 @@ def size_commit(samples: list[float], step_seconds: float, alert_for_seconds: fl
                 seconds_observed: float) -> Sizing:
     """Everything raise-commit states, from the seats-in-use samples of the window and the live prices.
 
-    The demand to cover is that percentile of the samples, and at least the last sample (the seats
-    still held when the window ends). The avoided overage of the window is scaled to a month of working hours at the window's
-    pace (`seconds_observed` is how much time the samples cover) for the break-even comparison.
+    The demand to cover is that percentile of the samples, and at least the last sample (the
+    seats still held when the window ends). The avoided overage of the window is scaled to a
+    month of working hours at the window's pace (`seconds_observed` is how much time the
+    samples cover) for the break-even comparison.
     """
     q = demand_quantile(len(samples), step_seconds, alert_for_seconds)
     # The seats in use at the end are still held: an ongoing demand is no short peak to forgive.

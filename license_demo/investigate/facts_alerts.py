@@ -25,6 +25,12 @@ ALERT_SERIES = {
     "BorrowFailureSpike": 'sum(tool_reason:license_borrow_failures:ratio{{tool="{tool}",reason!="exhausted"}})',
     "LicenseServerDown": 'min(up{{job="license-server"}})',
 }
+# What each series measures, for labels that do not name an alert that may not have fired.
+SERIES_NAMES = {"HighOverageRate": "share of seats in use that are overage",
+                "OverageLimitReached": "overage seats in use",
+                "HighOverageCostBurn": "overage cost burn", "LicensesExhausted": "seats free",
+                "SingleUserHoarding": "seats held by the user", "BorrowFailureSpike": "share of borrows failing",
+                "LicenseServerDown": "up of the license-server target"}
 SERIES_UNITS = {"HighOverageRate": "ratio", "OverageLimitReached": "seat", "HighOverageCostBurn": "$/h",
                 "LicensesExhausted": "seat", "SingleUserHoarding": "seat", "BorrowFailureSpike": "ratio",
                 "LicenseServerDown": "up"}
@@ -157,11 +163,13 @@ def alert_series_facts(col: Collector) -> None:
     if ("{tool}" in template and not tool) or ("{user}" in template and not user):
         return
     series = template.format(tool=tool, user=user)
-    unit = SERIES_UNITS.get(name, "")
-    col.scalar("alert_series_now", f"{name} series now", series, unit, default=None)
-    col.scalar("alert_series_peak", f"{name} series, highest in the last {span}", f"max_over_time(({series})[{w}:])",
+    unit, what = SERIES_UNITS.get(name, ""), SERIES_NAMES.get(name, name)
+    if alert:
+        what = f"{what} ({name}'s series)"
+    col.scalar("alert_series_now", f"{what} now", series, unit, default=None)
+    col.scalar("alert_series_peak", f"{what}, highest in the last {span}", f"max_over_time(({series})[{w}:])",
                unit, default=None)
     base = ev.settings.baseline_seconds
     if base:
-        col.scalar("alert_series_baseline", f"{name} series, average in the {wording.duration(base)} before that",
+        col.scalar("alert_series_baseline", f"{what}, average in the {wording.duration(base)} before that",
                    f"avg_over_time(({series})[{duration(base)}:] offset {w})", unit, default=None)

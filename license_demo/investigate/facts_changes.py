@@ -1,6 +1,7 @@
 """Change facts: the versions seen in the window, the last version change, and failures before and after it."""
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
@@ -37,7 +38,8 @@ def deployment_facts(col: Collector) -> None:
             ev.notes.append(f"deployments unavailable: {exc}")
     if change and change["at"] and ev.at - change["at"] <= ev.settings.window:
         ev.data["change"] = change
-        seconds = max(int(ev.at - change["at"]), 1)
+        # Rounded up, so the span starts at or before the change and holds its first failures.
+        seconds = max(math.ceil(ev.at - change["at"]), 1)
         col.add("last_change", "last version change (GET /api/deployments)",
                 f"{change['action']} {change['version']} ({change['commit']}) {wording.duration(seconds)} ago",
                 "GET /api/deployments", "server")

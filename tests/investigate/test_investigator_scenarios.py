@@ -185,7 +185,8 @@ def overage_answer(stack, sit, code, result, err) -> None:
     notify = next(a for a in result["actions"] if a["id"] == "notify-team")
     assert "body-electronics made 100%" in notify["why"] and "(20 of 20 checkouts)" in notify["why"]
     cost = action["cost"]
-    assert cost["extra_commit_monthly"] == (action["request"]["json"]["commit"] - 5) * cost["commit_cost_monthly_per_seat"]
+    extra = action["request"]["json"]["commit"] - 5
+    assert cost["extra_commit_monthly"] == extra * cost["commit_cost_monthly_per_seat"]
     assert cost["avoided_overage"] == pytest.approx(cost["absorbed_checkouts"] * cost["overage_cost_per_checkout"])
 
     # Nobody at a terminal: nothing changes; a typed "no" changes nothing either; both are journaled.
