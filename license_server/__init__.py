@@ -15,7 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from license_server import (alerts, api, api_outcomes, approvals, client_errors, db, demo_marks,
                                 deployments, errors, faults, health, incident_tracking, incidents, logs,
                                 metrics, openapi, overview, pages, reaper, request_limits,
-                                rule_settings, story_store)
+                                rule_settings, status, story_store)
     from license_server.config import alert_names, from_environment, load_tools
 
     app = Flask(__name__)
@@ -50,7 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     rest = openapi.init_app(app)
     for blueprint in (health.bp, api.bp, alerts.bp, faults.bp, deployments.bp, client_errors.bp,
-                      demo_marks.bp, incidents.api_bp, overview.bp):
+                      demo_marks.bp, incidents.api_bp, overview.bp, status.bp):
         rest.register_blueprint(blueprint)
     errors.register(app)
     for blueprint in (metrics.bp, pages.bp, incidents.bp, approvals.bp, api_outcomes.bp):

@@ -5,7 +5,7 @@ import logging
 
 from flask import current_app, g
 
-from license_server import admin_actions, config_changes, metrics, reaper
+from license_server import admin_actions, config_changes, metrics, reaper, status
 from license_server.config import load_tools
 from license_server.db import get_store
 from license_server.openapi import Blueprint
@@ -123,5 +123,6 @@ def reset():
     """Fresh demo state: the catalog from the tools file, no borrows or history (admin)."""
     actor = g.actor
     get_store().reset(load_tools(current_app.config["TOOLS_FILE"]))
+    status.record_reset(get_store())
     log_event("reset", f"{actor} reset the server to a fresh demo state", actor=actor)
     return {"status": "ok", "detail": "Catalog reloaded; every borrow, change and alert cleared."}

@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import json
-import math
 import shlex
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from license_demo.investigate import contacts
+from license_demo.investigate import capacity_math, contacts
 from license_demo.investigate.evidence import Evidence
 from license_demo.investigate.hypotheses import Hypothesis
+from license_demo.investigate.wording import duration, ordinal, plural
 
 # Hypotheses below this confidence get no action of their own.
 MIN_CONFIDENCE = 0.3
-WORKING_HOURS_PER_MONTH = 176
 
 
 @dataclass
@@ -31,12 +30,15 @@ class Action:
     verify: dict = field(default_factory=dict)
     cost: dict | None = None
     notify: dict | None = None
+    # What the action acts on (user, seats, borrow ids ...), for scripts reading --json.
+    target: dict | None = None
     priority: int = 0
 
     def to_dict(self) -> dict:
         """The action as JSON-ready data."""
         return {k: getattr(self, k) for k in ("priority", "id", "title", "hypothesis", "why", "risk",
-                                              "curl", "command", "request", "verify", "cost", "notify")}
+                                              "curl", "command", "request", "verify", "cost", "notify",
+                                              "target")}
 
 
 @dataclass
@@ -63,47 +65,53 @@ def _command(ctx: Context, action_id: str) -> str:
 
 
 def raise_commit(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
-    """Buy more commit seats: sized by the rule of the hypothesis, with the monthly cost comparison."""
-    tool = ev.data.get("tool")
-    config = ev.data.get("tools", {}).get(tool) or {}
-    if not tool or "commit" not in config:
+    """Buy the commit the observed demand needed to stay under the alert's threshold, with both costs."""
+    d, tool = ev.data, ev.data.get("tool")
+    config = d.get("tools", {}).get(tool) or {}
+    samples, threshold = d.get("demand_samples"), d.get("overage_threshold")
+    if not tool or "commit" not in config or not samples or threshold is None:
         return None
-    now = ev.data["now_by_tool"].get(tool, {})
-    overage_now = int(now.get("overage", 0))
-    steady = h.key == "commit_too_low"
-    # A steady demand gets commit for the overage seats in use now; a burst gets a third
-    # of them, the rest stays pay-per-use overage.
-    extra = max(1, overage_now if steady else math.ceil(overage_now / 3))
     commit, max_overage = int(config["commit"]), int(config["max_overage"])
-    body = {"commit": commit + extra, "max_overage": max(0, max_overage - extra)}
-    per_seat, per_checkout = float(config.get("commit_cost_monthly", 0)), float(config.get("overage_cost", 0))
-    window_h = ev.settings.window / 3600
-    spent = float(ev.data.get("overage_cost_window", {}).get(tool, 0))
-    checkouts = float(ev.data.get("overage_window", {}).get(tool, 0))
-    extra_monthly = extra * per_seat
-    break_even = extra_monthly / per_checkout if per_checkout else None
-    pace_per_hour = checkouts / window_h if window_h else 0
-    cost = {"extra_commit_seats": extra, "extra_commit_monthly": round(extra_monthly, 2),
-            "overage_cost_per_checkout": per_checkout, "overage_spent_window": round(spent, 2),
-            "overage_checkouts_window": round(checkouts, 1),
-            "overage_monthly_at_window_pace": round(spent / window_h * WORKING_HOURS_PER_MONTH, 2) if window_h else None,
-            "break_even_overage_checkouts_per_month": round(break_even, 1) if break_even else None,
-            "hours_at_window_pace_to_break_even": round(break_even / pace_per_hour, 2)
-            if break_even and pace_per_hour else None}
+    # Live prices from Prometheus; the server's tool record when Prometheus has none.
+    per_seat = d.get("commit_cost_monthly")
+    per_checkout = d.get("overage_cost")
+    per_seat = float(config.get("commit_cost_monthly", 0) if per_seat is None else per_seat)
+    per_checkout = float(config.get("overage_cost", 0) if per_checkout is None else per_checkout)
+    alert_for = d.get("overage_alert_for") or 0.0
+    checkouts = float(d.get("overage_window", {}).get(tool, 0))
+    sizing = capacity_math.size_commit(samples, d.get("demand_step", 5), alert_for, threshold, commit, checkouts,
+                                       per_checkout, per_seat, ev.settings.window)
+    if sizing.extra_seats <= 0:
+        return None
+    total = commit + max_overage
+    body = {"commit": sizing.new_commit, "max_overage": max(0, total - sizing.new_commit)}
+    span = duration(ev.settings.window)
+    cost = {**sizing.to_dict(), "alert_threshold": threshold, "alert_for_seconds": alert_for,
+            "overage_cost_per_checkout": per_checkout, "commit_cost_monthly_per_seat": per_seat,
+            "overage_checkouts_window": checkouts, "window_seconds": ev.settings.window,
+            "samples": len(samples), "step_seconds": d.get("demand_step", 5)}
+    verdict = ("pays off" if sizing.pays_off else "does not pay off") + " at this window's pace"
+    episodes = (f"; it pays for itself if this happens {sizing.episodes_to_break_even:,.1f} times a month"
+                if sizing.episodes_to_break_even else "")
     path = f"/api/config/tools/{quote(tool, safe='')}"
     return Action(
-        "raise-commit", f"Raise commit of {tool}: {commit} → {body['commit']} "
+        "raise-commit", f"Raise commit of {tool}: {commit} → {sizing.new_commit} "
                         f"(overage {max_overage} → {body['max_overage']})", h.key,
-        why=(f"{extra} more commit seats cost ${extra_monthly:,.0f}/month; "
-             f"they pay off after {break_even:.0f} overage checkouts a month at ${per_checkout:,.0f} each "
-             f"(last {ev.settings.window // 60} min: {checkouts:.0f} checkouts, ${spent:,.0f})"
-             if break_even else f"{extra} more commit seats"),
-        risk=f"${extra_monthly:,.0f} more every month even when the demand drops; total seats stay "
-             f"{commit + max_overage}. Existing overage borrows stay billed until returned.",
+        why=(f"the {ordinal(round(sizing.quantile * 100, 1))} percentile of seats in use over the last {span} is "
+             f"{plural(sizing.demand, 'seat')} ({len(samples)} samples); at commit {commit} "
+             f"{sizing.overage_share_before:.0%} of them are overage, at {sizing.new_commit} "
+             f"{sizing.overage_share_after:.0%}, under the alert's {threshold:.0%}. "
+             f"{plural(sizing.extra_seats, 'more commit seat')} cost ${sizing.extra_commit_monthly:,.0f}/month; "
+             f"they would have absorbed {plural(round(sizing.absorbed_checkouts, 1), 'overage checkout')} of the "
+             f"{checkouts:,.0f} in the last {span} (${sizing.avoided_overage:,.0f} at ${per_checkout:,.0f} each); "
+             f"break-even: {plural(sizing.break_even_checkouts_per_month or 0, 'overage checkout')} a month; "
+             f"{verdict}{episodes}"),
+        risk=f"${sizing.extra_commit_monthly:,.0f} more every month even when the demand drops; total seats stay "
+             f"{total}. Existing overage borrows stay billed until returned.",
         curl=_curl(ctx, "PUT", path, body), command=_command(ctx, "raise-commit"),
         request={"method": "PUT", "path": path, "json": body},
         verify={"expr": f'sum(licenses_commit{{tool="{tool}"}})', "op": ">=", "value": body["commit"],
-                "alert": ev.data.get("alert_name"), "labels": {"tool": tool}},
+                "alert": d.get("alert_name"), "labels": {"tool": tool}},
         cost=cost)
 
 
@@ -113,17 +121,20 @@ def notify_team(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
     if not team:
         return None
     who = contacts.contact(ctx.teams, team)
-    tool, user = h.subject.get("tool"), h.subject.get("user")
+    tool, user, d = h.subject.get("tool"), h.subject.get("user"), ev.data
     if h.key == "hoarding":
-        text = (f"{user} (team {team}) holds {ev.data.get('holder_seats', 0):.0f} seats on "
-                f"{len(ev.data.get('holder_tools', []))} tools; nobody else can borrow. Please stop the job "
+        text = (f"{user} (team {team}) holds {plural(d.get('holder_seats', 0), 'seat')} on "
+                f"{plural(len(d.get('holder_tools', [])), 'tool')}; nobody else can borrow. Please stop the job "
                 f"or script behind {user}.")
     else:
-        share = ev.data.get("top_team_share", 0)
-        text = (f"Team {team} made {share:.0%} of the {tool} checkouts in the last "
-                f"{ev.settings.window // 60} min; {ev.data['now_by_tool'].get(tool, {}).get('overage', 0):.0f} "
-                f"seats are in paid overage (${ev.data.get('tools', {}).get(tool, {}).get('overage_cost', 0):,.0f} "
-                "per checkout). Please spread the build or return seats when done.")
+        share, mine, total = d.get("top_team_share", 0), d.get("top_team_checkouts", 0), d.get("checkouts_total", 0)
+        overage = d["now_by_tool"].get(tool, {}).get("overage", 0)
+        price = d.get("overage_cost")
+        price = d.get("tools", {}).get(tool, {}).get("overage_cost", 0) if price is None else price
+        text = (f"Team {team} made {share:.0%} of the {tool} checkouts in the last {duration(ev.settings.window)} "
+                f"({mine:,.0f} of {plural(total, 'checkout')}); {plural(overage, 'seat')} "
+                f"{'is' if overage == 1 else 'are'} in paid overage (${price:,.0f} per checkout). "
+                "Please spread the build or return seats when done.")
     message = {"channel": who["channel"], "text": f"{who['lead']}: {text}"}
     return Action(
         "notify-team", f"Notify team {team}: {who['lead']} on {who['channel']}", h.key,
@@ -138,18 +149,22 @@ def force_return(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
     user = h.subject.get("user")
     if not user:
         return None
-    seats = ev.data.get("holder_seats", 0)
+    d = ev.data
+    seats, ids = d.get("holder_seats", 0), d.get("holder_borrow_ids", [])
+    tools = d.get("holder_tools", [])
     path = f"/api/users/{quote(user, safe='')}/force-return"
+    shown = ", ".join(ids[:10]) + (f" … +{len(ids) - 10} more" if len(ids) > 10 else "")
     return Action(
-        "force-return", f"Force-return the {seats:.0f} seats of {user}", h.key,
-        why=f"{user} holds {seats:.0f} seats ({ev.data.get('holder_share', 0):.0%} of all in use) "
-            f"on {len(ev.data.get('holder_tools', []))} tools",
+        "force-return", f"Force-return the {plural(seats, 'seat')} of {user}", h.key,
+        why=f"{user} holds {plural(seats, 'seat')} ({d.get('holder_share', 0):.0%} of all in use) "
+            f"on {plural(len(tools), 'tool')} ({', '.join(tools)}); borrow ids: {shown or 'none listed'}",
         risk=f"Jobs of {user} lose their seats mid-run and may fail; if the script keeps running "
              "it borrows again, so tell its owner too.",
         curl=_curl(ctx, "POST", path), command=_command(ctx, "force-return"),
         request={"method": "POST", "path": path},
         verify={"expr": f'sum(licenses_held_by_user{{user="{user}"}}) or vector(0)', "op": "<=", "value": 0,
-                "alert": ev.data.get("alert_name"), "labels": {}})
+                "alert": d.get("alert_name"), "labels": {}},
+        cost=None, target={"user": user, "seats": seats, "borrow_ids": ids, "tools": tools})
 
 
 def rollback(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
@@ -158,7 +173,9 @@ def rollback(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
     target = f" to {previous}" if previous else ""
     return Action(
         "rollback", f"Roll back {version}{target}", h.key,
-        why=f"failures started right after {version} went out",
+        why=(f"failures started right after {version} went out: "
+             f"{plural(ev.data.get('failures_after', 0), 'failed borrow')} since the change against "
+             f"{ev.data.get('failures_before', 0):,.0f} in as long before it"),
         risk=f"Whatever {version} brought goes away too; check it held no data migration.",
         curl=_curl(ctx, "POST", "/api/deployments/rollback"), command=_command(ctx, "rollback"),
         request={"method": "POST", "path": "/api/deployments/rollback"},
@@ -198,7 +215,7 @@ PLAYBOOK = {
 def recommend(ev: Evidence, ranked: list[Hypothesis], ctx: Context) -> list[Action]:
     """Actions for the likely hypotheses, most likely first, each id once, numbered by priority."""
     actions: list[Action] = []
-    likely = [h for h in ranked if h.confidence >= MIN_CONFIDENCE] or ranked[:1]
+    likely = [h for h in ranked if h.confidence >= MIN_CONFIDENCE]
     for h in likely:
         steps = PLAYBOOK[h.key]
         if h.key == "build_job" and _commit_pays_off(ev, h, ctx):
@@ -213,7 +230,6 @@ def recommend(ev: Evidence, ranked: list[Hypothesis], ctx: Context) -> list[Acti
 
 
 def _commit_pays_off(ev: Evidence, h: Hypothesis, ctx: Context) -> bool:
-    """For a build job: is the extra commit paid off within one working day at the window's pace?"""
+    """For a build job: does the extra commit pay off at the window's pace, with demand above commit often?"""
     action = raise_commit(ev, h, ctx)
-    hours = (action.cost or {}).get("hours_at_window_pace_to_break_even") if action else None
-    return hours is not None and hours <= 8 and ev.data.get("above_commit_fraction", 0) >= 0.25
+    return bool(action and action.cost and action.cost["pays_off"]) and ev.data.get("above_commit_fraction", 0) >= 0.25

@@ -1,6 +1,7 @@
 """The `investigate` and `incident` subcommands: report, approve, apply, verify, watch, export."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -9,10 +10,12 @@ from pathlib import Path
 
 from license_demo import cli_args
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.investigate import apply, audit, contacts, evidence, report
+from license_demo.investigate import apply, audit, contacts, evidence, journal, report
 from license_demo.investigate.investigation import Request, run
 
 APPROVAL_WORD = "yes"
+# The exit status when the license server cannot be reached (the report still says what Prometheus sees).
+EXIT_UNREACHABLE = 3
 
 
 def _err(line: str = "") -> None:
@@ -20,17 +23,32 @@ def _err(line: str = "") -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def ask_tool(tools: list[str]) -> str | None:
+    """Ask at the terminal which of the tools showing the symptom to investigate (Enter: the first)."""
+    _err("Several tools show this symptom:")
+    for i, tool in enumerate(tools, 1):
+        _err(f"  {i}. {tool}")
+    print(f"Which one? [1-{len(tools)}, Enter for 1]: ", end="", file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline().strip()
+    except (EOFError, OSError):
+        answer = ""
+    return tools[int(answer) - 1] if answer.isdigit() and 1 <= int(answer) <= len(tools) else tools[0]
+
+
 def sources_from(args) -> evidence.Sources:
-    """The API clients from the parsed arguments."""
+    """The API clients from the parsed arguments; a person at a terminal is asked to pick a tool."""
+    interactive = sys.stdin.isatty() and not args.json and not args.watch
     return evidence.Sources(server=ServerClient(args.server, args.admin_token),
                             prometheus=PrometheusClient(args.prometheus),
                             alertmanager=AlertmanagerClient(args.alertmanager) if args.alertmanager else None,
-                            loki_url=args.loki or None)
+                            loki_url=args.loki or None, ask_tool=ask_tool if interactive else None)
 
 
 def settings_from(args) -> evidence.Settings:
     """Windows and thresholds from the parsed arguments."""
-    return evidence.Settings(window=args.window, lookback=args.lookback, hoarding_seats=args.hoarding_seats)
+    return evidence.Settings(window=args.window, lookback=args.lookback, hoarding_seats=args.hoarding_seats,
+                             rules_file=args.rules_file)
 
 
 def choose(actions: list, wanted: str | None):
@@ -53,7 +71,7 @@ def ask_approval(action) -> bool:
 
 
 def approve_and_apply(args, sources, inv, log: audit.AuditLog) -> dict | None:
-    """Ask for (or take the explicit) approval, apply, verify; every step goes to the audit log."""
+    """Ask for (or take the explicit) approval, apply, verify; each step goes to the journal."""
     action = choose(inv.actions, args.approve or args.action)
     incident = inv.incident
     if action is None:
@@ -62,42 +80,39 @@ def approve_and_apply(args, sources, inv, log: audit.AuditLog) -> dict | None:
              if named else "nothing to apply: no action the investigator can carry out")
         return {"status": "not_applicable", "action": named}
     what = f"{action.id}: {action.title}"
-    details = {"incident": incident.id, "request": action.request, "alert": inv.result["alert"]}
+    entry = journal.Journal(log, incident, request=action.request, alert=inv.result["alert"])
     if args.approve:
         approver, approved = args.approver, True
         _err(f"approved by {approver} with --approve {action.id}")
     elif not sys.stdin.isatty():
         _err("error: approval needs a person: run this in a terminal and type yes at the prompt, "
              "or pass --approve ACTION_ID --approver NAME")
-        log.write("declined", args.approver or audit.operator(), what, "no terminal to ask for approval", **details)
+        entry.record("declined", args.approver or audit.operator(), what, "no terminal to ask for approval",
+                     timeline=False)
         return {"status": "declined", "action": action.id, "reason": "no terminal"}
     else:
         approver = args.approver or audit.operator()
         approved = ask_approval(action)
     if not approved:
-        log.write("declined", approver, what, "declined at the prompt; nothing changed", **details)
-        incident.event("action_declined", what, by=approver)
+        entry.record("declined", approver, what, "declined at the prompt; nothing changed")
         _err("declined: nothing changed")
         return {"status": "declined", "action": action.id, "approver": approver}
-    log.write("approved", approver, what, "approved", **details)
-    incident.event("action_approved", what, by=approver)
+    entry.record("approved", approver, what, "approved")
     _err(f"applying {action.id} ...")
     outcome = apply.execute(action, sources.server, args.notify_webhook)
-    log.write("applied" if outcome.applied else "failed", approver, what, outcome.result, **details)
     _err(f"  {outcome.result}")
     if not outcome.applied:
+        entry.record("failed", approver, what, outcome.result)
         return {"status": "failed", "action": action.id, "approver": approver, **outcome.to_dict()}
-    incident.event("team_notified" if action.notify else "action_applied", f"{what}: {outcome.result}", by=approver)
+    entry.record("notified" if action.notify else "applied", approver, what, outcome.result)
     if action.verify.get("expr"):
         _err(f"verifying (up to {args.verify_timeout:.0f}s): {action.verify['expr']} "
              f"{action.verify['op']} {action.verify['value']}")
         outcome = apply.verify(action, outcome, sources.prometheus, sources.server, sources.alertmanager,
                                args.verify_timeout, progress=_err)
-        log.write("verified" if outcome.verified else "not_verified", approver, what, outcome.verification,
-                  **details)
+        entry.record("verified" if outcome.verified else "not_verified", "investigator", what, outcome.verification)
         _err(f"  {'verified' if outcome.verified else 'NOT verified'}: {outcome.verification}")
         if outcome.verified:
-            incident.event("verified", outcome.verification, by="investigator")
             incident.event("resolved", f"{action.id} worked: {outcome.verification}", by="investigator")
     return {"status": "applied", "action": action.id, "approver": approver, **outcome.to_dict()}
 
@@ -110,12 +125,14 @@ def investigate_once(args, alert: str | None = None, tool: str | None = None, us
                   settings=settings_from(args), record_incident=not args.no_incident, notification=notification)
     inv = run(sources, req, contacts.load(args.contacts))
     log = audit.AuditLog(args.audit_log)
-    log.write("investigated", audit.operator(), f"{inv.result['alert']} {inv.result.get('tool') or ''}".strip(),
-              f"top {inv.result['top_hypothesis']}, first action {inv.result['first_action']}",
-              incident=inv.result["incident_id"])
+    log.write("investigated", audit.operator(),
+              f"{inv.result['alert'] or 'no alert'} {inv.result.get('tool') or ''}".strip(),
+              f"{inv.result['status']}: {inv.result['summary']}", incident=inv.result["incident_id"])
     if not args.json:
         print(report.terminal(inv.result, show_queries=not args.brief), flush=True)
-    if args.apply or args.approve:
+    if inv.result["error"]:
+        _err(f"error: {inv.result['error']}")
+    if (args.apply or args.approve) and inv.result["status"] != "nothing_abnormal":
         inv.result["applied"] = approve_and_apply(args, sources, inv, log)
     if args.json:
         print(json.dumps(inv.result, indent=2, default=str), flush=True)
@@ -141,6 +158,8 @@ def watch(args) -> int:
                 continue
             for alert in reversed(alerts):
                 labels = alert.get("labels", {})
+                if str(labels.get("synthetic", "")).lower() == "true":
+                    continue
                 key = json.dumps(labels, sort_keys=True)
                 stamp = f"{alert.get('status')}@{alert.get('startsAt')}"
                 if seen.get(key) == stamp or (evidence.epoch(alert.get("received_at")) or 0) < since:
@@ -189,6 +208,8 @@ def run_investigate(args) -> int:
     except (DemoError, ValueError) as exc:
         _err(f"error: {exc}")
         return 1
+    if result["status"] == "server_unreachable":
+        return EXIT_UNREACHABLE
     applied = result.get("applied") or {}
     return 1 if applied.get("status") == "failed" or applied.get("verified") is False else 0
 
@@ -229,7 +250,10 @@ def register(subparsers) -> None:
         "investigate", help="gather facts for an alert or symptom, rank causes, recommend and apply fixes",
         description="Investigate an incident: facts from Prometheus (and Loki with --loki), hypotheses "
                     "scored by explicit rules, actions with exact commands. Nothing changes unless a "
-                    "person approves: type yes at the prompt (--apply) or pass --approve ID --approver NAME.")
+                    "person approves: type yes at the prompt (--apply) or pass --approve ID --approver NAME. "
+                    "Exit status: 0 done (also when nothing abnormal is found), 1 an applied action failed or "
+                    "was not verified, 2 bad arguments, 3 the license server cannot be reached.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("text", nargs="?", help='what is wrong, e.g. "overage spike on DaVinci" (a tool, a user '
                                            "or a symptom)")
     p.add_argument("--alert", help="the alert name, e.g. HighOverageRate")
@@ -247,6 +271,9 @@ def register(subparsers) -> None:
                    help="seconds of history for steady demand (default 28800, a working day)")
     p.add_argument("--hoarding-seats", type=int, default=10, help="seats above which one user is hoarding "
                                                                  "(default 10, as the SingleUserHoarding alert)")
+    p.add_argument("--rules-file", default=env("RULES_SOURCE_FILE"),
+                   help="the alert rules' source with their thresholds (default $RULES_SOURCE_FILE or the "
+                        "checkout's prometheus/rules.src.yml)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (prompts go to stderr)")
     p.add_argument("--brief", action="store_true", help="leave the queries out of the terminal report")
     p.add_argument("--apply", action="store_true", help="ask at the terminal to approve and apply an action")

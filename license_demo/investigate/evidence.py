@@ -6,7 +6,7 @@ gatherers run; each topic's gatherers live in a facts_* module named after it, L
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
@@ -44,6 +44,17 @@ class Settings:
     window: int = 600
     lookback: int = 8 * 3600
     hoarding_seats: int = 10
+    # Seconds of the baseline (the stretch just before the window); None: as long as the window.
+    # Shorter when the server was reset less than two windows ago, 0 when the window starts at the reset.
+    baseline: int | None = None
+    # The server's last reset (epoch seconds): no window reaches back before it.
+    since: float | None = None
+    rules_file: str | None = None
+
+    @property
+    def baseline_seconds(self) -> int:
+        """How long the baseline is."""
+        return self.window if self.baseline is None else self.baseline
 
 
 @dataclass
@@ -54,6 +65,8 @@ class Sources:
     prometheus: PrometheusClient
     alertmanager: AlertmanagerClient | None = None
     loki_url: str | None = None
+    # Asks the operator which of several tools to investigate (an interactive terminal only).
+    ask_tool: Callable[[list[str]], str | None] | None = None
 
 
 @dataclass
@@ -74,7 +87,9 @@ class Evidence:
     def to_dict(self) -> dict:
         """The evidence as JSON-ready data (facts in the order gathered)."""
         return {"at": iso(self.at), "at_epoch": self.at, "window_seconds": self.settings.window,
-                "lookback_seconds": self.settings.lookback, "subject": self.subject.to_dict(),
+                "baseline_seconds": self.settings.baseline_seconds, "lookback_seconds": self.settings.lookback,
+                "since_reset": iso(self.settings.since) if self.settings.since else None,
+                "subject": self.subject.to_dict(),
                 "facts": [f.to_dict() for f in self.facts.values()], "notes": self.notes}
 
 
@@ -130,6 +145,7 @@ def _log_facts(col: Collector) -> None:
 # appear in reports in this order.
 GATHERERS: tuple[Callable[[Collector], None], ...] = (
     facts_health.server_facts,
+    facts_health.reset_facts,
     facts_health.prometheus_facts,
     facts_alerts.alert_facts,
     facts_alerts.focus_alert,
@@ -147,7 +163,8 @@ GATHERERS: tuple[Callable[[Collector], None], ...] = (
 
 def gather(sources: Sources, subject: Subject, settings: Settings, at: float | None = None) -> Evidence:
     """Collect every fact the rules need, at one instant (now by default)."""
-    ev = Evidence(at=at or time.time(), settings=settings, subject=subject)
+    # A copy: the window may be shortened to the server's last reset for this evidence only.
+    ev = Evidence(at=at or time.time(), settings=replace(settings), subject=subject)
     col = Collector(sources, ev)
     for gatherer in GATHERERS:
         gatherer(col)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from license_demo.clients import DemoError
+from license_demo.investigate import wording
 from license_demo.investigate.promql import duration
 from license_demo.investigate.subject import symptom_alert
 from license_demo.investigate.timestamps import epoch
@@ -24,50 +25,101 @@ ALERT_SERIES = {
     "BorrowFailureSpike": 'sum(tool_reason:license_borrow_failures:ratio{{tool="{tool}",reason!="exhausted"}})',
     "LicenseServerDown": 'min(up{{job="license-server"}})',
 }
+# What each series measures, for labels that do not name an alert that may not have fired.
+SERIES_NAMES = {"HighOverageRate": "share of seats in use that are overage",
+                "OverageLimitReached": "overage seats in use",
+                "HighOverageCostBurn": "overage cost burn", "LicensesExhausted": "seats free",
+                "SingleUserHoarding": "seats held by the user", "BorrowFailureSpike": "share of borrows failing",
+                "LicenseServerDown": "up of the license-server target"}
+SERIES_UNITS = {"HighOverageRate": "ratio", "OverageLimitReached": "seat", "HighOverageCostBurn": "$/h",
+                "LicensesExhausted": "seat", "SingleUserHoarding": "seat", "BorrowFailureSpike": "ratio",
+                "LicenseServerDown": "up"}
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
+def _real(labels: dict) -> bool:
+    """Alerts raised by synthetic checks (labelled synthetic="true") are not incidents."""
+    return str(labels.get("synthetic", "")).lower() != "true"
+
+
+def _key(labels: dict) -> tuple:
+    """An alert's identity: its labels without Prometheus' state label."""
+    return tuple(sorted((k, v) for k, v in labels.items() if k not in ("alertstate", "__name__")))
+
+
 def alert_facts(col: Collector) -> None:
-    """Which alerts fire now (Prometheus keeps activeAt, Alertmanager and the webhook the rest)."""
+    """Which alerts fire now and which fired in the window (Prometheus, Alertmanager, the webhook record)."""
     ev, src = col.ev, col.sources
     alerts: dict[tuple, dict] = {}
     try:
-        data = requests.get(src.prometheus.url.rstrip("/") + "/api/v1/alerts", timeout=10).json()
-        for a in data["data"]["alerts"]:
-            if a.get("state") == "firing":
-                key = tuple(sorted(a["labels"].items()))
-                alerts[key] = {"labels": a["labels"], "active_at": epoch(a.get("activeAt")),
-                               "source": "prometheus"}
-    except (requests.RequestException, ValueError, KeyError):
+        for a in src.prometheus.alerts():
+            if a.get("state") == "firing" and _real(a["labels"]):
+                alerts[_key(a["labels"])] = {"labels": a["labels"], "active_at": epoch(a.get("activeAt")),
+                                             "source": "prometheus"}
+    except (DemoError, requests.RequestException, KeyError):
         pass
     if src.alertmanager is not None:
         try:
             for a in src.alertmanager.active():
-                key = tuple(sorted(a["labels"].items()))
-                entry = alerts.setdefault(key, {"labels": a["labels"], "source": "alertmanager"})
-                entry["starts_at"] = epoch(a.get("startsAt"))
+                if _real(a["labels"]):
+                    entry = alerts.setdefault(_key(a["labels"]), {"labels": a["labels"], "source": "alertmanager"})
+                    entry["starts_at"] = epoch(a.get("startsAt"))
         except (DemoError, requests.RequestException):
             pass
+    received = []
     if ev.data.get("server_reachable"):
         try:
-            for a in src.server.alerts(status="firing"):
-                key = tuple(sorted(a.get("labels", {}).items()))
-                entry = alerts.setdefault(key, {"labels": a.get("labels", {}), "source": "webhook"})
-                entry["received_at"] = epoch(a.get("received_at"))
+            received = [a for a in src.server.alerts() if _real(a.get("labels", {}))]
         except (DemoError, requests.RequestException):
             pass
+    for a in received:
+        if a.get("status") == "firing":
+            entry = alerts.setdefault(_key(a.get("labels", {})), {"labels": a.get("labels", {}), "source": "webhook"})
+            entry["received_at"] = epoch(a.get("received_at"))
     firing = sorted(alerts.values(), key=lambda a: (SEVERITY_ORDER.get(a["labels"].get("severity"), 3),
                                                     a["labels"].get("alertname", "")))
     ev.data["alerts"] = firing
     col.add("alerts_firing", "alerts firing now", [
         {k: a["labels"].get(k, "") for k in ("alertname", "severity", "tool", "user")} for a in firing],
-        "Prometheus GET /api/v1/alerts, Alertmanager GET /api/v2/alerts, server GET /api/alerts?status=firing",
+        "Prometheus GET /api/v1/alerts, Alertmanager GET /api/v2/alerts, server GET /api/alerts",
         "alertmanager")
+    _fired_in_window(col, firing, received)
+
+
+def _fired_in_window(col: Collector, firing: list[dict], received: list[dict]) -> None:
+    """Alerts that fired at some point in the window, even if resolved now (ALERTS and the webhook record)."""
+    ev, window = col.ev, col.ev.settings.window
+    fired = {_key(a["labels"]): a for a in firing}
+    expr = f'max_over_time(ALERTS{{alertstate="firing"}}[{duration(window)}])'
+    try:
+        for r in col.sources.prometheus.query(expr, at=ev.at) if col.prometheus_ok else []:
+            if _real(r["metric"]):
+                fired.setdefault(_key(r["metric"]), {"labels": {k: v for k, v in r["metric"].items()
+                                                                if k not in ("__name__", "alertstate")},
+                                                     "source": "prometheus", "resolved": True})
+    except DemoError:
+        pass
+    for a in received:
+        at = epoch(a.get("received_at"))
+        if at and ev.at - at <= window and a.get("status") == "firing":
+            fired.setdefault(_key(a.get("labels", {})), {"labels": a.get("labels", {}), "source": "webhook",
+                                                        "received_at": at, "resolved": True})
+    ev.data["alerts_fired"] = list(fired.values())
+    resolved = [a for a in fired.values() if a.get("resolved")]
+    col.add("alerts_resolved_window", f"alerts that fired in the last {wording.duration(window)} and are "
+                                      "resolved now",
+            [{k: a["labels"].get(k, "") for k in ("alertname", "severity", "tool", "user")} for a in resolved],
+            f"{expr}; server GET /api/alerts received_at", "prometheus")
 
 
 def pick_alert(ev: Evidence) -> dict | None:
-    """The firing alert this investigation is about: the named one, else one matching the subject."""
-    subject, firing = ev.subject, ev.data.get("alerts", [])
+    """The alert this investigation is about: the named one, else one matching the subject.
+
+    Only alerts that fire now or fired in the window qualify: the investigator never names
+    an alert that did not fire.
+    """
+    subject = ev.subject
+    candidates = ev.data.get("alerts", []) + [a for a in ev.data.get("alerts_fired", []) if a.get("resolved")]
 
     def fits(a: dict) -> bool:
         labels = a["labels"]
@@ -75,28 +127,33 @@ def pick_alert(ev: Evidence) -> dict | None:
                 and (not subject.user or labels.get("user") in (None, subject.user)))
 
     if subject.alert:
-        named = [a for a in firing if a["labels"].get("alertname") == subject.alert]
+        named = [a for a in candidates if a["labels"].get("alertname") == subject.alert]
+        if not named:
+            ev.notes.append(f"{subject.alert} is not firing and did not fire in the last "
+                            f"{wording.duration(ev.settings.window)}")
         return next((a for a in named if fits(a)), named[0] if named else None)
     hinted = symptom_alert(subject)
-    for candidates in ([a for a in firing if a["labels"].get("alertname") == hinted and fits(a)],
-                       [a for a in firing if fits(a) and (subject.tool or subject.user)
-                        and (a["labels"].get("tool") == subject.tool or a["labels"].get("user") == subject.user)]):
-        if candidates:
-            return candidates[0]
+    for group in ([a for a in candidates if a["labels"].get("alertname") == hinted and fits(a)],
+                  [a for a in candidates if fits(a)
+                   and ((subject.tool and a["labels"].get("tool") == subject.tool)
+                        or (subject.user and a["labels"].get("user") == subject.user))]):
+        if group:
+            return group[0]
     return None
 
 
 def focus_alert(col: Collector) -> None:
-    """Record the alert in focus and its name (the one the subject names when none fires)."""
+    """Record the alert in focus and its name (None when no matching alert fired)."""
     ev = col.ev
     ev.data["alert"] = pick_alert(ev)
-    ev.data["alert_name"] = ev.data["alert"]["labels"]["alertname"] if ev.data["alert"] else ev.subject.alert
+    ev.data["alert_name"] = ev.data["alert"]["labels"]["alertname"] if ev.data["alert"] else None
 
 
 def alert_series_facts(col: Collector) -> None:
     """The series the alert fires on: now, its peak in the window, its average one window earlier."""
-    ev, w = col.ev, duration(col.ev.settings.window)
+    ev, w, span = col.ev, duration(col.ev.settings.window), wording.duration(col.ev.settings.window)
     alert = ev.data.get("alert")
+    # The series the named (or hinted) alert reads is a fact even when that alert did not fire.
     name = alert["labels"]["alertname"] if alert else ev.subject.alert or symptom_alert(ev.subject)
     template = ALERT_SERIES.get(name or "")
     if not template:
@@ -106,8 +163,13 @@ def alert_series_facts(col: Collector) -> None:
     if ("{tool}" in template and not tool) or ("{user}" in template and not user):
         return
     series = template.format(tool=tool, user=user)
-    col.scalar("alert_series_now", f"{name} series now", series, default=None)
-    col.scalar("alert_series_peak", f"{name} series, highest in the last {w}", f"max_over_time(({series})[{w}:])",
-               default=None)
-    col.scalar("alert_series_baseline", f"{name} series, average in the {w} before that",
-               f"avg_over_time(({series})[{w}:] offset {w})", default=None)
+    unit, what = SERIES_UNITS.get(name, ""), SERIES_NAMES.get(name, name)
+    if alert:
+        what = f"{what} ({name}'s series)"
+    col.scalar("alert_series_now", f"{what} now", series, unit, default=None)
+    col.scalar("alert_series_peak", f"{what}, highest in the last {span}", f"max_over_time(({series})[{w}:])",
+               unit, default=None)
+    base = ev.settings.baseline_seconds
+    if base:
+        col.scalar("alert_series_baseline", f"{what}, average in the {wording.duration(base)} before that",
+                   f"avg_over_time(({series})[{duration(base)}:] offset {w})", unit, default=None)

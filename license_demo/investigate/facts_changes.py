@@ -1,9 +1,11 @@
 """Change facts: the versions seen in the window, the last version change, and failures before and after it."""
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
+from license_demo.investigate import wording
 from license_demo.investigate.promql import duration, grew
 from license_demo.investigate.timestamps import epoch
 
@@ -14,7 +16,8 @@ if TYPE_CHECKING:
 def deployment_facts(col: Collector) -> None:
     """The versions seen in the window, the last version change and failures before and after it."""
     ev, w = col.ev, duration(col.ev.settings.window)
-    versions = col.rows("versions_window", f"versions reporting license_server_build_info in the last {w}",
+    versions = col.rows("versions_window", "versions reporting license_server_build_info in the last "
+                                           f"{wording.duration(ev.settings.window)}",
                         f"count by (version, commit) (last_over_time(license_server_build_info[{w}]))",
                         ("version", "commit"))
     current = col.rows("version_now", "version running now", "license_server_build_info",
@@ -35,21 +38,28 @@ def deployment_facts(col: Collector) -> None:
             ev.notes.append(f"deployments unavailable: {exc}")
     if change and change["at"] and ev.at - change["at"] <= ev.settings.window:
         ev.data["change"] = change
+        # Rounded up, so the span starts at or before the change and holds its first failures.
+        seconds = max(math.ceil(ev.at - change["at"]), 1)
         col.add("last_change", "last version change (GET /api/deployments)",
-                f"{change['action']} {change['version']} ({change['commit']}) {ev.at - change['at']:.0f}s ago",
+                f"{change['action']} {change['version']} ({change['commit']}) {wording.duration(seconds)} ago",
                 "GET /api/deployments", "server")
-        seconds = max(int(ev.at - change["at"]), 1)
-        span = duration(seconds)
-        sel = 'reason!="exhausted"'
+        # As long before the change as since it, but never before the server's last reset.
+        since_reset = (change["at"] - ev.settings.since) if ev.settings.since else seconds
+        before = max(0, min(seconds, int(since_reset)))
+        tool = ev.data.get("tool")
+        sel = 'reason!="exhausted"' + (f',tool="{tool}"' if tool else "")
+        scope = f" of {tool}" if tool else ""
         ev.data["failures_after"] = col.scalar(
-            "failures_after_change", f"failed borrows (not for lack of seats) in the {span} since the change",
-            grew(f"license_borrow_failures_total{{{sel}}}", "", seconds))
+            "failures_after_change", f"failed borrows{scope} (not for lack of seats) in the "
+                                     f"{wording.duration(seconds)} since the change",
+            grew(f"license_borrow_failures_total{{{sel}}}", "", seconds), "failure")
         ev.data["failures_before"] = col.scalar(
-            "failures_before_change", f"failed borrows (not for lack of seats) in the {span} before it",
-            grew(f"license_borrow_failures_total{{{sel}}}", "", seconds, seconds))
+            "failures_before_change", f"failed borrows{scope} (not for lack of seats) in the "
+                                      f"{wording.duration(before)} before it",
+            grew(f"license_borrow_failures_total{{{sel}}}", "", before, seconds), "failure") if before else 0.0
         ev.data["borrows_after"] = col.scalar(
-            "borrows_after_change", f"successful borrows in the {span} since the change",
-            grew("license_borrow_success_total", "", seconds))
+            "borrows_after_change", f"successful borrows{scope} in the {wording.duration(seconds)} since the change",
+            grew("license_borrow_success_total" + (f'{{tool="{tool}"}}' if tool else ""), "", seconds), "borrow")
     elif len(versions) > 1:
         ev.data["change"] = {"at": None, "action": "deploy", "version": current[0]["version"] if current else None,
                              "commit": current[0]["commit"] if current else None, "previous": None}

@@ -1,12 +1,15 @@
 """Health facts: does the server answer, does Prometheus scrape it, are borrows failing, are faults on."""
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import requests
 
 from license_demo.clients import DemoError
-from license_demo.investigate.promql import duration, grew
+from license_demo.investigate import wording
+from license_demo.investigate.promql import grew
+from license_demo.investigate.timestamps import epoch, iso
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import Collector
@@ -32,6 +35,41 @@ def server_facts(col: Collector) -> None:
             ev.notes.append(str(exc))
 
 
+def reset_facts(col: Collector) -> None:
+    """Start every window at the server's last reset at the earliest, so rehearsals stay out.
+
+    Prometheus keeps the counters of traffic from before a reset; counting from the reset on
+    shows only the show. A server without GET /api/status keeps the full windows (with a note).
+    """
+    ev, server, s = col.ev, col.sources.server, col.ev.settings
+    if not ev.data.get("server_reachable"):
+        return
+    try:
+        answer = server.call("GET", "/api/status", expect_error=True)
+        reset_at = epoch(answer.json().get("last_reset_at")) if answer.status_code == 200 else None
+        if answer.status_code != 200:
+            ev.notes.append(f"GET /api/status answered {answer.status_code}: the windows may include "
+                            "traffic from before the last reset")
+    except (DemoError, ValueError, AttributeError) as exc:
+        ev.notes.append(f"server status unavailable ({exc}): the windows may include traffic from before "
+                        "the last reset")
+        return
+    if not reset_at or reset_at >= ev.at:
+        return
+    since = ev.at - reset_at
+    s.since = reset_at
+    col.add("last_reset", "server last reset (GET /api/status)", f"{iso(reset_at)}, {wording.duration(since)} ago",
+            f"GET {server.url}/api/status", "server")
+    if since < s.window:
+        ev.notes.append(f"window shortened from {wording.duration(s.window)} to {wording.duration(since)}: "
+                        f"the server was reset at {iso(reset_at)}")
+        # Rounded up: a window cut to whole seconds must still hold what happened right after the reset.
+        s.window = max(math.ceil(since), 1)
+    s.baseline = max(0, min(s.window, int(since - s.window)))
+    if since < s.lookback:
+        s.lookback = max(math.ceil(since), 1)
+
+
 def prometheus_facts(col: Collector) -> None:
     """Scrape health: `up` of the server target and the target's last error."""
     ev, prom = col.ev, col.sources.prometheus
@@ -44,7 +82,7 @@ def prometheus_facts(col: Collector) -> None:
         return
     ev.data["prometheus_reachable"] = True
     up = col.rows("server_up", "up of the license-server target (1 scraped, 0 failing)",
-                  'up{job="license-server"}', ("instance",))
+                  'up{job="license-server"}', ("instance",), "up")
     ev.data["up"] = min((r["value"] for r in up), default=None)
     try:
         targets = requests.get(prom.url.rstrip("/") + "/api/v1/targets", timeout=10).json()
@@ -61,10 +99,13 @@ def failure_facts(col: Collector) -> None:
     """Failed borrows by tool and reason in the window, the failing share now, and fault switches on."""
     if not col.prometheus_ok:
         return
-    ev, w = col.ev, duration(col.ev.settings.window)
-    col.rows("failures_window", f"failed borrows by tool and reason in the last {w}",
-             grew("license_borrow_failures_total", "tool, reason", col.ev.settings.window) + " > 0", ("tool", "reason"))
+    ev = col.ev
+    ev.data["failures_window_rows"] = col.rows(
+        "failures_window", f"failed borrows by tool and reason in the last {wording.duration(ev.settings.window)}",
+        grew("license_borrow_failures_total", "tool, reason", ev.settings.window) + " > 0", ("tool", "reason"),
+        "failure")
     ratios = col.rows("failure_ratio_now", "share of borrow attempts failing now, by reason (recording rule)",
-                      'tool_reason:license_borrow_failures:ratio{reason!="exhausted"} > 0', ("tool", "reason"))
+                      'tool_reason:license_borrow_failures:ratio{reason!="exhausted"} > 0', ("tool", "reason"),
+                      "ratio")
     ev.data["failure_ratio_now"] = ratios
     col.rows("faults_active", "fault switches on now", "license_fault_active == 1", ("fault", "variant"))

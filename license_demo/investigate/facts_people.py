@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
-from license_demo.investigate.promql import duration, grew
+from license_demo.investigate import wording
+from license_demo.investigate.promql import grew
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import Collector
@@ -12,22 +13,24 @@ if TYPE_CHECKING:
 
 def borrower_facts(col: Collector) -> None:
     """Who drives the borrows of the tool in focus, and which teams hold its seats now."""
-    ev, w, s, tool = col.ev, duration(col.ev.settings.window), col.ev.settings, col.ev.data.get("tool")
+    ev, w, s, tool = col.ev, wording.duration(col.ev.settings.window), col.ev.settings, col.ev.data.get("tool")
     if not tool:
         return
     sel = f'tool="{tool}"'
     users = col.rows("checkouts_by_user", f"checkouts of {tool} by user in the last {w}",
                      grew(f"license_checkouts_by_user_total{{{sel}}}", "user, team", s.window) + " > 0",
-                     ("user", "team"))
+                     ("user", "team"), "checkout")
     teams = col.rows("checkouts_by_team", f"checkouts of {tool} by team in the last {w}",
-                     grew(f"license_checkouts_by_user_total{{{sel}}}", "team", s.window) + " > 0", ("team",))
+                     grew(f"license_checkouts_by_user_total{{{sel}}}", "team", s.window) + " > 0", ("team",),
+                     "checkout")
     ev.data["checkouts_by_user"], ev.data["checkouts_by_team"] = users, teams
     total = sum(r["value"] for r in teams)
     ev.data["top_team"] = teams[0]["team"] if teams else None
     ev.data["top_team_share"] = round(teams[0]["value"] / total, 3) if total else 0.0
+    ev.data["top_team_checkouts"], ev.data["checkouts_total"] = (teams[0]["value"] if teams else 0), total
     ev.data["teams_over_20pct"] = sum(1 for r in teams if total and r["value"] / total >= 0.2)
     if teams:
-        col.add("top_team_share", f"share of {tool} checkouts by team {teams[0]['team']}",
+        col.add("top_team_share", f"share of the {tool} checkouts in the last {w} made by team {teams[0]['team']}",
                 ev.data["top_team_share"],
                 f"max({grew(f'license_checkouts_by_user_total{{{sel}}}', 'team', s.window)}) / "
                 f"{grew(f'license_checkouts_by_user_total{{{sel}}}', '', s.window)}",
@@ -43,7 +46,7 @@ def borrower_facts(col: Collector) -> None:
             ev.notes.append(str(exc))
         col.add("held_by_team", f"seats of {tool} held now, by team",
                 [{"team": t, **v} for t, v in sorted(held.items(), key=lambda kv: -kv[1]["seats"])],
-                f"GET /api/borrows?tool={tool}", "server")
+                f"GET /api/borrows?tool={tool}", "server", "seat")
     ev.data["held_by_team"] = held
 
 
@@ -51,9 +54,10 @@ def holder_facts(col: Collector) -> None:
     """Who holds the most seats now, and on how many tools."""
     ev = col.ev
     top = col.rows("top_holders", "seats held now by the top 5 users",
-                   "topk(5, sum by (user, team) (licenses_held_by_user) > 0)", ("user", "team"))
-    total = col.scalar("seats_in_use_total", "seats in use now, all tools", "sum(licenses_in_use)")
-    available = col.scalar("seats_available_total", "seats free now, all tools", "sum(licenses_available)")
+                   "topk(5, sum by (user, team) (licenses_held_by_user) > 0)", ("user", "team"), "seat")
+    total = col.scalar("seats_in_use_total", "seats in use now, all tools", "sum(licenses_in_use)", "seat")
+    available = col.scalar("seats_available_total", "seats free now, all tools", "sum(licenses_available)",
+                           "seat")
     ev.data.update(top_holders=top, seats_in_use_total=total, seats_available_total=available)
     user = ev.subject.user or (ev.data.get("alert") or {}).get("labels", {}).get("user")
     if not user and top:
@@ -62,13 +66,13 @@ def holder_facts(col: Collector) -> None:
     if not user:
         return
     held = col.scalar("holder_seats", f"seats held now by {user}",
-                      f'sum(licenses_held_by_user{{user="{user}"}})')
+                      f'sum(licenses_held_by_user{{user="{user}"}})', "seat")
     ev.data["holder_seats"] = held or 0
     ev.data["holder_team"] = next((r["team"] for r in top if r["user"] == user), None)
     ev.data["holder_share"] = round((held or 0) / total, 3) if total else 0.0
     col.add("holder_share", f"share of all seats in use held by {user}", ev.data["holder_share"],
             f'sum(licenses_held_by_user{{user="{user}"}}) / sum(licenses_in_use)', "prometheus", "ratio")
-    w = duration(ev.settings.window)
+    w = wording.duration(ev.settings.window)
     mine = col.scalar(None, "", grew(f'license_checkouts_by_user_total{{user="{user}"}}', "", ev.settings.window))
     everyone = col.scalar(None, "", grew("license_checkouts_by_user_total", "", ev.settings.window))
     ev.data["holder_checkout_share"] = round(mine / everyone, 3) if everyone else 0.0
@@ -86,5 +90,7 @@ def holder_facts(col: Collector) -> None:
         except DemoError as exc:
             ev.notes.append(str(exc))
         col.add("holder_tools", f"tools on which {user} holds seats", sorted(tools),
+                f"GET /api/borrows?user={user}", "server")
+        col.add("holder_borrow_ids", f"borrow ids of the seats {user} holds", ev.data.get("holder_borrow_ids", []),
                 f"GET /api/borrows?user={user}", "server")
     ev.data["holder_tools"] = sorted(tools)

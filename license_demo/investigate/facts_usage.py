@@ -3,16 +3,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from license_demo.clients import DemoError
+from license_demo.investigate import rule_settings, wording
 from license_demo.investigate.facts_alerts import ALERT_SERIES
 from license_demo.investigate.promql import duration, grew
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import Collector, Evidence
 
+# The symptoms whose tools can be found in the data when the subject names none, and the
+# per-tool figure that shows each (read from ev.data after tool_facts and failure_facts).
+SYMPTOM_FIGURES = {
+    "overage": "overage", "overage cost": "overage", "no seats left": "exhausted", "borrows failing": "failing",
+}
+# Samples of seats in use per window (a range query's step is at least the 5 s scrape interval).
+DEMAND_SAMPLES = 240
+
 
 def tool_facts(col: Collector) -> None:
-    """Seats per tool now, borrows and overage in the window and the window before."""
-    ev, w, ws = col.ev, duration(col.ev.settings.window), col.ev.settings.window
+    """Seats per tool now, borrows and overage in the window and the baseline before it."""
+    ev, s = col.ev, col.ev.settings
+    ws, bs = s.window, s.baseline_seconds
+    span, bspan = wording.duration(ws), wording.duration(bs)
     if not col.prometheus_ok:
         # The rules read these tables; without Prometheus they are empty rather than missing.
         ev.data.update(now_by_tool={}, overage_window={}, overage_baseline={}, borrows_window={})
@@ -25,25 +37,48 @@ def tool_facts(col: Collector) -> None:
     ev.data["now_by_tool"] = now
     if not ev.data["tools"]:
         ev.data["tools"] = {tool: {"name": tool, **v} for tool, v in now.items()}
-    for key, label, expr in (
-            ("borrows_window", f"successful borrows per tool in the last {w}",
-             grew("license_borrow_success_total", "tool", ws)),
-            ("overage_window", f"overage checkouts per tool in the last {w}",
-             grew("license_overage_checkouts_total", "tool", ws)),
-            ("overage_baseline", f"overage checkouts per tool in the {w} before that",
-             grew("license_overage_checkouts_total", "tool", ws, ws)),
-            ("overage_cost_window", f"overage charges per tool in the last {w}",
-             grew("license_overage_cost_dollars_total", "tool", ws)),
-            ("lease_expiries_window", f"lease expiries per tool in the last {w}",
-             grew("license_lease_expirations_total", "tool", ws)),
-            ("config_changes_window", f"configuration changes per tool in the last {w}",
-             grew("license_config_changes_total", "tool", ws) + " > 0")):
-        rows = col.rows(key, label, expr, ("tool",), "$" if "cost" in key else "")
+    queries = [
+        ("borrows_window", f"successful borrows per tool in the last {span}",
+         grew("license_borrow_success_total", "tool", ws) + " > 0", "borrow"),
+        ("overage_window", f"overage checkouts per tool in the last {span}",
+         grew("license_overage_checkouts_total", "tool", ws) + " > 0", "checkout"),
+        ("overage_cost_window", f"overage charges per tool in the last {span}",
+         grew("license_overage_cost_dollars_total", "tool", ws) + " > 0", "$"),
+        ("lease_expiries_window", f"lease expiries per tool in the last {span}",
+         grew("license_lease_expirations_total", "tool", ws) + " > 0", "expiry"),
+        ("config_changes_window", f"configuration changes per tool in the last {span}",
+         grew("license_config_changes_total", "tool", ws) + " > 0", "change")]
+    if bs:
+        queries.insert(2, ("overage_baseline", f"overage checkouts per tool in the {bspan} before that",
+                           grew("license_overage_checkouts_total", "tool", bs, ws) + " > 0", "checkout"))
+    else:
+        ev.data["overage_baseline"] = {}
+    for key, label, expr, unit in queries:
+        rows = col.rows(key, label, expr, ("tool",), unit)
         ev.data[key] = {r["tool"]: r["value"] for r in rows}
 
 
+def symptom_tools(ev: Evidence) -> list[str]:
+    """The tools that show the subject's symptom in the data, most affected first."""
+    figure = SYMPTOM_FIGURES.get(ev.subject.symptom or "")
+    now = ev.data.get("now_by_tool", {})
+    if figure == "overage":
+        score = {t: (v.get("overage", 0), ev.data["overage_window"].get(t, 0)) for t, v in now.items()}
+    elif figure == "exhausted":
+        score = {t: (1, v.get("in_use", 0)) for t, v in now.items()
+                 if v.get("available", 1) == 0 and v.get("commit", 0) + v.get("max_overage", 0) > 0}
+    elif figure == "failing":
+        score = {}
+        for r in ev.data.get("failures_window_rows", []):
+            if r["reason"] != "exhausted" and r["tool"] != "unknown":
+                score[r["tool"]] = (score.get(r["tool"], (0, 0))[0] + r["value"], 0)
+    else:
+        return []
+    return [t for t, v in sorted(score.items(), key=lambda kv: kv[1], reverse=True) if v > (0, 0)]
+
+
 def choose_tool(ev: Evidence) -> str | None:
-    """The tool in focus: named (ties broken by overage seats now), from the alert, or the most overage."""
+    """The tool in focus: named (ties broken by overage seats now), from the alert, or shown by the symptom."""
     subject, now = ev.subject, ev.data.get("now_by_tool", {})
     alert = ev.data.get("alert")
     if subject.tool:
@@ -56,36 +91,92 @@ def choose_tool(ev: Evidence) -> str | None:
         return chosen
     if alert and alert["labels"].get("tool"):
         return alert["labels"]["tool"]
-    busiest = max(now, key=overage, default=None)
-    if busiest and overage(busiest)[0] > 0 and not subject.user:
-        return busiest
-    return None
+    if subject.user:
+        return None
+    shown = symptom_tools(ev)
+    ev.data["symptom_tools"] = shown
+    if not shown:
+        return None
+    chosen = ev.data.get("chosen_tool") if ev.data.get("chosen_tool") in shown else shown[0]
+    if len(shown) > 1:
+        ev.notes.append(f"no tool named; {', '.join(shown)} show {subject.symptom!r} in the data; "
+                        f"investigated {chosen}" + ("" if ev.data.get("chosen_tool") else ", the most affected")
+                        + " (name one with --tool)")
+    else:
+        ev.notes.append(f"no tool named; {chosen} is the one showing {subject.symptom!r} in the data")
+    return chosen
 
 
 def focus_tool(col: Collector) -> None:
-    """Record the tool in focus (None when nothing points to one)."""
-    col.ev.data["tool"] = choose_tool(col.ev)
+    """Record the tool in focus (None when nothing points to one); ask at a terminal when several fit."""
+    ev, subject = col.ev, col.ev.subject
+    alert_tool = (ev.data.get("alert") or {}).get("labels", {}).get("tool")
+    if col.sources.ask_tool and not (subject.tool or subject.tool_candidates or alert_tool or subject.user):
+        shown = symptom_tools(ev)
+        if len(shown) > 1:
+            ev.data["chosen_tool"] = col.sources.ask_tool(shown)
+    ev.data["tool"] = choose_tool(ev)
 
 
 def demand_facts(col: Collector) -> None:
-    """How steady the demand for the tool in focus is, and its overage now."""
+    """How steady the demand for the tool in focus is, its distribution over the window, its overage now."""
     ev, s, tool = col.ev, col.ev.settings, col.ev.data.get("tool")
-    if not tool:
+    if not tool or not col.prometheus_ok:
         return
     sel = f'tool="{tool}"'
-    # Steady demand: the share of the lookback during which seats in use exceeded commit.
-    lb, step = duration(s.lookback), duration(max(15, s.lookback // 480))
+    # Steady demand: the share of the time with data in the lookback during which seats in use
+    # exceeded commit (a subquery only has points where the series has samples).
+    lb, step = duration(s.lookback), duration(max(5, s.lookback // 480))
     in_use, commit = f"sum(licenses_in_use{{{sel}}})", f"sum(licenses_commit{{{sel}}})"
-    ev.data["above_commit_fraction"] = col.scalar(
-        "above_commit_fraction", f"share of the last {lb} with more {tool} seats in use than commit",
-        f"avg_over_time(({in_use} > bool {commit})[{lb}:{step}])", "ratio")
     points = col.scalar(None, "", f"count_over_time(({in_use})[{lb}:{step}])")
-    ev.data["coverage_seconds"] = col.add(
-        "history_covered", f"seconds of the last {lb} with {tool} data in Prometheus",
-        round((points or 0) * int(step[:-1])), f"count_over_time(({in_use})[{lb}:{step}]) * {step[:-1]}",
-        "prometheus", "s")
+    covered = round((points or 0) * int(step[:-1]))
+    ev.data["coverage_seconds"] = covered
+    ev.data["above_commit_fraction"] = col.scalar(
+        "above_commit_fraction", f"share of the {wording.duration(covered)} with {tool} data in the last "
+                                 f"{wording.duration(s.lookback)} with more seats in use than commit",
+        f"avg_over_time(({in_use} > bool {commit})[{lb}:{step}])", "ratio")
+    col.add("history_covered", f"time with {tool} data in Prometheus in the last {wording.duration(s.lookback)}",
+            covered, f"count_over_time(({in_use})[{lb}:{step}]) * {step[:-1]}", "prometheus", "s")
     series = ALERT_SERIES["HighOverageRate"].format(tool=tool)
-    col.scalar("overage_share_now", f"share of {tool} seats in use that are overage now",
-               series, "ratio")
-    col.scalar("overage_seats_now", f"overage seats of {tool} in use now",
-               f'sum(licenses_overage{{{sel}}})')
+    col.scalar("overage_share_now", f"share of {tool} seats in use that are overage now", series, "ratio")
+    col.scalar("overage_seats_now", f"overage seats of {tool} in use now", f"sum(licenses_overage{{{sel}}})",
+               "seat")
+    _demand_distribution(col, tool, in_use)
+    _prices(col, tool)
+
+
+def _demand_distribution(col: Collector, tool: str, in_use: str) -> None:
+    """Seats in use over the window, sampled by a range query: what a new commit must cover."""
+    ev, s = col.ev, col.ev.settings
+    step = max(5, s.window // DEMAND_SAMPLES)
+    try:
+        matrix = col.sources.prometheus.query_range(in_use, ev.at - s.window, ev.at, f"{step}s")
+    except DemoError as exc:
+        ev.notes.append(f"seats in use over the window unavailable: {exc}")
+        return
+    samples = [float(v) for series in matrix for _, v in series.get("values", [])]
+    ev.data.update(demand_samples=samples, demand_step=step)
+    if samples:
+        col.add("demand_peak", f"most {tool} seats in use at once in the last {wording.duration(s.window)} "
+                               f"({len(samples)} samples, one per {step} s)", max(samples),
+                f"max of query_range {in_use} step {step}s", "prometheus", "seat")
+        col.add("demand_mean", f"average {tool} seats in use over those samples",
+                round(sum(samples) / len(samples), 1), f"mean of query_range {in_use} step {step}s",
+                "prometheus", "seat")
+    try:
+        settings = rule_settings.thresholds(s.rules_file)
+        ev.data["overage_threshold"] = float(settings["high_overage_ratio"])
+    except (ValueError, KeyError, TypeError) as exc:
+        ev.notes.append(f"alert threshold unknown ({exc}): raise-commit cannot be sized")
+    ev.data["overage_alert_for"] = rule_settings.alert_for_seconds(col.sources.prometheus.url, "HighOverageRate")
+
+
+def _prices(col: Collector, tool: str) -> None:
+    """The live prices of the tool in focus, as the server exports them to Prometheus."""
+    sel = f'tool="{tool}"'
+    col.ev.data["commit_cost_monthly"] = col.scalar(
+        "commit_cost_monthly", f"price of one {tool} commit seat a month",
+        f"max(licenses_commit_cost_monthly_dollars{{{sel}}})", "$", default=None)
+    col.ev.data["overage_cost"] = col.scalar(
+        "overage_cost", f"price of one {tool} overage checkout", f"max(licenses_overage_cost_dollars{{{sel}}})",
+        "$", default=None)

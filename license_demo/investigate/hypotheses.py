@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from license_demo.investigate.evidence import Evidence
+from license_demo.investigate.wording import duration, plural
 
 
 @dataclass
@@ -55,14 +56,15 @@ def build_job(ev: Evidence) -> Hypothesis:
     h.subject = {"tool": tool, "team": team}
     h.title = f"Team {team}'s build job drives overage on {tool}" if team else h.title
     h.rule(overage_w > 0 or overage_now > 0, 0.15,
-           f"{overage_w:.0f} overage checkouts in the window, {overage_now:.0f} overage seats held now")
+           f"{plural(overage_w, 'overage checkout')} in the window, {plural(overage_now, 'overage seat')} held now")
     h.rule(share >= 0.6, 0.25, f"team {team} made {_pct(share)} of the checkouts in the window")
     h.rule(share >= 0.8, 0.1, "one team clearly dominates (80% or more)")
     h.rule(overage_w >= 3 and overage_w >= 3 * base, 0.2,
-           f"a burst: {overage_w:.0f} overage checkouts against {base:.0f} in the window before")
+           f"a burst: {plural(overage_w, 'overage checkout')} against {base:.0f} in the "
+           f"{duration(ev.settings.baseline_seconds)} before")
     top_held = held.get(team, {}).get("seats", 0) if team else 0
     h.rule(held_total > 0 and top_held / held_total >= 0.6, 0.15,
-           f"team {team} holds {top_held} of the {held_total} seats in use now")
+           f"team {team} holds {top_held} of the {plural(held_total, 'seat')} in use now")
     users = d.get("checkouts_by_user", [])
     user_total = sum(r["value"] for r in users)
     h.rule(bool(users) and users[0]["value"] >= 0.8 * user_total, -0.2,
@@ -84,14 +86,14 @@ def commit_too_low(ev: Evidence) -> Hypothesis:
         h.weakens.append("no tool in focus")
         return h
     fraction, covered = d.get("above_commit_fraction") or 0, d.get("coverage_seconds", 0)
-    lookback_h = ev.settings.lookback / 3600
-    h.rule(fraction >= 0.5, 0.4, f"seats in use exceeded commit {_pct(fraction)} of the time "
-                                 f"with data in the last {lookback_h:.0f} h")
-    h.rule(0.25 <= fraction < 0.5, 0.2, f"seats in use exceeded commit {_pct(fraction)} of the time")
+    h.rule(fraction >= 0.5, 0.4, f"seats in use exceeded commit {_pct(fraction)} of the {duration(covered)} "
+                                 f"with data in the last {duration(ev.settings.lookback)}")
+    h.rule(0.25 <= fraction < 0.5, 0.2, f"seats in use exceeded commit {_pct(fraction)} of the "
+                                        f"{duration(covered)} with data")
     h.rule(d.get("teams_over_20pct", 0) >= 2, 0.2,
            f"{d.get('teams_over_20pct')} teams share the demand (20% or more each)")
-    h.rule(covered >= 3600, 0.15, f"{covered / 3600:.1f} h of history back the measure")
-    h.rule(covered < 3600, -0.2, f"only {covered / 60:.0f} min of history: steady demand "
+    h.rule(covered >= 3600, 0.15, f"{duration(covered)} of history back the measure")
+    h.rule(covered < 3600, -0.2, f"only {duration(covered)} of history: steady demand "
                                  "needs hours of data")
     overage_w, base = d["overage_window"].get(tool, 0), d["overage_baseline"].get(tool, 0)
     h.rule(overage_w >= 3 and overage_w >= 3 * base and covered < 4 * ev.settings.window + 3600, -0.15,
@@ -111,13 +113,13 @@ def hoarding(ev: Evidence) -> Hypothesis:
         h.weakens.append("nobody holds a seat now")
         return h
     threshold = ev.settings.hoarding_seats
-    h.rule(seats > threshold, 0.4, f"{user} holds {seats:.0f} seats, above the threshold of {threshold}")
+    h.rule(seats > threshold, 0.4, f"{user} holds {plural(seats, 'seat')}, above the threshold of {threshold}")
     h.rule(share >= 0.5, 0.25, f"that is {_pct(share)} of all seats in use")
     h.rule(len(tools) >= 3, 0.15, f"on {len(tools)} different tools")
     h.rule(d.get("holder_checkout_share", 0) >= 0.8, 0.1,
            f"{user} made {_pct(d.get('holder_checkout_share', 0))} of all checkouts in the window")
     h.rule(d.get("seats_available_total", 1) == 0, 0.1, "no seat is free on any tool")
-    h.rule(seats <= 3, -0.3, f"{user} holds only {seats:.0f} seats")
+    h.rule(seats <= 3, -0.3, f"{user} holds only {plural(seats, 'seat')}")
     return h
 
 
@@ -135,7 +137,7 @@ def bad_deployment(ev: Evidence) -> Hypothesis:
     after, before, ok = d.get("failures_after", 0), d.get("failures_before", 0), d.get("borrows_after", 0)
     h.rule(True, 0.3, f"version changed in the window ({change.get('action')} {version})")
     h.rule(after >= 3 and after >= 3 * max(before, 0.5), 0.35,
-           f"{after:.0f} failed borrows since the change against {before:.0f} in as long before it")
+           f"{plural(after, 'failed borrow')} since the change against {before:.0f} in as long before it")
     ratio = after / (after + ok) if after + ok else 0
     h.rule(ratio >= 0.1, 0.15, f"{_pct(ratio)} of borrow attempts since the change failed")
     h.rule(bool(d.get("failure_ratio_now")), 0.1, "borrows are failing right now (recording rule)")

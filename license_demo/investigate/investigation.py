@@ -5,13 +5,11 @@ from dataclasses import dataclass, field
 
 from license_demo.clients import DemoError
 from license_demo.investigate import actions as actions_mod
-from license_demo.investigate import evidence, hypotheses, report, subject
+from license_demo.investigate import evidence, hypotheses, report, subject, wording
 from license_demo.investigate.incident import IncidentRecorder
 
-# The alert an incident is filed under when none fires (a hand-started investigation).
-ALERT_FOR_HYPOTHESIS = {"build_job": "HighOverageRate", "commit_too_low": "HighOverageRate",
-                        "hoarding": "SingleUserHoarding", "bad_deployment": "BorrowFailureSpike",
-                        "server_down": "LicenseServerDown"}
+# The name an incident is filed under when no alert fired (a hand-started investigation).
+MANUAL_ALERT = "ManualInvestigation"
 
 
 @dataclass
@@ -76,40 +74,111 @@ def _received_at(alert: dict | None, notification: dict | None) -> float | None:
     return (alert.get("received_at") or alert.get("starts_at")) if alert else None
 
 
+def unreachable_error(ev: evidence.Evidence, url: str) -> str | None:
+    """The error for a server the investigator cannot reach, with what Prometheus says of it; None if reachable."""
+    d = ev.data
+    if d.get("server_reachable"):
+        return None
+    up_rows = (ev.fact("server_up").value if ev.fact("server_up") else []) or []
+    if not d.get("prometheus_reachable"):
+        seen = "Prometheus cannot be reached either"
+    elif not up_rows:
+        seen = 'Prometheus has no license-server target (up{job="license-server"} is empty)'
+    else:
+        targets = ", ".join(f"{r['instance']} up = {r['value']:.0f}" for r in up_rows)
+        seen = f'Prometheus scrapes the license-server job: {targets}'
+        if d.get("target_error"):
+            seen += f" (last scrape error: {d['target_error']})"
+    hint = ""
+    if d.get("up") == 1:
+        instance = up_rows[0]["instance"]
+        hint = (f"; the server is running, so the URL is wrong: check --server / LICENSE_SERVER_URL "
+                f"(Prometheus reaches it at http://{instance})")
+    return f"cannot reach the server at {url}; {seen}{hint}"
+
+
+def _summary(status: str, ranked: list, recommended: list, ev: evidence.Evidence, error: str | None) -> str:
+    """One sentence saying what the investigation found."""
+    if status == "server_unreachable" and not ranked:
+        return error or "cannot reach the server"
+    if status == "nothing_abnormal":
+        tool = ev.data.get("tool")
+        return (f"Nothing abnormal found{' on ' + tool if tool else ''} in the last "
+                f"{wording.duration(ev.settings.window)}: no alert fired and no hypothesis reaches "
+                f"{actions_mod.MIN_CONFIDENCE:.0%}")
+    top = ranked[0]
+    first = recommended[0].title if recommended else "no action is likely enough yet"
+    return f"{top.title} ({top.confidence:.0%}); first action: {first}"
+
+
+def find_open_incident(server, alert: str, tool: str | None, user: str | None) -> dict | None:
+    """The open incident the alert's notification opened (same alert, tool and user), if any."""
+    try:
+        incidents = server.call("GET", "/api/incidents?status=open").json()
+    except DemoError:
+        return None
+    return next((i for i in incidents if i.get("alert") == alert and (i.get("tool") or None) == (tool or None)
+                 and (i.get("user") or None) == (user or None)), None)
+
+
 def run(sources: evidence.Sources, req: Request, teams: dict) -> Investigation:
-    """Gather, rank, recommend, and open or update the incident with the report."""
+    """Gather, rank, recommend, and open (or join) the incident with the report."""
     tools, users, team_names = known_names(sources)
     subj = subject.parse(req.text, tools, users, team_names, alert=req.alert, tool=req.tool, user=req.user)
     ev = evidence.gather(sources, subj, req.settings)
-    ranked = hypotheses.rank(ev)
+    error = unreachable_error(ev, sources.server.url)
+    # A server Prometheus scrapes fine is not down: the investigator is pointed at the wrong place,
+    # and every hypothesis would be built on facts it could not read.
+    ranked = [] if error and ev.data.get("up") == 1 else hypotheses.rank(ev)
     ctx = actions_mod.Context(sources.server.url, command_args(req), teams)
-    recommended = actions_mod.recommend(ev, ranked, ctx)
+    recommended = actions_mod.recommend(ev, ranked, ctx) if ranked else []
     alert = ev.data.get("alert")
     labels = alert["labels"] if alert else {}
-    top = ranked[0]
-    alert_name = ev.data.get("alert_name") or ALERT_FOR_HYPOTHESIS[top.key]
-    severity = labels.get("severity") or ("critical" if top.key == "server_down" else "warning")
-    result = {"alert": alert_name, "alert_firing": bool(alert), "severity": severity,
-              "tool": ev.data.get("tool"), "evidence": ev.to_dict(),
+    likely = [h for h in ranked if h.confidence >= actions_mod.MIN_CONFIDENCE]
+    if error:
+        status = "server_unreachable"
+    elif likely or alert:
+        status = "findings"
+    else:
+        status = "nothing_abnormal"
+    top = ranked[0] if ranked else None
+    alert_name = ev.data.get("alert_name")
+    severity = labels.get("severity") or ("critical" if top and top.key == "server_down" and likely else "warning")
+    result = {"status": status, "summary": _summary(status, ranked, recommended, ev, error), "error": error,
+              "alert": alert_name, "alert_firing": bool(alert and not alert.get("resolved")),
+              "severity": severity, "tool": ev.data.get("tool"), "evidence": ev.to_dict(),
               "hypotheses": [h.to_dict() for h in ranked], "actions": [a.to_dict() for a in recommended],
-              "top_hypothesis": top.key, "first_action": recommended[0].id if recommended else None,
+              "top_hypothesis": top.key if top and likely else None,
+              "first_action": recommended[0].id if recommended else None,
               "notes": [], "incident_id": None, "incident_url": None}
     recorder = IncidentRecorder(sources.server, result["notes"])
-    if req.record_incident and sources.server.admin_token:
-        who = top.subject
-        recorder.open(alert_name, severity, ev.data.get("tool") if top.key in ("build_job", "commit_too_low") else labels.get("tool"),
-                      who.get("user") or labels.get("user"), who.get("team"),
-                      summary=f"{top.title} ({top.confidence:.0%})",
-                      problem_started_at=alert.get("active_at") if alert else None,
-                      alert_received_at=_received_at(alert, req.notification))
-        result["incident_id"], result["incident_url"] = recorder.id, recorder.url()
-        first = recommended[0].title if recommended else "none"
-        recorder.event("investigation_done", f"top hypothesis: {top.title} ({top.confidence:.0%}); "
-                                             f"first action: {first}",
-                       by="investigator", report={"markdown": report.markdown(result),
-                                                  "top_hypothesis": top.key,
-                                                  "first_action": result["first_action"]})
-    elif req.record_incident:
+    if status == "findings" and req.record_incident and sources.server.admin_token:
+        _record(recorder, result, ev, alert, top, req)
+    elif status == "findings" and req.record_incident:
         result["notes"].append("incident not recorded: recording needs the admin token "
                                "(ADMIN_TOKEN or --admin-token)")
+    elif status == "server_unreachable" and req.record_incident:
+        result["notes"].append("incident not recorded: the server that keeps incidents cannot be reached")
     return Investigation(ev, ranked, recommended, result, recorder)
+
+
+def _record(recorder: IncidentRecorder, result: dict, ev: evidence.Evidence, alert: dict | None, top,
+            req: Request) -> None:
+    """Join the incident the alert opened (or open it), then attach the report to its timeline."""
+    labels = alert["labels"] if alert else {}
+    # Without an alert the incident is a hand-started investigation: it names no alert that did not fire.
+    name = result["alert"] or MANUAL_ALERT
+    tool = labels.get("tool") if alert else ev.data.get("tool")
+    user = labels.get("user") if alert else (top.subject.get("user") if top else None)
+    found = find_open_incident(recorder.server, name, tool, user) if alert else None
+    if found:
+        recorder.incident = found
+        result["notes"].append(f"joined {found['id']}, the incident the {name} notification opened")
+    else:
+        recorder.open(name, result["severity"], tool, user, top.subject.get("team") if top else None,
+                      summary=result["summary"], problem_started_at=alert.get("active_at") if alert else None,
+                      alert_received_at=_received_at(alert, req.notification))
+    result["incident_id"], result["incident_url"] = recorder.id, recorder.url()
+    recorder.event("investigation_done", result["summary"], by="investigator",
+                   report={"markdown": report.markdown(result), "top_hypothesis": result["top_hypothesis"],
+                           "first_action": result["first_action"]})

@@ -5,20 +5,35 @@ import json
 
 import requests
 
+from license_demo.investigate import wording
+
 SAMPLE = 5
 # The most lines one query asks for; a count that reaches it is a lower bound.
 LIMIT = 1000
 
 
-def selector(data: dict) -> str | None:
-    """The LogQL query for the lines that matter to this incident, or None without a focus."""
+def selector(data: dict, user: str | None = None) -> str | None:
+    """The LogQL query for the lines that matter to this subject, or None without a focus.
+
+    The subject's tool (and user) come first: an overage question about one tool reads that
+    tool's overage borrows even when another tool's deployment is failing. Failures after a
+    change are read for the tool in focus only, or for every tool when none is in focus.
+    """
     base = '{app="license-server"} | json'
+    tool = data.get("tool")
+    who = f' | user="{user}"' if user else ""
+    overage = tool and (data.get("now_by_tool", {}).get(tool, {}).get("overage")
+                        or data.get("overage_window", {}).get(tool))
+    if overage:
+        return f'{base} | event="borrow" | tool="{tool}" | overage="true"{who}'
     if data.get("change") and data.get("failures_after"):
-        return f'{base} | event="borrow_rejected" | reason="server_error"'
-    if data.get("tool") and data.get("now_by_tool", {}).get(data["tool"], {}).get("overage"):
-        return f'{base} | event="borrow" | tool="{data["tool"]}" | overage="true"'
-    if data.get("holder"):
-        return f'{base} | event="borrow" | user="{data["holder"]}"'
+        scope = f' | tool="{tool}"' if tool else ""
+        return f'{base} | event="borrow_rejected" | reason="server_error"{scope}{who}'
+    if tool:
+        return f'{base} | event="borrow" | tool="{tool}"{who}'
+    holder = user or data.get("holder")
+    if holder:
+        return f'{base} | event="borrow" | user="{holder}"'
     return None
 
 
@@ -34,7 +49,7 @@ def _line(text: str) -> dict | None:
 def add_log_facts(col, loki_url: str) -> None:
     """Count matching lines over the window and keep a few request ids; Loki away is only a note."""
     ev = col.ev
-    query = selector(ev.data)
+    query = selector(ev.data, ev.subject.user)
     if not query:
         return
     start_ns, end_ns = int((ev.at - ev.settings.window) * 1e9), int(ev.at * 1e9)
@@ -55,7 +70,7 @@ def add_log_facts(col, loki_url: str) -> None:
     lines = [line for v in values if (line := _line(v[1])) is not None]
     if len(values) >= LIMIT:
         ev.notes.append(f"Loki returned its limit of {LIMIT} lines: the log line count is a lower bound")
-    col.add("log_lines", f"log lines matching in the last {ev.settings.window}s", len(lines),
+    col.add("log_lines", f"log lines matching in the last {wording.duration(ev.settings.window)}", len(lines),
             f"GET /loki/api/v1/query_range {query}", "loki")
     ids = [line.get("request_id") for line in lines if line.get("request_id")][:SAMPLE]
     col.add("log_request_ids", "request ids of the newest matching lines", ids, query, "loki")

@@ -1,7 +1,10 @@
 """The investigation as text for a terminal (readable on a projector), as Markdown and as JSON."""
 from __future__ import annotations
 
+from license_demo.investigate import wording
+
 ROWS_SHOWN = 5
+PLURALS = {"expiry": "expiries"}
 
 
 def _number(value) -> str:
@@ -13,8 +16,29 @@ def _number(value) -> str:
     return str(value)
 
 
+def with_unit(value, unit: str) -> str:
+    """A number with its unit: '$2,250.00', '75%', '4 min', '15 seats', '1 checkout', '0.75 ratio' never."""
+    if value is None:
+        return "no data"
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return str(value)
+    if unit == "ratio":
+        return f"{value:.0%}"
+    if unit == "$":
+        return f"${value:,.2f}"
+    if unit == "$/h":
+        return f"${value:,.2f}/h"
+    if unit == "s":
+        return wording.duration(value)
+    if unit == "up":
+        return f"{_number(value)} ({'scraped' if value >= 1 else 'failing'})"
+    if unit:
+        return wording.plural(value, unit, PLURALS.get(unit))
+    return _number(value)
+
+
 def value_text(fact: dict) -> str:
-    """A fact's value in one line: numbers with their unit, tables as 'a=1, b=2'."""
+    """A fact's value in one line: numbers with their unit, tables as 'a 1 seat, b 2 seats'."""
     value, unit = fact["value"], fact.get("unit", "")
     if isinstance(value, list):
         if not value:
@@ -25,18 +49,12 @@ def value_text(fact: dict) -> str:
                 name = " ".join(str(v) for k, v in row.items() if k not in ("value", "seats", "overage") and v)
                 number = row.get("value", row.get("seats"))
                 extra = f" ({row['overage']} overage)" if "overage" in row else ""
-                cells.append(f"{name} {_number(number)}{extra}" if number is not None else name)
+                cells.append(f"{name} {with_unit(number, unit)}{extra}" if number is not None else name)
             else:
                 cells.append(str(row))
-        more = f" … +{len(value) - ROWS_SHOWN}" if len(value) > ROWS_SHOWN else ""
+        more = f" … +{len(value) - ROWS_SHOWN} more" if len(value) > ROWS_SHOWN else ""
         return ", ".join(cells) + more
-    if value is None:
-        return "no data"
-    if unit == "ratio" and isinstance(value, (int, float)):
-        return f"{value:.0%}"
-    if unit == "$" and isinstance(value, (int, float)):
-        return f"${value:,.2f}"
-    return _number(value) + (f" {unit}" if unit and unit not in ("ratio", "$") else "")
+    return with_unit(value, unit)
 
 
 def _headline(result: dict) -> str:
@@ -47,14 +65,25 @@ def _headline(result: dict) -> str:
     return " · ".join(parts) + f" · {result['evidence']['at']}"
 
 
+def _window_line(ev: dict) -> str:
+    """How far back the facts look, and since when (a reset shortens the windows)."""
+    base = ev.get("baseline_seconds", ev["window_seconds"])
+    line = (f"Window: last {wording.duration(ev['window_seconds'])} (baseline: "
+            f"{'the ' + wording.duration(base) + ' before' if base else 'none, the server was reset'}); "
+            f"demand lookback {wording.duration(ev['lookback_seconds'])}")
+    return line + (f"; nothing before the reset at {ev['since_reset']}" if ev.get("since_reset") else "")
+
+
 def terminal(result: dict, show_queries: bool = True) -> str:
     """The report for a terminal: facts, hypotheses with confidence and evidence, ranked actions."""
     ev = result["evidence"]
     lines = [f"INVESTIGATION  {_headline(result)}"]
     if ev["subject"].get("text"):
         lines.append(f"Asked: {ev['subject']['text']!r}")
-    lines.append(f"Window: last {ev['window_seconds'] // 60} min (baseline: the {ev['window_seconds'] // 60} min "
-                 f"before); demand lookback {ev['lookback_seconds'] // 3600} h")
+    lines.append(_window_line(ev))
+    lines.append(f"Result: {result['summary']}")
+    if result.get("error") and result["error"] != result["summary"]:
+        lines.append(f"ERROR: {result['error']}")
     if result.get("incident_url"):
         lines.append(f"Incident {result['incident_id']}: {result['incident_url']}")
     lines += ["", "FACTS"]
@@ -63,13 +92,16 @@ def terminal(result: dict, show_queries: bool = True) -> str:
         if show_queries:
             lines.append(f"      [{fact['source']}] {fact['query']}")
     lines += ["", "HYPOTHESES (confidence from the rules in license_demo/investigate/hypotheses.py)"]
+    if not result["hypotheses"]:
+        lines.append("  none: without the server the facts are too few to weigh causes")
     for i, h in enumerate(result["hypotheses"], 1):
         lines.append(f"  {i}. {h['confidence']:>4.0%}  {h['title']}")
         lines += [f"          + {s}" for s in h["supports"]]
         lines += [f"          - {w}" for w in h["weakens"]]
     lines += ["", "ACTIONS (nothing changes without approval)"]
     if not result["actions"]:
-        lines.append("  none: no hypothesis is likely enough; watch the dashboard and re-run")
+        lines.append("  none: nothing abnormal to fix" if result["status"] == "nothing_abnormal" else
+                     "  none: no hypothesis is likely enough; watch the dashboard and re-run")
     for a in result["actions"]:
         lines.append(f"  {a['priority']}. [{a['id']}] {a['title']}")
         lines.append(f"       why:  {a['why']}")
@@ -84,7 +116,7 @@ def terminal(result: dict, show_queries: bool = True) -> str:
 def markdown(result: dict) -> str:
     """The same report as Markdown, attached to the incident."""
     ev = result["evidence"]
-    lines = [f"### {_headline(result)}", ""]
+    lines = [f"### {_headline(result)}", "", f"**{result['summary']}**", ""]
     if ev["subject"].get("text"):
         lines += [f"Asked: *{ev['subject']['text']}*", ""]
     lines += ["**Facts**", "", "| fact | value | query |", "|---|---|---|"]

@@ -91,7 +91,7 @@ def parse(text: str, tools: list[str], users: list[str], teams: list[str],
     for keywords, symptom, alert_name in SYMPTOMS:
         if any(k in lowered for k in keywords):
             subject.symptom = symptom
-            subject.notes.append(f"symptom {symptom!r} points to {alert_name}")
+            subject.notes.append(f"read as the symptom {symptom!r}")
             break
     if subject.alert and not subject.symptom:
         subject.symptom = ALERT_SYMPTOMS.get(subject.alert)

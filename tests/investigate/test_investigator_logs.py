@@ -136,15 +136,17 @@ def test_investigator_log_facts_are_the_overage_lines_it_asked_loki_for(native_s
         assert result["tool"] == DAVINCI
         sent = loki.queries()
         assert len(sent) == 1, sent
-        at = result["evidence"]["at_epoch"]
-        assert sent[0] == {"query": OVERAGE_QUERY, "start": str(int((at - WINDOW) * 1e9)), "end": str(int(at * 1e9)),
+        # The window starts at the reset when that is nearer than --window.
+        at, window = result["evidence"]["at_epoch"], result["evidence"]["window_seconds"]
+        assert window <= WINDOW, result["evidence"]
+        assert sent[0] == {"query": OVERAGE_QUERY, "start": str(int((at - window) * 1e9)), "end": str(int(at * 1e9)),
                            "limit": str(logs.LIMIT), "direction": "backward"}
         # The facts name the query that was sent.
         lines_fact, ids_fact = fact(result, "log_lines"), fact(result, "log_request_ids")
         assert lines_fact["query"] == f"GET {QUERY_RANGE} {OVERAGE_QUERY}" and ids_fact["query"] == OVERAGE_QUERY
         assert lines_fact["source"] == ids_fact["source"] == "loki"
         # What the log file says for the same window: exactly this test's 7 overage borrows.
-        expected = overage_lines(log_path, int((at - WINDOW) * 1e9), int(at * 1e9))
+        expected = overage_lines(log_path, int((at - window) * 1e9), int(at * 1e9))
         assert [line["request_id"] for line in expected] == ids[:COMMIT - 1:-1]
         assert lines_fact["value"] == len(expected) == 7
         assert ids_fact["value"] == [line["request_id"] for line in expected][:logs.SAMPLE] == ids[:6:-1]

@@ -1,0 +1,140 @@
+"""The arithmetic behind raise-commit: demand percentile, commit needed, cost against avoided overage.
+
+Pure functions of numbers, so every figure in a recommendation can be checked by hand and by a
+table-driven test. The investigator feeds them the seats-in-use samples from Prometheus and the
+live prices; nothing here talks to a service.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+
+# Working hours in a month (22 days of 8 h): the pace of a working day scaled to a month.
+WORKING_HOURS_PER_MONTH = 176
+
+
+def demand_quantile(samples_count: int, step_seconds: float, alert_for_seconds: float) -> float:
+    """The share of samples the commit must cover: all but those the alert's `for` forgives.
+
+    An alert fires only once its condition held for `for`; demand above the commit for fewer
+    samples than that never pages anyone, so paying a month of seats for it is waste. With one
+    sample per `step_seconds`, the top floor(for / step) samples may stay above.
+    """
+    if samples_count <= 0:
+        return 1.0
+    forgiven = int(alert_for_seconds // step_seconds) if step_seconds > 0 else 0
+    forgiven = min(max(forgiven, 0), samples_count - 1)
+    return (samples_count - forgiven) / samples_count
+
+
+def percentile(samples: list[float], quantile: float) -> float:
+    """Nearest-rank percentile: the smallest sample with at least `quantile` of them at or below it."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(round(quantile * len(ordered), 9)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def overage_share(demand: float, commit: int) -> float:
+    """The share of the seats in use that are overage when `demand` seats are in use."""
+    return max(demand - commit, 0) / demand if demand > 0 else 0.0
+
+
+def commit_needed(demand: float, threshold: float) -> int:
+    """The smallest commit that keeps the overage share of `demand` strictly under `threshold`.
+
+    Exact arithmetic (Fraction): 20 seats at a 0.3 threshold need 15, because 14 would leave
+    exactly 30%, and the alert's own float comparison must not decide the outcome.
+    """
+    if demand <= 0:
+        return 0
+    seats, limit = Fraction(math.ceil(demand)), Fraction(str(threshold))
+    # overage / demand < limit  <=>  commit > demand * (1 - limit)
+    return int(math.floor(seats * (1 - limit))) + 1 if limit < 1 else 0
+
+
+def overage_seat_time(samples: list[float], commit: int) -> float:
+    """Seat-samples in overage: the sum over samples of the seats in use above `commit`."""
+    return sum(max(s - commit, 0) for s in samples)
+
+
+def absorbed_checkouts(samples: list[float], overage_checkouts: float, commit: int, new_commit: int) -> float:
+    """How many of the observed overage checkouts the new commit would have taken as commit seats.
+
+    Overage checkouts are spread in proportion to the seats in use above commit over time (each
+    overage seat was one checkout held for a while), so the share absorbed is the share of that
+    overage seat-time lying between the old and the new commit.
+    """
+    before = overage_seat_time(samples, commit)
+    if before <= 0 or overage_checkouts <= 0:
+        return 0.0
+    after = overage_seat_time(samples, new_commit)
+    return overage_checkouts * (before - after) / before
+
+
+@dataclass
+class Sizing:
+    """A proposed commit and the money on both sides of it."""
+
+    quantile: float
+    demand: float
+    commit: int
+    new_commit: int
+    extra_seats: int
+    overage_share_before: float
+    overage_share_after: float
+    extra_commit_monthly: float
+    absorbed_checkouts: float
+    avoided_overage: float
+    break_even_checkouts_per_month: float | None
+    avoided_monthly_at_pace: float | None
+    episodes_to_break_even: float | None
+    pays_off: bool
+
+    def to_dict(self) -> dict:
+        """JSON-ready, with money to the cent."""
+        out = asdict(self)
+        for key in ("extra_commit_monthly", "avoided_overage", "avoided_monthly_at_pace"):
+            if out[key] is not None:
+                out[key] = round(out[key], 2)
+        for key in ("absorbed_checkouts", "break_even_checkouts_per_month", "quantile", "episodes_to_break_even",
+                    "overage_share_before", "overage_share_after"):
+            if out[key] is not None:
+                out[key] = round(out[key], 3)
+        return out
+
+
+def pays_off(avoided_monthly: float | None, extra_monthly: float) -> bool:
+    """The extra commit pays off when the overage it avoids in a month costs at least as much."""
+    return avoided_monthly is not None and avoided_monthly >= extra_monthly
+
+
+def size_commit(samples: list[float], step_seconds: float, alert_for_seconds: float, threshold: float,
+                commit: int, overage_checkouts: float, overage_cost: float, commit_cost_monthly: float,
+                seconds_observed: float) -> Sizing:
+    """Everything raise-commit states, from the seats-in-use samples of the window and the live prices.
+
+    The demand to cover is that percentile of the samples, and at least the last sample (the
+    seats still held when the window ends). The avoided overage of the window is scaled to a
+    month of working hours at the window's pace (`seconds_observed` is how much time the
+    samples cover) for the break-even comparison.
+    """
+    q = demand_quantile(len(samples), step_seconds, alert_for_seconds)
+    # The seats in use at the end are still held: an ongoing demand is no short peak to forgive.
+    demand = max(percentile(samples, q), samples[-1] if samples else 0.0)
+    new_commit = max(commit, commit_needed(demand, threshold))
+    extra = new_commit - commit
+    extra_monthly = extra * commit_cost_monthly
+    absorbed = absorbed_checkouts(samples, overage_checkouts, commit, new_commit)
+    avoided = absorbed * overage_cost
+    break_even = extra_monthly / overage_cost if overage_cost > 0 else None
+    monthly = avoided * WORKING_HOURS_PER_MONTH * 3600 / seconds_observed if seconds_observed > 0 else None
+    return Sizing(quantile=q, demand=demand, commit=commit, new_commit=new_commit, extra_seats=extra,
+                  overage_share_before=overage_share(demand, commit),
+                  overage_share_after=overage_share(demand, new_commit),
+                  extra_commit_monthly=extra_monthly, absorbed_checkouts=absorbed, avoided_overage=avoided,
+                  break_even_checkouts_per_month=break_even, avoided_monthly_at_pace=monthly,
+                  episodes_to_break_even=extra_monthly / avoided if avoided > 0 else None,
+                  pays_off=pays_off(monthly, extra_monthly) if extra else False)

@@ -1,0 +1,104 @@
+"""The raise-commit arithmetic, case by case: percentile, commit needed, cost, avoided overage, break-even."""
+from __future__ import annotations
+
+import pytest
+
+from license_demo.investigate import capacity_math as cm
+
+# samples, step s, alert for s, threshold, commit, overage checkouts, $ per overage checkout, $ per commit
+# seat a month, seconds observed -> quantile, demand, new commit, extra monthly $, absorbed, avoided $,
+# break-even checkouts a month, pays off
+CASES = {
+    # The guide's run: 20 seats held the whole window, 15 of them overage at $150, commit seats $600.
+    "steady 20 seats, demo alert": (
+        [20.0] * 120, 5, 10, 0.3, 5, 15, 150, 600, 600,
+        dict(demand=20, new_commit=15, extra=10, extra_monthly=6000, absorbed=10, avoided=1500,
+             break_even=40, pays_off=True)),
+    # Two samples above 20 fit in the alert's 10 s: they are forgiven and buy no seat.
+    "short spike forgiven by the alert's for": (
+        [12.0] * 29 + [30.0, 30.0] + [12.0] * 29, 5, 10, 0.3, 5, 8, 150, 600, 300,
+        # overage seat-samples: 7 x 58 + 25 x 2 at commit 5, 3 x 58 + 21 x 2 at commit 9
+        dict(demand=12, new_commit=9, extra=4, extra_monthly=2400,
+             absorbed=8 * (7 * 58 + 50 - 3 * 58 - 42) / (7 * 58 + 50), avoided=None, break_even=16, pays_off=True)),
+    # A spike that lasts longer than `for` must be covered.
+    "spike longer than for is covered": (
+        [12.0] * 50 + [30.0] * 10, 5, 10, 0.3, 5, 20, 150, 600, 300,
+        dict(demand=30, new_commit=22, extra=17, extra_monthly=10200, absorbed=None, avoided=None,
+             break_even=68, pays_off=True)),
+    # The load just started: two samples only, both forgiven by `for`, but the seats are still held.
+    "ongoing demand at the end of the window": (
+        [0.0, 20.0, 20.0], 5, 10, 0.3, 5, 15, 150, 600, 15,
+        dict(demand=20, new_commit=15, extra=10, extra_monthly=6000, absorbed=10, avoided=1500,
+             break_even=40, pays_off=True)),
+    # Demand already under the threshold: nothing to buy, nothing pays off.
+    "commit already enough": (
+        [6.0] * 40, 5, 10, 0.3, 5, 2, 150, 600, 200,
+        dict(demand=6, new_commit=5, extra=0, extra_monthly=0, absorbed=0, avoided=0,
+             break_even=0, pays_off=False)),
+    # Cheap overage, dear commit, little of it over a long day: the extra seats do not pay off.
+    "expensive commit over a long quiet day": (
+        [5.0] * 900 + [9.0] * 60, 30, 300, 0.3, 5, 4, 10, 2000, 8 * 3600,
+        dict(demand=9, new_commit=7, extra=2, extra_monthly=4000, absorbed=None, avoided=None,
+             break_even=400, pays_off=False)),
+    # 0.3 of 10 seats is exactly 3: 7 commit seats would leave 30%, not under it.
+    "exact threshold boundary needs one more seat": (
+        [10.0] * 10, 5, 0, 0.3, 2, 8, 100, 500, 50,
+        dict(demand=10, new_commit=8, extra=6, extra_monthly=3000, absorbed=6, avoided=600,
+             break_even=30, pays_off=True)),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_sizing(name):
+    samples, step, alert_for, threshold, commit, overage, per_checkout, per_seat, observed, want = CASES[name]
+    s = cm.size_commit(samples, step, alert_for, threshold, commit, overage, per_checkout, per_seat, observed)
+    assert s.demand == want["demand"]
+    assert s.new_commit == want["new_commit"] and s.extra_seats == want["extra"]
+    assert s.extra_commit_monthly == want["extra_monthly"]
+    assert s.break_even_checkouts_per_month == want["break_even"]
+    if want["absorbed"] is not None:
+        assert s.absorbed_checkouts == pytest.approx(want["absorbed"])
+    if want["avoided"] is not None:
+        assert s.avoided_overage == pytest.approx(want["avoided"])
+    assert s.avoided_overage == pytest.approx(s.absorbed_checkouts * per_checkout)
+    assert s.pays_off is want["pays_off"]
+    # The new commit keeps the sized demand strictly under the threshold; one seat fewer would not.
+    assert s.overage_share_after < threshold
+    if s.extra_seats:
+        assert cm.overage_share(s.demand, s.new_commit - 1) >= threshold
+
+
+PAYS_OFF = [  # avoided a month, extra a month -> pays off
+    (1000.0, 999.0, True), (1000.0, 1000.0, True), (999.0, 1000.0, False), (None, 10.0, False), (0.0, 0.0, True)]
+
+
+@pytest.mark.parametrize("avoided, extra, expected", PAYS_OFF)
+def test_break_even_comparison(avoided, extra, expected):
+    assert cm.pays_off(avoided, extra) is expected
+
+
+PERCENTILES = [  # samples, quantile -> value
+    ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95, 10), ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9, 9),
+    ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5, 5), ([7], 0.1, 7), ([], 0.9, 0)]
+
+
+@pytest.mark.parametrize("samples, quantile, expected", PERCENTILES)
+def test_percentile_nearest_rank(samples, quantile, expected):
+    assert cm.percentile(samples, quantile) == expected
+
+
+QUANTILES = [  # samples, step, for -> quantile
+    (120, 5, 10, 118 / 120), (120, 5, 0, 1.0), (10, 30, 300, 0.1), (0, 5, 10, 1.0), (96, 300, 300, 95 / 96)]
+
+
+@pytest.mark.parametrize("count, step, alert_for, expected", QUANTILES)
+def test_demand_quantile_forgives_what_the_alert_forgives(count, step, alert_for, expected):
+    assert cm.demand_quantile(count, step, alert_for) == pytest.approx(expected)
+
+
+COMMITS = [(20, 0.3, 15), (10, 0.3, 8), (16, 0.3, 12), (20, 0.5, 11), (1, 0.3, 1), (0, 0.3, 0), (19.2, 0.3, 15)]
+
+
+@pytest.mark.parametrize("demand, threshold, expected", COMMITS)
+def test_commit_needed(demand, threshold, expected):
+    assert cm.commit_needed(demand, threshold) == expected
