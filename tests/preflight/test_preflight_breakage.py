@@ -58,7 +58,7 @@ def test_a_rule_file_missing_fails_the_rules_line(own_stack):
     original = _edit_config(own_stack, "prometheus",
                             lambda config: config.update(rule_files=[str(own_stack.data_dir / "missing.yml")]))
     try:
-        report, text = preflight(targets_for(own_stack, stress_test=False))
+        report, text = preflight(targets_for(own_stack, alertmanager="", stress_test=False))
     finally:
         _restore(own_stack, "prometheus", original)
     fixes = failed(report)
