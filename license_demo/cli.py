@@ -11,6 +11,7 @@ SUBCOMMAND_MODULES = (
     "license_demo.stack",
     "license_demo.scenario_cli",
     "license_demo.investigate.cli",
+    "license_demo.preflight.cli",
 )
 
 

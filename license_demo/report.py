@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from license_demo import pacing
 from license_demo.runner import Scenario, Timeline
 
 # The automotive column of the demo guide's comparison, one row per phase of a journey:
@@ -57,6 +58,7 @@ def to_json(scenario: Scenario, timeline: Timeline) -> dict:
         "complete": all(r["seconds"] is not None for r in rows),
         "measurements": timeline.measurements, "notes": timeline.notes,
         "comparison": comparison(rows, scenario.automotive),
+        "pacing": pacing.rows(scenario.name, timeline.acts),
     }
 
 
@@ -89,6 +91,7 @@ def to_markdown(scenario: Scenario, timeline: Timeline) -> str:
         lines.append(f"| {row['step']} | {row['cloud']} | {row['automotive']} |")
     lines.append(f"| total | {_duration(data['total_seconds'])}, one team, direct access | "
                  "weeks to months, 5+ teams, many handoffs |")
+    lines += pacing.markdown(scenario.name, timeline.acts)
     if timeline.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in timeline.notes]
     return "\n".join(lines) + "\n"

@@ -49,6 +49,9 @@ class Context:
     timeline: Timeline | None = None
     # Scenario-specific settings from the command line (e.g. the Prometheus data dir).
     options: dict = field(default_factory=dict)
+    # Called around each act: on_act_start(ctx, number, act), on_act_end(ctx, number, act)
+    # (the pacing clock, the backup deck's screenshots).
+    observers: list = field(default_factory=list)
     state: dict = field(default_factory=dict)
 
     @property
@@ -125,6 +128,8 @@ def _play(scenario: Scenario, ctx: Context) -> None:
                 pass
         ctx.out(f"\n[act {number}/{len(scenario.acts)}] {act.title}")
         started = mark_act(ctx.server, ctx.grafana, scenario.name, act.key, act.title, warn=ctx.out)
+        for observer in ctx.observers:
+            observer.on_act_start(ctx, number, act)
         if ctx.mode == "guided":
             for url in _urls(ctx, act.show):
                 ctx.out(f"  open: {url}")
@@ -135,4 +140,6 @@ def _play(scenario: Scenario, ctx: Context) -> None:
         act.run(ctx)
         ctx.timeline.acts.append({"act": act.key, "title": act.title, "started": started,
                                   "ended": time.time()})
+        for observer in ctx.observers:
+            observer.on_act_end(ctx, number, act)
         sys.stdout.flush()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import requests
 
-from license_demo import cli_args, report, runner
+from license_demo import act_observers, cli_args, report, runner
 from license_demo.clients import (AlertmanagerClient, DemoError, GrafanaClient, PrometheusClient,
                                   ServerClient)
 from license_demo.scenarios import SCENARIOS
@@ -44,6 +44,7 @@ def run_scenario(args, out=print) -> int:
         out(f"error: {exc}\nStart the server (`license-demo stack` or `make demo`) or pass --server.")
         return 1
     failure = None
+    ctx.observers = act_observers.build(args, scenario, ctx)
     try:
         runner.run(scenario, ctx)
     except (DemoError, requests.RequestException) as exc:
@@ -59,6 +60,7 @@ def run_scenario(args, out=print) -> int:
             md_path, json_path = report.write(scenario, ctx.timeline, Path(args.report_dir))
             out(f"\n{report.to_markdown(scenario, ctx.timeline)}")
             out(f"report: {md_path}\n        {json_path}")
+    act_observers.finish(ctx.observers, scenario, ctx)
     return 1 if failure else 0
 
 
@@ -113,6 +115,7 @@ def register(subparsers) -> None:
     parser.add_argument("--report-dir", default="demo-reports",
                         help="where the timeline reports go (default demo-reports/)")
     parser.add_argument("--report", action="store_true", help="write the report in guided mode too")
+    act_observers.add_arguments(parser)
     parser.add_argument("--alert-timeout", type=float, default=180.0,
                         help="seconds to wait for an alert to fire or resolve (default 180)")
     parser.add_argument("--prometheus-data", default=env("PROMETHEUS_DATA_DIR"),

@@ -5,14 +5,11 @@ import shutil
 
 import pytest
 
+from license_demo.browser import CHROMIUM, CHROMIUM_ARGS
 from license_demo.processes import start_license_server
 
 ADMIN_TOKEN = "test-admin-token"
 WEBHOOK_TOKEN = "test-webhook-token"
-CHROMIUM = "/usr/bin/chromium"
-# Headless as root on a machine without network: no sandbox, GPU, QUIC or background fetches.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,125 @@
+"""Prometheus: it scrapes the server, holds every alert of the rule set, none is firing."""
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import requests
+import yaml
+
+from license_demo.preflight.report import Report
+from license_demo.preflight.targets import REPO, Targets, get, short_error
+
+# The rendered rule files (prometheus/generate_rules.py): both profiles hold the same alerts.
+RULE_FILES = (REPO / "prometheus" / "rules" / "demo.yml", REPO / "prometheus" / "rules" / "production.yml")
+SERVER_JOB = "license-server"
+
+
+def expected_alerts() -> set[str]:
+    """Every alert name of the project's rule set."""
+    names = set()
+    for path in RULE_FILES:
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            names.update(rule["alert"] for rule in group["rules"] if "alert" in rule)
+    return names
+
+
+def _seconds(duration: str) -> float:
+    """A Prometheus duration such as 5s, 1m or 1m30s in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", duration))
+
+
+def _epoch(text: str) -> float:
+    """An RFC 3339 time from Prometheus (nanosecond fractions allowed) as epoch seconds."""
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text).timestamp()
+
+
+def check_reachable(targets: Targets, report: Report) -> bool:
+    """Prometheus answers its ready endpoint."""
+    try:
+        answer = get(targets.prometheus + "/-/ready")
+    except requests.RequestException as exc:
+        report.fail("prometheus.reachable", f"Prometheus at {targets.prometheus} unreachable ({short_error(exc)})",
+                    "start it (`license-demo stack` or `make up`) or point --prometheus / PROMETHEUS_URL at it")
+        return False
+    if answer.status_code != 200:
+        report.fail("prometheus.reachable", f"Prometheus at {targets.prometheus} not ready (HTTP {answer.status_code})",
+                    "wait until it has replayed its data (its log says `Server is ready`), then run again")
+        return False
+    report.ok("prometheus.reachable", f"Prometheus answers at {targets.prometheus}")
+    return True
+
+
+def check_scrape(targets: Targets, report: Report) -> None:
+    """The license-server target is up and was scraped within two scrape intervals."""
+    active = get(targets.prometheus + "/api/v1/targets", params={"state": "active"}).json()["data"]["activeTargets"]
+    jobs = [t for t in active if t["labels"].get("job") == SERVER_JOB]
+    if not jobs:
+        report.fail("prometheus.target", f"Prometheus has no `{SERVER_JOB}` scrape job",
+                    f"add a scrape job `{SERVER_JOB}` for {targets.server}/metrics to prometheus.yml "
+                    "(license_demo/detection_config.py renders one) and reload Prometheus")
+        return
+    server_host = urlsplit(targets.server).netloc
+    target = next((t for t in jobs if urlsplit(t["scrapeUrl"]).netloc == server_host), jobs[0])
+    interval = _seconds(target.get("scrapeInterval", "")) or 15.0
+    age = time.time() - _epoch(target["lastScrape"]) if not target["lastScrape"].startswith("0001") else None
+    where = target["scrapeUrl"]
+    if target["health"] != "up":
+        report.fail("prometheus.target", f"scrape of {where} is {target['health']}: {target.get('lastError', '')}",
+                    f"Prometheus cannot reach the server at {where}: check the target address in "
+                    "prometheus.yml and that the server listens there")
+    elif age is None or age > 2 * interval:
+        report.fail("prometheus.target", f"last scrape of {where} was "
+                                         f"{'never' if age is None else f'{age:.0f} s ago'} (interval {interval:g} s)",
+                    "Prometheus has stalled scraping: look at its log, then restart it")
+    else:
+        report.ok("prometheus.target", f"Prometheus scrapes {where}: up, last scrape {age:.1f} s ago "
+                                       f"(interval {interval:g} s)")
+
+
+def check_rules(targets: Targets, report: Report) -> None:
+    """Every alert of prometheus/rules.src.yml is loaded and healthy."""
+    groups = get(targets.prometheus + "/api/v1/rules", params={"type": "alert"}).json()["data"]["groups"]
+    loaded = {rule["name"] for group in groups for rule in group["rules"]}
+    broken = sorted({rule["name"] for group in groups for rule in group["rules"] if rule.get("health") == "err"})
+    missing = sorted(expected_alerts() - loaded)
+    if missing:
+        files = ", ".join(sorted({group["file"] for group in groups})) or "no rule file"
+        report.fail("prometheus.rules", f"alerts not loaded: {', '.join(missing)} (loaded: {files})",
+                    "list prometheus/rules/demo.yml (or production.yml) under rule_files in prometheus.yml, "
+                    f"then reload: curl -X POST {targets.prometheus}/-/reload (`make rules` regenerates the files)")
+    elif broken:
+        report.fail("prometheus.rules", f"alerts failing to evaluate: {', '.join(broken)}",
+                    f"see the errors on {targets.prometheus}/rules")
+    else:
+        report.ok("prometheus.rules", f"all {len(expected_alerts())} alerts of the rule set loaded")
+
+
+def check_quiet(targets: Targets, report: Report) -> None:
+    """No alert of the project firing (synthetic probes aside)."""
+    alerts = get(targets.prometheus + "/api/v1/alerts").json()["data"]["alerts"]
+    alerts = [a for a in alerts if a["labels"].get("synthetic") != "true"]
+    firing = sorted({a["labels"]["alertname"] + (f" ({a['labels']['tool']})" if a["labels"].get("tool") else "")
+                     for a in alerts if a["state"] == "firing"})
+    pending = sum(1 for a in alerts if a["state"] == "pending")
+    if firing:
+        report.fail("prometheus.firing", f"firing now: {', '.join(firing)}",
+                    "the audience must start from green: --reset (or `license-demo reset`) clears the cause, "
+                    "then wait for the rate windows to pass (demo profile: about a minute) and run again")
+    else:
+        report.ok("prometheus.firing", "no alert firing" + (f" ({pending} pending)" if pending else ""))
+
+
+def run(targets: Targets, report: Report) -> bool:
+    """Every Prometheus check; False when Prometheus does not answer."""
+    report.section(f"Prometheus {targets.prometheus}")
+    if not check_reachable(targets, report):
+        return False
+    check_scrape(targets, report)
+    check_rules(targets, report)
+    check_quiet(targets, report)
+    return True

@@ -1,0 +1,53 @@
+"""The browser tabs to open before the audience arrives, each checked to answer."""
+from __future__ import annotations
+
+import requests
+
+from license_demo.preflight.grafana_checks import dashboards
+from license_demo.preflight.report import Report
+from license_demo.preflight.targets import Targets, get
+
+
+def _prometheus_alerts_page(url: str) -> str:
+    """Prometheus's alerts page: Debian's build serves only the classic UI."""
+    for path in ("/alerts", "/classic/alerts"):
+        try:
+            if get(url + path).status_code == 200:
+                return url + path
+        except requests.RequestException:
+            break
+    return url + "/alerts"
+
+
+def tabs(targets: Targets, reachable: dict[str, bool]) -> list[tuple[str, str]]:
+    """(name, URL) of every page the guide shows, for the parts of the stack that answered."""
+    found = []
+    if reachable.get("server"):
+        found += [("dashboard", f"{targets.server}/dashboard"), ("config", f"{targets.server}/config"),
+                  ("incidents", f"{targets.server}/incidents"), ("metrics", f"{targets.server}/metrics")]
+    if reachable.get("grafana"):
+        found += [(title, f"{targets.grafana}/d/{uid}") for uid, title in dashboards().items()]
+        found.append(("Grafana Explore (Loki)", f"{targets.grafana}/explore"))
+    if reachable.get("prometheus"):
+        found.append(("Prometheus alerts", _prometheus_alerts_page(targets.prometheus)))
+    if reachable.get("alertmanager"):
+        found.append(("Alertmanager", f"{targets.alertmanager}/#/alerts"))
+    return found
+
+
+def run(targets: Targets, report: Report, reachable: dict[str, bool]) -> list[str]:
+    """Check every tab answers; return the URLs in the order to open them."""
+    report.section("Tabs to open")
+    urls = []
+    for name, url in tabs(targets, reachable):
+        try:
+            status = get(url.split("#", 1)[0]).status_code
+        except requests.RequestException as exc:
+            status = str(exc)[:80]
+        if status == 200:
+            report.ok(f"tab.{name}", f"{name:<26} {url}")
+            urls.append(url)
+        else:
+            report.fail(f"tab.{name}", f"{name:<26} {url} answered {status}",
+                        "the page must load before the audience sees it: check the service's log")
+    return urls
