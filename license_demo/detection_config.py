@@ -25,12 +25,22 @@ TEMPLATES_DIR = REPO / "alertmanager" / "templates"
 
 # Timings per profile; the demo values are the ones the committed compose files carry.
 PROFILES = {
-    "demo": {"scrape_interval": "5s", "evaluation_interval": "5s", "rules": "demo.yml",
-             "group_wait": "5s", "group_interval": "10s", "repeat_interval": "1h"},
+    "demo": {"scrape_interval": "2s", "evaluation_interval": "2s", "rules": "demo.yml",
+             "group_wait": "2s", "group_interval": "10s", "repeat_interval": "1h"},
     "production": {"scrape_interval": "15s", "evaluation_interval": "15s",
                    "rules": "production.yml", "group_wait": "30s", "group_interval": "5m",
                    "repeat_interval": "4h"},
 }
+
+
+# The story's promise for the demo profile: the first overage borrow reaches the webhook as
+# HighOverageRate within this many seconds (the median of bench/bench_detection.py).
+DETECTION_BUDGET_SECONDS = 15.0
+
+
+def duration_seconds(text: str) -> float:
+    """Turn a Prometheus duration such as 2s, 5m or 1h into seconds."""
+    return float(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,27 @@ def write_configs(out_dir: Path, addresses: Addresses, profile: str = "demo",
     if addresses != COMPOSE:
         write_smtp_password(Path(addresses.secrets_dir), env)
     return prometheus_path, alertmanager_path, notes
+
+
+def detection_floor(profile: str = "demo", alert: str = "HighOverageRate",
+                    rules_dir: Path = RULES_DIR) -> dict[str, float]:
+    """The timing parts between a change on the server and `alert` at the webhook, in seconds.
+
+    Read from what a stack really runs: the rendered prometheus.yml (scrape and evaluation
+    interval), the rendered rule file (`for:`) and the rendered alertmanager.yml (group_wait).
+    Their sum is the delay when every part waits its longest.
+    """
+    addresses = native_addresses(8000, 9090, 9093, Path("secrets"))
+    addresses = Addresses(**{**addresses.__dict__, "rules_dir": str(rules_dir)})
+    prometheus = render_prometheus(addresses, profile)
+    alertmanager, _ = render_alertmanager(addresses, profile, env={})
+    rules = yaml.safe_load(Path(prometheus["rule_files"][0]).read_text())
+    hold = next(rule.get("for", "0s") for group in rules["groups"] for rule in group["rules"]
+                if rule.get("alert") == alert)
+    return {"scrape": duration_seconds(prometheus["global"]["scrape_interval"]),
+            "evaluation": duration_seconds(prometheus["global"]["evaluation_interval"]),
+            "for": duration_seconds(hold),
+            "group_wait": duration_seconds(alertmanager["route"]["group_wait"])}
 
 
 def main(argv: list[str] | None = None) -> int:
