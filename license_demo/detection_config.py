@@ -159,6 +159,35 @@ def render_alertmanager(addresses: Addresses, profile: str = "demo",
     return config, notes
 
 
+def native_links(rules: dict, server_url: str) -> dict:
+    """Point the alerts' dashboard and logs links at the license server's own pages.
+
+    The native stack runs no Grafana or Loki: the dashboard link opens the server's
+    /dashboard, the logs link the server's record of the seats concerned (active borrows of
+    the alert's tool or user). runbook_url stays a path in the repository.
+    """
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            annotations = rule.get("annotations")
+            if not annotations or "alert" not in rule:
+                continue
+            logs = annotations.get("logs", "")
+            query = ("?tool={{ $labels.tool | urlquery }}" if "$labels.tool" in logs else
+                     "?user={{ $labels.user | urlquery }}" if "$labels.user" in logs else "")
+            annotations["dashboard"] = f"{server_url}/dashboard"
+            annotations["logs"] = f"{server_url}/api/borrows{query}"
+    return rules
+
+
+def write_native_rules(out_dir: Path, profile: str, server_url: str) -> Path:
+    """Write the profile's rule file with links to the server's pages; return its path."""
+    rules = yaml.safe_load((RULES_DIR / PROFILES[profile]["rules"]).read_text())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / PROFILES[profile]["rules"]
+    path.write_text(yaml.safe_dump(native_links(rules, server_url), sort_keys=False, width=1000))
+    return path
+
+
 def write_smtp_password(secrets_dir: Path, env: dict) -> None:
     """Write SMTP_PASSWORD (if given) to the secrets folder, readable by the owner only."""
     if not env.get("SMTP_PASSWORD"):

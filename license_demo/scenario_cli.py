@@ -10,13 +10,16 @@ from license_demo import cli_args, report, runner
 from license_demo.clients import (AlertmanagerClient, DemoError, GrafanaClient, PrometheusClient,
                                   ServerClient)
 from license_demo.scenarios import SCENARIOS
+from license_demo.stack_urls import default_url
 
 
 def _connection_args(parser) -> None:
     """Add the addresses of the server and Prometheus (flags win over the environment)."""
     cli_args.server_args(parser)
-    parser.add_argument("--prometheus", default=os.environ.get("PROMETHEUS_URL", "http://127.0.0.1:9090"),
-                        help="Prometheus URL (default $PROMETHEUS_URL or http://127.0.0.1:9090)")
+    parser.add_argument("--prometheus", default=default_url("prometheus", "PROMETHEUS_URL",
+                                                            "http://127.0.0.1:9090"),
+                        help="Prometheus URL (default $PROMETHEUS_URL, else the running "
+                             "stack's, else http://127.0.0.1:9090)")
 
 
 def build_context(args, out=print) -> runner.Context:
@@ -105,8 +108,10 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=42, help="seed for load, history and ids (default 42)")
     _connection_args(parser)
     env = os.environ.get
-    parser.add_argument("--alertmanager", default=env("ALERTMANAGER_URL", "http://127.0.0.1:9093"),
-                        help="Alertmanager URL (default $ALERTMANAGER_URL or http://127.0.0.1:9093)")
+    parser.add_argument("--alertmanager", default=default_url("alertmanager", "ALERTMANAGER_URL",
+                                                              "http://127.0.0.1:9093"),
+                        help="Alertmanager URL (default $ALERTMANAGER_URL, else the running "
+                             "stack's, else http://127.0.0.1:9093)")
     parser.add_argument("--grafana", default=env("GRAFANA_URL"),
                         help="Grafana URL for links and annotations (default $GRAFANA_URL; "
                              "annotations also need $GRAFANA_TOKEN)")

@@ -18,7 +18,8 @@ DEFAULT_TOOL = "Vector - DaVinci Configurator SE"
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 EPILOG = """\
-targets:  local = http://localhost:8000; fly = $FLY_APP_URL, else https://<app>.fly.dev from
+targets:  local = http://localhost:8000 (or the URL a running `license-demo stack` recorded
+          in .stack/urls.json); fly = $FLY_APP_URL, else https://<app>.fly.dev from
           the app name in the repository's fly.toml; or any http(s) URL.
 profiles: light 5x20, medium 10x50, heavy 20x100 (workers x borrow operations each);
           custom takes --workers and --ops. Each worker stops after its operations and the
@@ -117,10 +118,11 @@ def choose_target(args, ask: Prompter | None) -> str:
     """The target URL from --target or the menu."""
     if args.target:
         return targets.resolve(args.target, REPO_ROOT)
+    local = targets.local_url(REPO_ROOT)
     if ask is None:
-        return targets.LOCAL_URL
+        return local
     fly = targets.fly_url(REPO_ROOT, os.environ)
-    options = [("local", f"local              {targets.LOCAL_URL}"),
+    options = [("local", f"local              {local}"),
                ("fly", f"Fly.io production  {fly or '(not configured: set FLY_APP_URL or add fly.toml)'}"),
                ("custom", "custom URL")]
     while True:
