@@ -33,7 +33,8 @@ def build_context(args, out=print) -> runner.Context:
         grafana=grafana, mode=args.mode, seed=args.seed,
         grafana_url=args.grafana or "http://localhost:3000", workdir=Path(args.report_dir),
         alert_timeout=args.alert_timeout, out=out,
-        options={"prometheus_data": args.prometheus_data, "history_loaded": args.history_loaded})
+        options={"prometheus_data": args.prometheus_data, "history_loaded": args.history_loaded,
+                 "ops": getattr(args, "ops", None)})
 
 
 def run_scenario(args, out=print) -> int:
@@ -123,6 +124,10 @@ def register(subparsers) -> None:
     parser.add_argument("--prometheus-data", default=env("PROMETHEUS_DATA_DIR"),
                         help="capacity-planning: the Prometheus data dir to backfill "
                              "(native stack: .stack/prometheus; default $PROMETHEUS_DATA_DIR)")
+    parser.add_argument("--ops", type=int, metavar="N",
+                        help="overage-crisis: operations per worker of each build-job run "
+                             "(default: the heavy profile's 100, the guide's run; fewer for a "
+                             "quick rehearsal, same pace)")
     parser.add_argument("--history-loaded", action="store_true",
                         help="capacity-planning: the month was loaded into Prometheus beforehand "
                              "(e.g. in the compose stack); only check and analyse it")

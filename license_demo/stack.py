@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from license_demo import detection_config
+from license_demo import detection_config, ui_links
 from license_demo.processes import (ManagedProcess, free_port, spawn, start_license_server,
                                     wait_http)
 
@@ -33,8 +33,6 @@ URLS_FILE = "urls.json"
 # Seconds a dead license server stays down before the stack restarts it: long enough for
 # LicenseServerDown to fire (scrape + evaluation + for + group_wait of the demo profile).
 SERVER_RESTART_DELAY = 15.0
-# Debian's Alertmanager serves this page instead of the web UI.
-NO_UI_MARKER = "does not include a web"
 
 
 def received_at(alert: dict) -> float:
@@ -209,31 +207,13 @@ class Stack:
                 self.prometheus_url + "/-/ready", timeout)
             self._progress("waiting for Prometheus to scrape the license server")
             self.wait_for_scrape(timeout)
-            self.prometheus_ui = self._find_prometheus_ui()
-            self.alertmanager_ui = self._has_alertmanager_ui()
+            self.prometheus_ui = ui_links.prometheus_ui_prefix(self.prometheus_url)
+            self.alertmanager_ui = ui_links.alertmanager_has_ui(self.alertmanager_url)
             self.write_urls()
         except BaseException:
             self.stop()
             raise
         return self
-
-    def _find_prometheus_ui(self) -> str:
-        """The prefix of Prometheus's UI pages: "" (new UI) or "/classic" (Debian's 2.42)."""
-        for prefix in ("", "/classic"):
-            try:
-                if requests.get(f"{self.prometheus_url}{prefix}/alerts", timeout=5).status_code == 200:
-                    return prefix
-            except requests.RequestException:
-                break
-        return "/classic"
-
-    def _has_alertmanager_ui(self) -> bool:
-        """True when Alertmanager serves its web UI, not Debian's placeholder page."""
-        try:
-            page = requests.get(self.alertmanager_url + "/", timeout=5)
-        except requests.RequestException:
-            return False
-        return page.status_code == 200 and NO_UI_MARKER not in page.text
 
     def write_urls(self) -> Path:
         """Record the URLs and process ids in use in <data_dir>/urls.json; return its path."""
