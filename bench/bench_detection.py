@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import requests
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -34,22 +33,6 @@ from license_demo.overage_load import (DAVINCI, first_overage_borrow_at,  # noqa
 from license_demo.stack import Stack, StackSettings, received_at  # noqa: E402
 
 TOKEN = "bench-admin-token"
-
-
-def seconds(duration: str) -> float:
-    """Turn 5s / 1m into seconds."""
-    return float(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
-
-
-def floor_seconds() -> dict:
-    """The demo profile's timing parts: scrape, evaluation, `for:` and group_wait."""
-    timings = detection_config.PROFILES["demo"]
-    rules = yaml.safe_load((REPO / "prometheus" / "rules" / "demo.yml").read_text())
-    hold = next(rule["for"] for group in rules["groups"] for rule in group["rules"]
-                if rule.get("alert") == "HighOverageRate")
-    return {"scrape": seconds(timings["scrape_interval"]),
-            "evaluation": seconds(timings["evaluation_interval"]),
-            "for": seconds(hold), "group_wait": seconds(timings["group_wait"])}
 
 
 def high_overage_active(stack: Stack) -> bool:
@@ -128,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", type=float, default=45.0,
                         help="seconds of steady overage load in the first run (default 45)")
     args = parser.parse_args(argv)
-    parts = floor_seconds()
+    parts = detection_config.detection_floor("demo")
     print(f"load: {'stress_test heavy borrow-only' if stress_test_available() else 'requests burst'}"
           f" on {DAVINCI}; demo profile {parts}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-detection-") as tmp:
@@ -149,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  min {min(delays):.1f} s   median {statistics.median(delays):.1f} s   "
           f"max {max(delays):.1f} s")
     print(f"  theoretical floor (scrape {parts['scrape']:g} + evaluation {parts['evaluation']:g}"
-          f" + for {parts['for']:g} + group_wait {parts['group_wait']:g}): {floor:g} s")
+          f" + for {parts['for']:g} + group_wait {parts['group_wait']:g}): {floor:g} s; "
+          f"budget for the median {detection_config.DETECTION_BUDGET_SECONDS:g} s")
     print(f"  flapping under steady load: {results[0].get('gaps', 'n/a')} polls not firing, "
           f"{results[0].get('resolved', 'n/a')} resolved notifications")
     return 0

@@ -26,9 +26,12 @@ def _matches(labels: dict, alertname: str, match: dict | None) -> bool:
 
 
 def firing_now(server: ServerClient, alertmanager: AlertmanagerClient | None, alertname: str,
-               match: dict | None = None) -> AlertSeen | None:
-    """The alert if Alertmanager or the server's webhook record shows it firing now."""
-    if alertmanager is not None:
+               match: dict | None = None, webhook_only: bool = False) -> AlertSeen | None:
+    """The alert if Alertmanager or the server's webhook record shows it firing now.
+
+    `webhook_only`: only the webhook record counts (what the dashboard banner shows).
+    """
+    if alertmanager is not None and not webhook_only:
         for alert in alertmanager.active():
             if _matches(alert.get("labels", {}), alertname, match):
                 return AlertSeen(alertname, "firing", time.time(), "alertmanager", alert["labels"])
@@ -40,13 +43,17 @@ def firing_now(server: ServerClient, alertmanager: AlertmanagerClient | None, al
 
 def wait_for(server: ServerClient, alertmanager: AlertmanagerClient | None, alertname: str,
              firing: bool, timeout: float, match: dict | None = None,
-             poll: float = 1.0, progress=None) -> AlertSeen:
-    """Poll until `alertname` is firing (or, with firing=False, no longer active anywhere)."""
+             poll: float = 1.0, progress=None, webhook_only: bool = False) -> AlertSeen:
+    """Poll until `alertname` is firing (or, with firing=False, no longer active anywhere).
+
+    `webhook_only` waits until the firing alert has reached the server (the banner).
+    """
     started = time.monotonic()
     deadline = started + timeout
     next_note = started + 15
     while time.monotonic() < deadline:
-        seen = firing_now(server, alertmanager, alertname, match)
+        seen = firing_now(server, alertmanager, alertname, match,
+                          webhook_only=webhook_only and firing)
         if firing and seen is not None:
             return seen
         if not firing and seen is None:
@@ -82,4 +89,34 @@ def ensure_quiet(server: ServerClient, alertmanager: AlertmanagerClient | None,
             out(f"  {', '.join(busy)} still pending or active from an earlier run; "
                 "waiting for it to resolve first")
             told = True
+        time.sleep(1)
+
+
+def active_alerts(server: ServerClient, alertmanager: AlertmanagerClient | None,
+                  prometheus: PrometheusClient | None) -> set[str]:
+    """Names of the alerts pending or firing in Prometheus, active in Alertmanager or at the webhook."""
+    names = {a.get("labels", {}).get("alertname") for a in server.alerts(status="firing")}
+    if alertmanager is not None:
+        names |= {a.get("labels", {}).get("alertname") for a in alertmanager.active()}
+    if prometheus is not None:
+        names |= {a["labels"].get("alertname") for a in prometheus.alerts()}
+    return {name for name in names if name}
+
+
+def wait_all_resolved(server: ServerClient, alertmanager: AlertmanagerClient | None,
+                      prometheus: PrometheusClient | None, timeout: float, progress=None) -> float:
+    """Wait until no alert is pending, firing or still on the banner; return when that was."""
+    started = time.monotonic()
+    next_note = started + 15
+    while True:
+        active = active_alerts(server, alertmanager, prometheus)
+        if not active:
+            return time.time()
+        if time.monotonic() - started > timeout:
+            raise DemoError(f"{', '.join(sorted(active))} still active {timeout:.0f}s after the "
+                            "fix; see the dashboard banner and Prometheus alerts")
+        if progress and time.monotonic() >= next_note:
+            progress(f"  ... waiting for {', '.join(sorted(active))} to resolve "
+                     f"({time.monotonic() - started:.0f}s)")
+            next_note += 15
         time.sleep(1)

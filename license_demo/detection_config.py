@@ -26,12 +26,22 @@ TEMPLATES_DIR = REPO / "alertmanager" / "templates"
 
 # Timings per profile; the demo values are the ones the committed compose files carry.
 PROFILES = {
-    "demo": {"scrape_interval": "5s", "evaluation_interval": "5s", "rules": "demo.yml",
-             "group_wait": "5s", "group_interval": "10s", "repeat_interval": "1h"},
+    "demo": {"scrape_interval": "2s", "evaluation_interval": "2s", "rules": "demo.yml",
+             "group_wait": "2s", "group_interval": "10s", "repeat_interval": "1h"},
     "production": {"scrape_interval": "15s", "evaluation_interval": "15s",
                    "rules": "production.yml", "group_wait": "30s", "group_interval": "5m",
                    "repeat_interval": "4h"},
 }
+
+
+# The story's promise for the demo profile: the first overage borrow reaches the webhook as
+# HighOverageRate within this many seconds (the median of bench/bench_detection.py).
+DETECTION_BUDGET_SECONDS = 15.0
+
+
+def duration_seconds(text: str) -> float:
+    """Turn a Prometheus duration such as 2s, 5m or 1h into seconds."""
+    return float(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
 
 
 @dataclass(frozen=True)
@@ -220,6 +230,35 @@ def write_secrets(secrets_dir: Path, env: dict) -> list[Path]:
     return written
 
 
+def native_links(rules: dict, server_url: str) -> dict:
+    """Point the alerts' dashboard and logs links at the license server's own pages.
+
+    The native stack runs no Grafana or Loki: the dashboard link opens the server's
+    /dashboard, the logs link the server's record of the seats concerned (active borrows of
+    the alert's tool or user). runbook_url stays a path in the repository.
+    """
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            annotations = rule.get("annotations")
+            if not annotations or "alert" not in rule:
+                continue
+            logs = annotations.get("logs", "")
+            query = ("?tool={{ $labels.tool | urlquery }}" if "$labels.tool" in logs else
+                     "?user={{ $labels.user | urlquery }}" if "$labels.user" in logs else "")
+            annotations["dashboard"] = f"{server_url}/dashboard"
+            annotations["logs"] = f"{server_url}/api/borrows{query}"
+    return rules
+
+
+def write_native_rules(out_dir: Path, profile: str, server_url: str) -> Path:
+    """Write the profile's rule file with links to the server's pages; return its path."""
+    rules = yaml.safe_load((RULES_DIR / PROFILES[profile]["rules"]).read_text())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / PROFILES[profile]["rules"]
+    path.write_text(yaml.safe_dump(native_links(rules, server_url), sort_keys=False, width=1000))
+    return path
+
+
 def write_smtp_password(secrets_dir: Path, env: dict) -> None:
     """Write SMTP_PASSWORD (if given) to the secrets folder, readable by the owner only."""
     write_secrets(secrets_dir, {k: v for k, v in env.items() if k.startswith("SMTP_PASSWORD")})
@@ -257,6 +296,27 @@ def write_configs(out_dir: Path, addresses: Addresses, profile: str = "demo",
         write_secrets(Path(addresses.secrets_dir),
                       {k: v for k, v in env.items() if k != "SLACK_WEBHOOK_URL_FILE"})
     return prometheus_path, alertmanager_path, notes
+
+
+def detection_floor(profile: str = "demo", alert: str = "HighOverageRate",
+                    rules_dir: Path = RULES_DIR) -> dict[str, float]:
+    """The timing parts between a change on the server and `alert` at the webhook, in seconds.
+
+    Read from what a stack really runs: the rendered prometheus.yml (scrape and evaluation
+    interval), the rendered rule file (`for:`) and the rendered alertmanager.yml (group_wait).
+    Their sum is the delay when every part waits its longest.
+    """
+    addresses = native_addresses(8000, 9090, 9093, Path("secrets"))
+    addresses = Addresses(**{**addresses.__dict__, "rules_dir": str(rules_dir)})
+    prometheus = render_prometheus(addresses, profile)
+    alertmanager, _ = render_alertmanager(addresses, profile, env={})
+    rules = yaml.safe_load(Path(prometheus["rule_files"][0]).read_text())
+    hold = next(rule.get("for", "0s") for group in rules["groups"] for rule in group["rules"]
+                if rule.get("alert") == alert)
+    return {"scrape": duration_seconds(prometheus["global"]["scrape_interval"]),
+            "evaluation": duration_seconds(prometheus["global"]["evaluation_interval"]),
+            "for": duration_seconds(hold),
+            "group_wait": duration_seconds(alertmanager["route"]["group_wait"])}
 
 
 def main(argv: list[str] | None = None) -> int:

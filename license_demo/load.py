@@ -22,6 +22,23 @@ class StressRun:
     proc: subprocess.Popen
     folder: tempfile.TemporaryDirectory
     started: float
+    follower: threading.Thread | None = None
+
+    def follow(self, out) -> None:
+        """Pass the stress test's output lines (its live line every second) to `out` as they come."""
+        def tail() -> None:
+            with open(self.output_path, errors="replace") as output:
+                while True:
+                    line = output.readline()
+                    if line:
+                        if line.strip():
+                            out(f"  | {line.rstrip()}")
+                    elif self.proc.poll() is not None:
+                        return
+                    else:
+                        time.sleep(0.2)
+        self.follower = threading.Thread(target=tail, name="stress-output", daemon=True)
+        self.follower.start()
 
     @property
     def summary_path(self) -> Path:
@@ -34,29 +51,43 @@ class StressRun:
         return Path(self.folder.name) / "output.log"
 
     def stop(self) -> None:
-        """End the stress test if it still runs (a scenario stopped early) and drop its files."""
+        """End the stress test if it still runs (a scenario stopped early) and drop its files.
+
+        SIGTERM stops it like Ctrl-C: cycle modes return the seats they hold before exiting.
+        """
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.follower is not None:
+            self.follower.join(timeout=5)
         self.folder.cleanup()
 
 
 def start_stress_test(target: str, tool: str, seed: int, profile: str = "heavy",
-                      mode: str = "borrow-only", out=print) -> StressRun:
-    """Start `python -m stress_test` against `target` in the background."""
+                      mode: str = "borrow-only", out=print, ops: int | None = None,
+                      team: str | None = None, live: bool = False) -> StressRun:
+    """Start `python -m stress_test` against `target` in the background.
+
+    `ops` overrides the operations per worker (the profile's pace stays); `live` passes
+    the stress test's output lines to `out` while it runs.
+    """
     folder = tempfile.TemporaryDirectory(prefix="license-demo-load-")
+    extra = (["--ops", str(ops)] if ops else []) + (["--team", team] if team else [])
     argv = [sys.executable, "-m", "stress_test", "--target", target, "--profile", profile,
             "--mode", mode, "--tool", tool, "--yes", "--summary",
-            str(Path(folder.name) / "summary.json"), "--seed", str(seed)]
+            str(Path(folder.name) / "summary.json"), "--seed", str(seed), *extra]
     out(f"  $ python -m stress_test --target {target} --profile {profile} --mode {mode} "
-        f"--tool {tool!r} --seed {seed}")
+        f"--tool {tool!r} --seed {seed}" + "".join(f" {a}" for a in extra))
     with open(Path(folder.name) / "output.log", "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    return StressRun(proc, folder, time.monotonic())
+    run = StressRun(proc, folder, time.monotonic())
+    if live:
+        run.follow(out)
+    return run
 
 
 def finish_stress_test(run: StressRun, timeout: float = 300.0) -> dict:
@@ -67,6 +98,8 @@ def finish_stress_test(run: StressRun, timeout: float = 300.0) -> dict:
         run.proc.kill()
         run.proc.wait()
         raise DemoError(f"the stress test ran longer than {timeout:.0f}s; check the server") from exc
+    if run.follower is not None:
+        run.follower.join(timeout=5)
     try:
         output = run.output_path.read_text(errors="replace")
         if run.proc.returncode != 0:
@@ -81,9 +114,11 @@ def finish_stress_test(run: StressRun, timeout: float = 300.0) -> dict:
 
 
 def run_stress_test(target: str, tool: str, seed: int, profile: str = "heavy",
-                    mode: str = "borrow-only", timeout: float = 300.0, out=print) -> dict:
-    """Run the stress test to its end and return its summary."""
-    return finish_stress_test(start_stress_test(target, tool, seed, profile, mode, out), timeout)
+                    mode: str = "borrow-only", timeout: float = 300.0, out=print,
+                    **options) -> dict:
+    """Run the stress test to its end and return its summary (`options`: see start_stress_test)."""
+    return finish_stress_test(start_stress_test(target, tool, seed, profile, mode, out, **options),
+                              timeout)
 
 
 def borrow(server: ServerClient, tool: str, user: str, team: str | None = None) -> requests.Response:

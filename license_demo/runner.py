@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from license_demo import ui_links
 from license_demo.annotations import mark_act
 from license_demo.clients import AlertmanagerClient, GrafanaClient, PrometheusClient, ServerClient
 
@@ -79,6 +80,9 @@ class Act:
     say: list[str] = field(default_factory=list)
     show: list[str] = field(default_factory=list)
     automotive: str = ""
+    # Reads the live figures `say` lines name ({commit}, ...), before they are printed;
+    # the first act's also checks and restores the state the journey needs.
+    facts: Callable[[Context], dict] | None = None
 
 
 @dataclass
@@ -94,14 +98,40 @@ class Scenario:
     needs_alerting: bool = True
     # The automotive column of the comparison, one entry per phase (default: report.AUTOMOTIVE).
     automotive: list[str] | None = None
+    # Called when an act fails: gives back whatever the journey took (seats, faults).
+    cleanup: Callable[[Context], None] | None = None
 
 
 def _urls(ctx: Context, templates: list[str]) -> list[str]:
-    """Fill the URL templates of an act with the run's addresses."""
-    values = {"server": ctx.server.url.rstrip("/"), "grafana": ctx.grafana_url.rstrip("/"),
-              "prometheus": (ctx.prometheus.url if ctx.prometheus else "").rstrip("/"),
+    """The act's pages for this run, each one that answers on the stack in use.
+
+    Without Grafana its pages become the server's dashboard; Alertmanager's UI link becomes
+    the dashboard banner where the UI is absent (Debian's package); Prometheus pages take
+    the prefix its version serves (Debian's 2.42: /classic/...).
+    """
+    if "ui" not in ctx.state:
+        ctx.state["ui"] = {
+            "prometheus": ui_links.prometheus_ui_prefix(ctx.prometheus.url.rstrip("/"))
+            if ctx.prometheus else "",
+            "alertmanager": bool(ctx.alertmanager)
+            and ui_links.alertmanager_has_ui(ctx.alertmanager.url)}
+    server = ctx.server.url.rstrip("/")
+    values = {"server": server, "grafana": ctx.grafana_url.rstrip("/"),
+              "prometheus": (ctx.prometheus.url if ctx.prometheus else "").rstrip("/")
+              + ctx.state["ui"]["prometheus"],
               "alertmanager": (ctx.alertmanager.url if ctx.alertmanager else "").rstrip("/")}
-    return [t.format(**values) for t in templates]
+    urls = []
+    for template in templates:
+        if template.startswith("{grafana}") and ctx.grafana is None:
+            template = "{server}/dashboard"
+        elif template.startswith("{alertmanager}/#") and not ctx.state["ui"]["alertmanager"]:
+            template = "{server}/dashboard"
+        elif template.startswith("{prometheus}") and ctx.prometheus is None:
+            continue
+        url = template.format(**values)
+        if url not in urls:
+            urls.append(url)
+    return urls
 
 
 def run(scenario: Scenario, ctx: Context) -> Timeline:
@@ -110,12 +140,25 @@ def run(scenario: Scenario, ctx: Context) -> Timeline:
     ctx.out(f"== {scenario.title} ({ctx.mode} mode, seed {ctx.seed}) ==\n{scenario.story}\n")
     try:
         _play(scenario, ctx)
-    finally:
-        # Background load or traffic an act started must not outlive the run.
-        for value in ctx.state.values():
-            if callable(getattr(value, "stop", None)):
-                value.stop()
+    except BaseException:
+        _stop_background(ctx)
+        if scenario.cleanup is not None:
+            try:
+                scenario.cleanup(ctx)
+                ctx.out("  (stopped early: every seat this run took has been returned)")
+            except Exception as exc:  # the original failure is the one to report
+                ctx.out(f"  (stopped early; returning the run's seats failed too: {exc}; "
+                        "run `license-demo reset`)")
+        raise
+    _stop_background(ctx)
     return ctx.timeline
+
+
+def _stop_background(ctx: Context) -> None:
+    """Background load or traffic an act started must not outlive the run."""
+    for value in ctx.state.values():
+        if callable(getattr(value, "stop", None)):
+            value.stop()
 
 
 def _play(scenario: Scenario, ctx: Context) -> None:
@@ -130,11 +173,12 @@ def _play(scenario: Scenario, ctx: Context) -> None:
         started = mark_act(ctx.server, ctx.grafana, scenario.name, act.key, act.title, warn=ctx.out)
         for observer in ctx.observers:
             observer.on_act_start(ctx, number, act)
+        facts = act.facts(ctx) if act.facts else {}
         if ctx.mode == "guided":
             for url in _urls(ctx, act.show):
                 ctx.out(f"  open: {url}")
             for line in act.say:
-                ctx.out(f"  say:  {line}")
+                ctx.out(f"  say:  {line.format(**facts)}")
             if act.automotive:
                 ctx.out(f"  automotive: {act.automotive}")
         act.run(ctx)

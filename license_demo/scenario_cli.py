@@ -10,13 +10,16 @@ from license_demo import act_observers, cli_args, report, runner
 from license_demo.clients import (AlertmanagerClient, DemoError, GrafanaClient, PrometheusClient,
                                   ServerClient)
 from license_demo.scenarios import SCENARIOS
+from license_demo.stack_urls import default_url
 
 
 def _connection_args(parser) -> None:
     """Add the addresses of the server and Prometheus (flags win over the environment)."""
     cli_args.server_args(parser)
-    parser.add_argument("--prometheus", default=os.environ.get("PROMETHEUS_URL", "http://127.0.0.1:9090"),
-                        help="Prometheus URL (default $PROMETHEUS_URL or http://127.0.0.1:9090)")
+    parser.add_argument("--prometheus", default=default_url("prometheus", "PROMETHEUS_URL",
+                                                            "http://127.0.0.1:9090"),
+                        help="Prometheus URL (default $PROMETHEUS_URL, else the running "
+                             "stack's, else http://127.0.0.1:9090)")
 
 
 def build_context(args, out=print) -> runner.Context:
@@ -30,7 +33,8 @@ def build_context(args, out=print) -> runner.Context:
         grafana=grafana, mode=args.mode, seed=args.seed,
         grafana_url=args.grafana or "http://localhost:3000", workdir=Path(args.report_dir),
         alert_timeout=args.alert_timeout, out=out,
-        options={"prometheus_data": args.prometheus_data, "history_loaded": args.history_loaded})
+        options={"prometheus_data": args.prometheus_data, "history_loaded": args.history_loaded,
+                 "ops": getattr(args, "ops", None)})
 
 
 def run_scenario(args, out=print) -> int:
@@ -107,8 +111,10 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=42, help="seed for load, history and ids (default 42)")
     _connection_args(parser)
     env = os.environ.get
-    parser.add_argument("--alertmanager", default=env("ALERTMANAGER_URL", "http://127.0.0.1:9093"),
-                        help="Alertmanager URL (default $ALERTMANAGER_URL or http://127.0.0.1:9093)")
+    parser.add_argument("--alertmanager", default=default_url("alertmanager", "ALERTMANAGER_URL",
+                                                              "http://127.0.0.1:9093"),
+                        help="Alertmanager URL (default $ALERTMANAGER_URL, else the running "
+                             "stack's, else http://127.0.0.1:9093)")
     parser.add_argument("--grafana", default=env("GRAFANA_URL"),
                         help="Grafana URL for links and annotations (default $GRAFANA_URL; "
                              "annotations also need $GRAFANA_TOKEN)")
@@ -121,6 +127,10 @@ def register(subparsers) -> None:
     parser.add_argument("--prometheus-data", default=env("PROMETHEUS_DATA_DIR"),
                         help="capacity-planning: the Prometheus data dir to backfill "
                              "(native stack: .stack/prometheus; default $PROMETHEUS_DATA_DIR)")
+    parser.add_argument("--ops", type=int, metavar="N",
+                        help="overage-crisis: operations per worker of each build-job run "
+                             "(default: the heavy profile's 100, the guide's run; fewer for a "
+                             "quick rehearsal, same pace)")
     parser.add_argument("--history-loaded", action="store_true",
                         help="capacity-planning: the month was loaded into Prometheus beforehand "
                              "(e.g. in the compose stack); only check and analyse it")

@@ -1,6 +1,8 @@
 """The native stack: license server, Prometheus and Alertmanager as local processes on loopback."""
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import secrets
 import shutil
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from license_demo import detection_config
+from license_demo import detection_config, ui_links
 from license_demo.processes import (ManagedProcess, free_port, spawn, start_license_server,
                                     wait_http)
 
@@ -24,6 +26,13 @@ BINARIES = {
     "alertmanager": (("prometheus-alertmanager", "alertmanager"), "prometheus-alertmanager"),
 }
 STANDARD_PORTS = {"server": 8000, "prometheus": 9090, "alertmanager": 9093}
+# The file in the data folder naming the URLs a running stack really uses; the other
+# commands (`license-demo scenario`, `investigate`, `reset`, `run_stress_test.sh --target
+# local`) read it, so a stack moved off a busy standard port is still found.
+URLS_FILE = "urls.json"
+# Seconds a dead license server stays down before the stack restarts it: long enough for
+# LicenseServerDown to fire (scrape + evaluation + for + group_wait of the demo profile).
+SERVER_RESTART_DELAY = 15.0
 
 
 def received_at(alert: dict) -> float:
@@ -56,6 +65,16 @@ def install_packages(packages: list[str]) -> None:
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
                    check=True, env=env)
+
+
+def port_is_free(port: int, host: str) -> bool:
+    """True when nothing listens on `host`:`port` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+            return True
+        except OSError:
+            return False
 
 
 def pick_port(wanted: int | None, standard: int, host: str) -> int:
@@ -107,17 +126,35 @@ class Stack:
         self.notes: list[str] = []
         self._progress = progress or (lambda line: None)
         self.server_url = self.prometheus_url = self.alertmanager_url = ""
+        self.moved: list[str] = []
+        # Found at start: the path prefix of Prometheus's UI pages ("" or "/classic") and
+        # whether Alertmanager serves its web UI (Debian's package does not).
+        self.prometheus_ui = ""
+        self.alertmanager_ui = False
+        self._server_args: dict = {}
 
     def _ports(self) -> tuple[int, int, int]:
-        """Choose the three ports: given ones, standard ones when asked and free, else free."""
+        """Choose the three ports: given ones (busy: StackError), standard ones when free, else free."""
         s = self.settings
         ports = []
         for role, wanted in (("server", s.server_port), ("prometheus", s.prometheus_port),
                              ("alertmanager", s.alertmanager_port)):
+            flag = "--server-port" if role == "server" else f"--{role}-port"
             if wanted:
+                if not port_is_free(wanted, s.host):
+                    raise StackError(
+                        f"port {wanted} ({role}) is already in use on {s.host}: stop what "
+                        f"listens there (`ss -ltnp 'sport = :{wanted}'` shows it), or choose "
+                        f"another port with {flag} N, or leave {flag} out to take a free one")
                 ports.append(wanted)
             elif s.standard_ports:
-                ports.append(pick_port(None, STANDARD_PORTS[role], s.host))
+                port = pick_port(None, STANDARD_PORTS[role], s.host)
+                if port != STANDARD_PORTS[role]:
+                    self.moved.append(
+                        f"{role}: port {STANDARD_PORTS[role]} is busy, using {port} (the other "
+                        f"commands find it in {self.data_dir / URLS_FILE}; free the port or "
+                        f"pass {flag} {STANDARD_PORTS[role]} to insist)")
+                ports.append(port)
             else:
                 ports.append(free_port(s.host))
         return tuple(ports)
@@ -136,16 +173,21 @@ class Stack:
         addresses = detection_config.native_addresses(
             server_port, prometheus_port, alertmanager_port, config_dir / "secrets", s.host)
         env = {**os.environ, **s.env}
+        # The native stack runs no Grafana: its rule copy links to the server's own pages.
+        rules_dir = config_dir / "rules"
+        detection_config.write_native_rules(rules_dir, s.profile, f"http://{s.host}:{server_port}")
+        addresses = detection_config.Addresses(**{**addresses.__dict__, "rules_dir": str(rules_dir)})
         prometheus_yml, alertmanager_yml, self.notes = detection_config.write_configs(
             config_dir, addresses, s.profile, env)
         detection_config.write_webhook_token(Path(addresses.secrets_dir), self.webhook_token)
         try:
             self._progress(f"starting license server on {s.host}:{server_port}")
-            server = start_license_server(
-                self.data_dir / "license-server", port=server_port, host=s.host,
-                workers=s.server_workers, timeout=timeout,
+            self._server_args = dict(
+                data_dir=self.data_dir / "license-server", port=server_port, host=s.host,
+                workers=s.server_workers,
                 env={"ADMIN_TOKEN": self.admin_token, **s.env,
                      "ALERT_WEBHOOK_TOKEN": self.webhook_token})
+            server = start_license_server(timeout=timeout, **self._server_args)
             self.processes.append(server)
             self.server_url = server.url
             self._progress(f"starting Alertmanager on {s.host}:{alertmanager_port}")
@@ -171,10 +213,31 @@ class Stack:
                 self.prometheus_url + "/-/ready", timeout)
             self._progress("waiting for Prometheus to scrape the license server")
             self.wait_for_scrape(timeout)
+            self.prometheus_ui = ui_links.prometheus_ui_prefix(self.prometheus_url)
+            self.alertmanager_ui = ui_links.alertmanager_has_ui(self.alertmanager_url)
+            self.write_urls()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def write_urls(self) -> Path:
+        """Record the URLs and process ids in use in <data_dir>/urls.json; return its path."""
+        path = self.data_dir / URLS_FILE
+        path.write_text(json.dumps({
+            "server": self.server_url, "prometheus": self.prometheus_url,
+            "alertmanager": self.alertmanager_url, "profile": self.profile,
+            "pids": {p.name: p.proc.pid for p in self.processes}}, indent=2) + "\n")
+        return path
+
+    def restart_server(self, timeout: float = 60.0) -> ManagedProcess:
+        """Start the license server again on its port and data; Prometheus keeps scraping it."""
+        old = next(p for p in self.processes if p.name == "license-server")
+        old.stop()
+        server = start_license_server(timeout=timeout, **self._server_args)
+        self.processes[self.processes.index(old)] = server
+        self.write_urls()
+        return server
 
     def _start(self, name: str, argv: list[str], ready_url: str, timeout: float) -> None:
         """Spawn one service, logging to data_dir/<name>.log, and wait for its ready URL."""
@@ -198,10 +261,11 @@ class Stack:
                          f"{timeout:.0f}s; see {self.data_dir / 'prometheus.log'}")
 
     def stop(self) -> None:
-        """Stop every process this stack started, the last started first."""
+        """Stop every process this stack started, the last started first; forget its URLs."""
         for managed in reversed(self.processes):
             managed.stop()
         self.processes.clear()
+        (self.data_dir / URLS_FILE).unlink(missing_ok=True)
 
     def dead(self) -> list[ManagedProcess]:
         """Return the processes that have exited."""
@@ -216,26 +280,33 @@ class Stack:
         self.stop()
 
     def urls(self) -> dict[str, str]:
-        """Return the URLs worth opening, by name."""
-        return {
+        """Return the URLs worth opening, by name; each answers on this stack."""
+        urls = {
             "dashboard": f"{self.server_url}/dashboard",
+            "config (admin token)": f"{self.server_url}/config",
+            "incidents": f"{self.server_url}/incidents",
             "license server API": f"{self.server_url}/api/tools",
             "metrics": f"{self.server_url}/metrics",
-            "Prometheus": self.prometheus_url,
-            "Prometheus alerts": self._prometheus_page("alerts"),
-            "Alertmanager": self.alertmanager_url,
-            "alerts received by the server": f"{self.server_url}/api/alerts?status=firing",
+            "Prometheus graphs": self.prometheus_page("graph"),
+            "Prometheus alerts": self.prometheus_page("alerts"),
         }
+        if self.alertmanager_ui:
+            urls["Alertmanager"] = f"{self.alertmanager_url}/#/alerts"
+        else:
+            # Debian's Alertmanager has no web UI: its API, and the banner, show the alerts.
+            urls["Alertmanager alerts (API)"] = f"{self.alertmanager_url}/api/v2/alerts"
+        urls["alerts received by the server"] = f"{self.server_url}/api/alerts?status=firing"
+        return urls
 
-    def _prometheus_page(self, page: str) -> str:
-        """URL of a Prometheus UI page: Debian's build serves only the classic UI."""
-        for path in (f"/{page}", f"/classic/{page}"):
-            try:
-                if requests.get(self.prometheus_url + path, timeout=5).status_code == 200:
-                    return self.prometheus_url + path
-            except requests.RequestException:
-                break
-        return f"{self.prometheus_url}/api/v1/{page}"
+    def prometheus_page(self, page: str) -> str:
+        """URL of a Prometheus UI page (graph, alerts, targets) in the UI this version serves."""
+        return f"{self.prometheus_url}{self.prometheus_ui}/{page}"
+
+    def graph_url(self, expr: str, minutes: int = 15) -> str:
+        """A Prometheus graph of `expr` over the last `minutes`, in the UI this version serves."""
+        from urllib.parse import urlencode
+        return self.prometheus_page("graph") + "?" + urlencode(
+            {"g0.expr": expr, "g0.tab": "0", "g0.range_input": f"{minutes}m"})
 
     # Helpers for tests and scripts.
 
@@ -296,6 +367,44 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def supervise(stack: Stack, restart_delay: float, baseline=None) -> int:
+    """Watch the processes until Ctrl-C; bring a dead license server back after `restart_delay`.
+
+    Prometheus and Alertmanager keep running while the server is down, so LicenseServerDown
+    fires as it would in production. Returns the exit code when another process dies.
+    """
+    down_since = None
+    while True:
+        time.sleep(1)
+        dead = stack.dead()
+        server_dead = [p for p in dead if p.name == "license-server"]
+        others = [p for p in dead if p.name != "license-server"]
+        for managed in others:
+            _print(f"error: {managed.name} exited with code {managed.proc.returncode}; last "
+                   f"lines of {managed.log_path}:\n{managed.log_tail()}\nRestart the stack "
+                   f"(Ctrl-C, then `license-demo stack`).")
+            return 1
+        if server_dead and down_since is None:
+            managed = server_dead[0]
+            down_since = time.monotonic()
+            how = (f"restarting it in {restart_delay:.0f}s" if restart_delay > 0 else
+                   "restart the stack to bring it back (Ctrl-C, then `license-demo stack`)")
+            _print(f"license server exited with code {managed.proc.returncode} (log: "
+                   f"{managed.log_path}); Prometheus and Alertmanager keep running and "
+                   f"LicenseServerDown fires; {how}")
+        if (down_since is not None and restart_delay > 0
+                and time.monotonic() - down_since >= restart_delay):
+            try:
+                server = stack.restart_server()
+            except RuntimeError as exc:
+                _print(f"error: the license server did not come back: {exc}\nRestart the "
+                       f"stack (Ctrl-C, then `license-demo stack`).")
+                down_since = time.monotonic()
+                continue
+            _print(f"license server restarted on {server.url} (pid {server.proc.pid})")
+            down_since = None
+
+
 def run(args) -> int:
     """Run the native stack until Ctrl-C (the `license-demo stack` subcommand)."""
     _, missing = find_binaries()
@@ -328,27 +437,37 @@ def run(args) -> int:
     except KeyboardInterrupt:
         _print("interrupted; stopped")
         return 130
-    _print(f"\nNative stack running ({args.profile} profile), data in {data_dir}/")
-    for name, url in stack.urls().items():
-        _print(f"  {name:<30} {url}")
-    _print(f"  {'admin token':<30} {token}")
-    for note in stack.notes:
-        _print(f"  alert delivery: {note}")
-    _print("Logs: " + ", ".join(str(p.log_path) for p in stack.processes))
-    _print("Press Ctrl-C to stop.")
+    baseline = None
     try:
-        while True:
-            time.sleep(1)
-            dead = stack.dead()
-            if dead:
-                for managed in dead:
-                    _print(f"error: {managed.name} exited with code {managed.proc.returncode}; "
-                           f"last lines of {managed.log_path}:\n{managed.log_tail()}")
-                return 1
+        _print(f"\nNative stack running ({args.profile} profile), data in {data_dir}/")
+        for note in stack.moved:
+            _print(f"  note: {note}")
+        for name, url in stack.urls().items():
+            _print(f"  {name:<30} {url}")
+        _print(f"  {'admin token':<30} {token}")
+        if not stack.alertmanager_ui:
+            _print("  Alertmanager here has no web UI: alerts show on the dashboard banner, "
+                   "in Prometheus alerts, and with: amtool alert query "
+                   f"--alertmanager.url={stack.alertmanager_url}")
+        _print("  Grafana is not part of this stack: alert links open the server's "
+               "/dashboard (`make up` adds Grafana and Loki)")
+        for note in stack.notes:
+            _print(f"  alert delivery: {note}")
+        if args.baseline:
+            from license_demo.baseline import BaselineLoad
+            baseline = BaselineLoad(stack.server_url).start()
+            _print(f"Baseline: {baseline.engineers} engineers borrowing and returning on every "
+                   "tool, within commit (--no-baseline for an idle server)")
+        _print(f"URLs recorded in {data_dir / URLS_FILE}")
+        _print("Logs: " + ", ".join(str(p.log_path) for p in stack.processes))
+        _print("Press Ctrl-C to stop.")
+        return supervise(stack, args.server_restart, baseline)
     except KeyboardInterrupt:
         _print("\nstopping...")
         return 0
     finally:
+        if baseline is not None:
+            baseline.stop()
         stack.stop()
         _print("stopped")
 
@@ -359,7 +478,10 @@ def register(subparsers) -> None:
         "stack", help="run the license server, Prometheus and Alertmanager locally",
         description="Start the license server, Prometheus and Alertmanager as local processes "
                     "on loopback (demo profile by default), print their URLs and stop them "
-                    "all on Ctrl-C. Standard ports (8000, 9090, 9093) are used when free.")
+                    "all on Ctrl-C. Standard ports (8000, 9090, 9093) are used when free, "
+                    "else free ones; the URLs in use are written to <data-dir>/urls.json, "
+                    "where the other commands find them. A license server that dies is "
+                    "restarted (Prometheus and Alertmanager keep running meanwhile).")
     parser.add_argument("--data-dir", default=".stack", help="folder for databases, TSDB and "
                         "logs (default .stack)")
     parser.add_argument("--fresh", action="store_true", help="delete the data folder first")
@@ -370,6 +492,12 @@ def register(subparsers) -> None:
     parser.add_argument("--prometheus-port", type=int, help="Prometheus port (default 9090)")
     parser.add_argument("--alertmanager-port", type=int, help="Alertmanager port (default 9093)")
     parser.add_argument("--admin-token", help="admin token (default $ADMIN_TOKEN, else random)")
+    parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
+                        help="run a light background of engineers on every tool, within "
+                             "commit, so Part 1 shows normal use (default on)")
+    parser.add_argument("--server-restart", type=float, default=SERVER_RESTART_DELAY,
+                        metavar="S", help="seconds before a dead license server is started "
+                        f"again (default {SERVER_RESTART_DELAY:.0f}; 0: do not restart)")
     parser.add_argument("--install", action="store_true",
                         help="install missing Debian packages with apt-get (needs root)")
     parser.set_defaults(func=run)

@@ -174,7 +174,7 @@ def render_case(case: dict, rules: list[dict], settings: dict, profile: str, ste
     if len(durations) != 1:
         raise ValueError(f"{case['alert']}: rules of one name need one `for:` per profile")
     hold = parse_duration(durations.pop())
-    onset = case["onset"] * step
+    onset = per_profile(case["onset"], profile) * step
     before, after = onset + hold - step, onset + hold
     by_severity = {rule["labels"]["severity"]: rule for rule in rules}
     expected, pending = [], []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from stress_test import report, targets
 from stress_test.menus import NoAnswer, Prompter
-from stress_test.population import TEAMS
+from stress_test.population import BUILD_TEAM, TEAMS
 from stress_test.profiles import MODES, PROFILES, resolve_profile
 from stress_test.settings import (DEFAULT_MAX_FAIL_RATIO, DEFAULT_MAX_SECONDS, DEFAULT_SEED,
                                   RunSettings)
@@ -18,7 +18,8 @@ DEFAULT_TOOL = "Vector - DaVinci Configurator SE"
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 EPILOG = """\
-targets:  local = http://localhost:8000; fly = $FLY_APP_URL, else https://<app>.fly.dev from
+targets:  local = http://localhost:8000 (or the URL a running `license-demo stack` recorded
+          in .stack/urls.json); fly = $FLY_APP_URL, else https://<app>.fly.dev from
           the app name in the repository's fly.toml; or any http(s) URL.
 profiles: light 5x20, medium 10x50, heavy 20x100 (workers x borrow operations each);
           custom takes --workers and --ops. Each worker stops after its operations and the
@@ -28,6 +29,8 @@ modes:    full-cycle   borrow, hold a short random time, return
           mixed-teams  engineers of every team on the tools their team uses, full cycles
           spike        full cycles while users ramp up, hold at the peak, ramp down
 teams:    {teams}
+          The job's engineers all come from one team, {build_team} (the story's build
+          team) unless --team says otherwise; mixed-teams draws from every team.
 
 A refused borrow (409, no seat left) is an expected outcome, not a failure; transport
 errors and 5xx are failures. Ctrl-C stops cleanly: seats held by cycle modes are returned
@@ -71,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate engineering teams borrowing seats from the license server "
                     "(Locust). Without flags it asks with numbered menus; every menu has a "
                     "flag, and --yes takes the defaults for whatever is left.",
-        epilog=EPILOG.format(teams=", ".join(TEAMS)),
+        epilog=EPILOG.format(teams=", ".join(TEAMS), build_team=BUILD_TEAM),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", metavar="local|fly|URL",
                         help="server to load (menu default: local)")
@@ -86,8 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"tool from the server's /api/tools, or all (default: {DEFAULT_TOOL})")
     parser.add_argument("--user-prefix", metavar="PREFIX",
                         help="name the workers PREFIX-01, PREFIX-02, ... instead of roster names")
-    parser.add_argument("--team", choices=list(TEAMS),
-                        help="draw every engineer from this team (default: all teams)")
+    parser.add_argument("--team", choices=[*TEAMS, "all"],
+                        help=f"team running the job: every engineer is drawn from it, or all "
+                             f"for the whole roster (default: {BUILD_TEAM}, the story's build "
+                             f"team; mixed-teams always uses all)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
                         help=f"seed of the population and of every random choice (default {DEFAULT_SEED})")
     parser.add_argument("--yes", "-y", action="store_true",
@@ -113,10 +118,11 @@ def choose_target(args, ask: Prompter | None) -> str:
     """The target URL from --target or the menu."""
     if args.target:
         return targets.resolve(args.target, REPO_ROOT)
+    local = targets.local_url(REPO_ROOT)
     if ask is None:
-        return targets.LOCAL_URL
+        return local
     fly = targets.fly_url(REPO_ROOT, os.environ)
-    options = [("local", f"local              {targets.LOCAL_URL}"),
+    options = [("local", f"local              {local}"),
                ("fly", f"Fly.io production  {fly or '(not configured: set FLY_APP_URL or add fly.toml)'}"),
                ("custom", "custom URL")]
     while True:
@@ -178,6 +184,18 @@ def choose_tools(args, ask: Prompter | None, catalog: list[dict]) -> list[str]:
     return [choice]
 
 
+def choose_team(args, ask: Prompter | None, mode: str) -> str | None:
+    """The team whose engineers run the job (None: the whole roster), from --team or the menu."""
+    if mode == "mixed-teams":
+        return None if args.team in (None, "all") else args.team
+    choice = args.team
+    if choice is None and ask is not None:
+        options = [(name, f"{name:<17} {', '.join(TEAMS[name])}") for name in TEAMS]
+        choice = ask.choose("team running the job", options + [("all", "all teams")], BUILD_TEAM)
+    choice = choice or BUILD_TEAM
+    return None if choice == "all" else choice
+
+
 def plan_text(settings: RunSettings) -> str:
     """What is about to run, in two lines."""
     profile = settings.profile
@@ -202,10 +220,11 @@ def settings_from(args, stdin, out) -> tuple[RunSettings | None, dict[str, float
     profile = choose_profile(args, ask)
     mode = choose_mode(args, ask)
     tools = choose_tools(args, ask, catalog)
+    team = choose_team(args, ask, mode)
     settings = RunSettings(
         target=url, tools=tools, mode=mode, profile=profile,
         tool_label=tools[0] if len(tools) == 1 else "all tools", seed=args.seed,
-        team=args.team, user_prefix=args.user_prefix,
+        team=team, user_prefix=args.user_prefix,
         max_seconds=args.max_seconds or (float("inf") if args.web else DEFAULT_MAX_SECONDS),
         max_fail_ratio=args.max_fail_ratio, summary_path=args.summary, interval=args.interval,
         web=args.web, web_port=args.web_port)

@@ -41,6 +41,9 @@ class LicenseUser(HttpUser):
         self.rng = random.Random(f"{self.run.settings.seed}:{self.slot}")
         self.member = self.run.population.worker(self.slot) if self.slot is not None else None
         self.client.headers.update(SYNTHETIC)
+        stagger = self.run.settings.profile.pace.stagger
+        if stagger:
+            self.run.stopping.wait(self.rng.uniform(0, stagger))
 
     def on_stop(self) -> None:
         """Free the slot for the next user of a pooled budget."""

@@ -40,6 +40,7 @@ def summary(run: RunState, stopped_by: str) -> dict:
         "workers": settings.profile.workers,
         "ops_per_worker": settings.profile.ops,
         "seed": settings.seed,
+        "team": settings.team or "all",
         "operations_planned": run.quota.total,
         "operations": run.quota.finished,
         "completed": run.quota.done,

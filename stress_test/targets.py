@@ -13,6 +13,20 @@ from stress_test.headers import request_headers
 LOCAL_URL = "http://localhost:8000"
 
 
+def local_url(repo_root: Path) -> str:
+    """The local server: the one a running `license-demo stack` recorded, else LOCAL_URL.
+
+    The stack writes <repo>/.stack/urls.json (its default data folder), so a stack that
+    had to move off a busy port 8000 is still the `local` target.
+    """
+    import json
+    try:
+        recorded = json.loads((repo_root / ".stack" / "urls.json").read_text()).get("server")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    return recorded or LOCAL_URL
+
+
 class TargetError(Exception):
     """The target cannot be used; the message says what to do next."""
 
@@ -41,7 +55,7 @@ def resolve(choice: str, repo_root: Path, environ: dict | None = None) -> str:
     """The URL for a --target value: `local`, `fly` (or `production`) or a URL."""
     environ = os.environ if environ is None else environ
     if choice == "local":
-        return LOCAL_URL
+        return local_url(repo_root)
     if choice in ("fly", "production"):
         url = fly_url(repo_root, environ)
         if not url:

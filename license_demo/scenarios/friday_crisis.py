@@ -11,7 +11,11 @@ ALERTS = ("LicensesExhausted", "SingleUserHoarding")
 
 
 def baseline(ctx: Context) -> None:
-    """Friday 16:30: seats free on every tool."""
+    """Friday 16:30: seats free on every tool (seats a failed earlier run left are returned)."""
+    left = ctx.server.borrows(user=RUNAWAY_USER)
+    if left:
+        returned = ctx.server.force_return(RUNAWAY_USER)["returned"]
+        ctx.out(f"  {returned} seats of {RUNAWAY_USER} from an earlier run returned first")
     alert_wait.ensure_quiet(ctx.server, ctx.alertmanager, ctx.prometheus, ALERTS,
                             ctx.alert_timeout, ctx.out)
     tools = ctx.server.tools()
@@ -51,8 +55,9 @@ def _wait_for_alerts(ctx: Context, firing: bool) -> None:
     """Wait for each alert to fire (or resolve); the phase moment is the first firing (last resolved)."""
     state = "received" if firing else "resolved"
     for name in ALERTS:
+        # Firing counts once the webhook has it: the audience sees it on the banner.
         seen = alert_wait.wait_for(ctx.server, ctx.alertmanager, name, firing, ctx.alert_timeout,
-                                   progress=ctx.out)
+                                   progress=ctx.out, webhook_only=True)
         ctx.timeline.record(f"{name}_{state}", seen.at, source=seen.source)
         ctx.out(f"  {name} firing (seen via {seen.source})" if firing else f"  {name} resolved")
     moments = [ctx.timeline.events[f"{n}_{state}"]["at"] for n in ALERTS]
@@ -82,6 +87,12 @@ def force_return(ctx: Context) -> None:
     ctx.timeline.measurements["seats_force_returned"] = result["returned"]
     ctx.out(f"  force-return: {result['returned']} seats back in one call")
     _wait_for_alerts(ctx, firing=False)
+    # The crisis also tripped overage and exhaustion alerts on single tools; the story is
+    # over only when every one of them has resolved, not just the two headline alerts.
+    quiet = alert_wait.wait_all_resolved(ctx.server, ctx.alertmanager, ctx.prometheus,
+                                         ctx.alert_timeout, progress=ctx.out)
+    ctx.timeline.record("all_alerts_resolved", quiet, source="no alert pending or firing")
+    ctx.out("  every alert the crisis caused has resolved")
 
 
 def verification(ctx: Context) -> None:
@@ -93,6 +104,11 @@ def verification(ctx: Context) -> None:
     ctx.timeline.measurements["seats_free_after_fix"] = sum(t["available"] for t in tools)
     ctx.timeline.record("metrics_confirmed", source="GET /api/tools")
     ctx.out("  every tool has free seats again; a note goes to the script owner's manager")
+
+
+def cleanup(ctx: Context) -> None:
+    """After a failed run: give back every seat the script still holds."""
+    ctx.server.force_return(RUNAWAY_USER)
 
 
 SCENARIO = Scenario(
@@ -129,6 +145,7 @@ SCENARIO = Scenario(
     ],
     phases=[("detection", "problem_started", "alert_received"),
             ("investigation and force-return", "alert_received", "fix_applied"),
-            ("alerts resolved", "fix_applied", "alert_resolved"),
-            ("verification", "alert_resolved", "metrics_confirmed")],
+            ("alerts resolved", "fix_applied", "all_alerts_resolved"),
+            ("verification", "all_alerts_resolved", "metrics_confirmed")],
+    cleanup=cleanup,
 )

@@ -52,7 +52,7 @@ def test_profiles_share_expressions_apart_from_windows():
     production = (PROMETHEUS_DIR / "rules" / "production.yml").read_text()
     demo = (PROMETHEUS_DIR / "rules" / "demo.yml").read_text()
     assert "[5m]" in production and "for: 5m" in production
-    assert "[30s]" in demo and "for: 10s" in demo and "[5m]" not in demo
+    assert "[30s]" in demo and "for: 4s" in demo and "[5m]" not in demo
 
 
 def test_unknown_placeholder_is_a_clear_error():
@@ -172,7 +172,7 @@ def test_alertmanager_routes_by_severity_and_groups_by_tool():
                                                          FULL_ENV)
     route = config["route"]
     assert route["group_by"] == ["alertname", "tool"]
-    assert route["group_wait"] == "5s"
+    assert route["group_wait"] == "2s"
     receivers = {r["name"]: r for r in config["receivers"]}
     by_severity = {m["matchers"][0]: m["receiver"] for m in route["routes"]}
     critical = receivers[by_severity['severity="critical"']]

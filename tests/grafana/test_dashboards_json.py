@@ -243,7 +243,7 @@ def test_datasources_fixed_uids_and_scrape_interval():
         "prometheus": "prometheus", "alertmanager": "alertmanager", "loki": "loki"}
     prometheus_yml = yaml.safe_load((REPO / "prometheus/prometheus.yml").read_text())
     assert by_type["prometheus"]["jsonData"]["timeInterval"] == \
-        prometheus_yml["global"]["scrape_interval"] == "5s"
+        prometheus_yml["global"]["scrape_interval"] == "2s"
     assert by_type["prometheus"]["url"] == "http://prometheus:9090"
     assert by_type["loki"]["url"] == "http://loki:3100"
     assert by_type["alertmanager"]["url"] == "http://alertmanager:9093"

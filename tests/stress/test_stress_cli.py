@@ -13,6 +13,8 @@ import requests
 from conftest import REPO, SCRIPT
 from stress_checks import DAVINCI, seats_in_use, tool_state
 
+from stress_test.population import BUILD_TEAM, TEAMS
+
 from license_demo.processes import free_port, wait_http
 
 
@@ -33,14 +35,14 @@ def test_menus_answered_on_stdin_run_the_chosen_load(server, tmp_path):
     catalog = requests.get(f"{server.url}/api/tools", timeout=10).json()
     tool_number = [t["name"] for t in catalog].index(DAVINCI) + 1
     # target: 3 custom + URL; profile: 4 custom, 3 workers, 4 ops; mode: 2 borrow-only;
-    # tool: its number; start: y.
-    answers = f"3\n{server.url}\n4\n3\n4\n2\n{tool_number}\ny\n"
+    # tool: its number; team: Enter (the build team); start: y.
+    answers = f"3\n{server.url}\n4\n3\n4\n2\n{tool_number}\n\ny\n"
     summary_file = tmp_path / "summary.json"
     done = subprocess.run(["./run_stress_test.sh", "--summary", str(summary_file)],
                           cwd=REPO / "stress_test", input=answers, capture_output=True,
                           text=True, timeout=90)
     assert done.returncode == 0, done.stderr + done.stdout[-2000:]
-    for heading in ("Target:", "Load profile:", "Mode:", "Tool:"):
+    for heading in ("Target:", "Load profile:", "Mode:", "Tool:", "Team running the job:"):
         assert heading in done.stdout, heading
     assert "1) local" in done.stdout and "borrow-only" in done.stdout
     assert DAVINCI in done.stdout and "(5 commit + 15 overage" in done.stdout
@@ -48,11 +50,15 @@ def test_menus_answered_on_stdin_run_the_chosen_load(server, tmp_path):
     assert (summary["profile"], summary["workers"], summary["ops_per_worker"]) == ("custom", 3, 4)
     assert (summary["mode"], summary["tool"], summary["operations"]) == ("borrow-only", DAVINCI, 12)
     assert summary["granted"] == 12 and tool_state(server.url, DAVINCI)["in_use"] == 12
+    assert summary["team"] == BUILD_TEAM and "body-electronics  ben, clara" in done.stdout
+    borrows = requests.get(f"{server.url}/api/borrows", params={"tool": DAVINCI}, timeout=10).json()
+    assert {b["team"] for b in borrows} == {BUILD_TEAM}
+    assert {b["user"] for b in borrows} <= set(TEAMS[BUILD_TEAM])
 
 
 def test_menu_rejects_a_wrong_answer_and_asks_again(server, stress_cli):
     """A number out of range gets a hint and the question again; declining sends nothing."""
-    answers = f"9\n3\n{server.url}\n\n\n\nn\n"
+    answers = f"9\n3\n{server.url}\n\n\n\n\nn\n"
     done = stress_cli(stdin=answers, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Please type a number from 1 to 3." in done.stdout
