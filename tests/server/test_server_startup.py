@@ -31,7 +31,9 @@ def init_in_process(url: str, start, results) -> None:
 
 def test_workers_initialising_one_fresh_file_at_once_never_fail(tmp_path):
     """Eight processes open, create and seed one new SQLite file at the same instant, 20 times."""
-    context = multiprocessing.get_context("fork")
+    # forkserver: children forked from a fresh single-threaded process, not from pytest's,
+    # whose threads (log shippers, sweepers of earlier tests) may hold locks at fork time.
+    context = multiprocessing.get_context("forkserver")
     failures = []
     for round_ in range(20):
         url = f"sqlite:///{tmp_path / f'fresh-{round_}.db'}"
