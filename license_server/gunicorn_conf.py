@@ -1,4 +1,8 @@
-"""gunicorn settings for production: workers, loopback-or-any bind, multiprocess metrics."""
+"""gunicorn settings for production: workers, loopback-or-any bind, multiprocess metrics.
+
+With METRICS_PORT set, /metrics moves to that port (a second bind on the same host) and the
+main port answers 404 for it (license_server/metrics_port.py); Fly.io scrapes it internally.
+"""
 from __future__ import annotations
 
 import os
@@ -18,13 +22,26 @@ loglevel = "warning"
 
 
 def on_starting(server):
-    """Give prometheus_client a clean multiprocess folder before any worker starts."""
+    """Bind the metrics port too (if set); give prometheus_client a clean multiprocess folder."""
+    from license_server.metrics_port import metrics_port
+    port = metrics_port(os.environ)
+    if port is not None:
+        host = server.cfg.bind[0].rsplit(":", 1)[0]
+        server.cfg.set("bind", [*server.cfg.bind, f"{host}:{port}"])
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not folder:
         folder = tempfile.mkdtemp(prefix="license-server-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
+
+
+def post_worker_init(worker):
+    """Keep /metrics off the main port when METRICS_PORT is set."""
+    from license_server.metrics_port import metrics_port, split_ports
+    port = metrics_port(os.environ)
+    if port is not None:
+        worker.wsgi = split_ports(worker.wsgi, port)
 
 
 def child_exit(server, worker):
