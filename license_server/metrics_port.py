@@ -22,9 +22,9 @@ def metrics_port(env: dict) -> int | None:
     return int(value)
 
 
-def _not_found(start_response, message: str):
-    """A JSON 404 in the server's error shape."""
-    body = json.dumps({"error": "not_found", "message": message}).encode()
+def _not_found(start_response, detail: str):
+    """A JSON 404 in the server's error shape (docs/contracts.md)."""
+    body = json.dumps({"error": "not_found", "detail": detail}).encode()
     start_response("404 NOT FOUND", [("Content-Type", "application/json"),
                                      ("Content-Length", str(len(body)))])
     return [body]
@@ -36,8 +36,9 @@ def split_ports(app, port: int):
         on_metrics_port = environ.get("SERVER_PORT") == str(port)
         is_metrics = environ.get("PATH_INFO", "") == METRICS_PATH
         if is_metrics and not on_metrics_port:
-            return _not_found(start_response, "No such page.")
+            return _not_found(start_response, f"{METRICS_PATH} is not served on this port.")
         if on_metrics_port and not is_metrics:
-            return _not_found(start_response, f"This port serves {METRICS_PATH} only.")
+            return _not_found(start_response, f"This port serves {METRICS_PATH} only; the API "
+                                              "is on the main port.")
         return app(environ, start_response)
     return wsgi
