@@ -1,4 +1,8 @@
-"""gunicorn settings for production: workers, loopback-or-any bind, multiprocess metrics."""
+"""gunicorn settings for production: workers, loopback-or-any bind, multiprocess metrics.
+
+With METRICS_PORT set, /metrics moves to that port (a second bind on the same host) and the
+main port answers 404 for it (license_server/metrics_port.py); Fly.io scrapes it internally.
+"""
 from __future__ import annotations
 
 import os
@@ -19,7 +23,13 @@ loglevel = "warning"
 
 
 def on_starting(server):
-    """Before any worker starts: a clean multiprocess folder and a ready database."""
+    """Before any worker starts: the metrics port bound (if set), a clean multiprocess
+    folder and a ready database."""
+    from license_server.metrics_port import metrics_port
+    port = metrics_port(os.environ)
+    if port is not None:
+        host = server.cfg.bind[0].rsplit(":", 1)[0]
+        server.cfg.set("bind", [*server.cfg.bind, f"{host}:{port}"])
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not folder:
         folder = tempfile.mkdtemp(prefix="license-server-metrics-")
@@ -40,6 +50,14 @@ def on_starting(server):
     except Exception as exc:
         raise SystemExit(f"Cannot prepare the database {settings['DATABASE_URL']}: {exc}. "
                          "Check DATABASE_URL and that the database accepts connections.") from exc
+
+
+def post_worker_init(worker):
+    """Keep /metrics off the main port when METRICS_PORT is set."""
+    from license_server.metrics_port import metrics_port, split_ports
+    port = metrics_port(os.environ)
+    if port is not None:
+        worker.wsgi = split_ports(worker.wsgi, port)
 
 
 def child_exit(server, worker):

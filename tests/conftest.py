@@ -75,6 +75,13 @@ def native_stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def pg_cluster():
+    """A private PostgreSQL 15 cluster for the session (tests/pg_cluster.py); `.new_database()`."""
+    from pg_cluster import start_cluster
+    yield from start_cluster()
+
+
+@pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium driven by Playwright, one per session.
 

@@ -1,20 +1,20 @@
-"""A loopback stand-in for Loki's log query API, over the log lines a license server really wrote.
+"""A loopback stand-in for Loki's query API, over the log lines a license server really wrote.
 
-`GET /loki/api/v1/query_range` (GET only) as Loki documents it
-(https://grafana.com/docs/loki/latest/reference/loki-http-api/#query-logs-within-a-range-of-time):
-`query` (LogQL, run by the subset in logql_subset.py), `limit` (default 100, at most 5000),
-`start` / `end` (nanosecond epoch, epoch seconds up to 10 digits, float seconds or RFC3339;
-`start` inclusive, default one hour before `end`; `end` exclusive, default now), `since`,
-`step`, `interval` and `direction` (`forward` or `backward`, the default). The answer is
-`{"status": "success", "data": {"resultType": "streams", "result": [...]}}` with one stream per
-label set after the pipeline (with `| json` the line's fields are labels, so nearly every line
-is a stream of its own), streams sorted by their label string and each stream's values in the
-query's direction, as Loki's engine returns them. What Loki refuses gets its 400 and a plain
-text message; metric queries are not served (501); `fail_with` makes it answer like a broken Loki.
+`GET /loki/api/v1/query_range` and `GET /loki/api/v1/query` as Loki 3.4 answers them
+(https://grafana.com/docs/loki/latest/reference/loki-http-api/), held to recorded answers of a
+real Loki (tests/loki_recordings, replayed by tests/test_loki_double.py). LogQL is evaluated by
+logql_subset.py: log queries give `streams` (one stream per label set after the pipeline, each
+stream's values in the query's direction, `limit` counted over all streams, streams sorted by
+their label string), metric queries `vector` (instant) or `matrix` (range, every `step` from
+`start` to `end`). Parameters: `query`; `limit` (default 100, at most 5000); `start` / `end`
+(nanosecond epoch, epoch seconds up to 10 digits, float seconds or RFC3339; `start` inclusive,
+default one hour before `end`; `end` exclusive, default now) and `since`; `step`; `direction`
+(`forward` or `backward`, the default); `time` for instant queries. What Loki refuses gets its
+400 and a plain-text message; `fail_with` makes it answer like a broken Loki.
 
-Entries come from the server's stdout log (one JSON object per line, what Alloy tails) with
-the stream labels the server's own push and the Alloy pipeline set, and the timestamp of the
-line's `timestamp` field (Alloy's timestamp stage). The log is read again at every request.
+Entries come from the server's stdout log (one JSON object per line, what Alloy tails) with the
+stream labels the server's own push and the Alloy pipeline set, and the timestamp of the line's
+`timestamp` field (Alloy's timestamp stage). The log is read again at every request.
 """
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from license_server.loki_push import APP_LABEL, KNOWN_EVENTS, KNOWN_LEVELS
-from logql_subset import keep, parse
+from logql_subset import (LogQLError, LogQuery, evaluate, format_number, format_time,
+                          label_key, log_queries, parse, process)
 
 QUERY_RANGE = "/loki/api/v1/query_range"
+QUERY = "/loki/api/v1/query"
 DEFAULT_LIMIT = 100
 # Loki's default limits_config.max_entries_limit_per_query.
 MAX_ENTRIES = 5000
@@ -130,23 +132,24 @@ def seconds_or_duration(value: str) -> int:
         raise BadRequest(f'cannot parse "{value}" to a valid duration') from None
 
 
-def range_request(params: dict, now_ns: int) -> dict:
-    """Validate query_range parameters as Loki's loghttp package does; raise BadRequest otherwise."""
-    text = params.get("query", "")
-    if not text.strip():
-        raise BadRequest("parse error : syntax error: unexpected $end")
+def parse_query(text: str):
+    """Parse LogQL, refusing what Loki refuses (syntax, selectors matching everything)."""
     try:
         query = parse(text)
-        for name, op, value in query.selector + [s[1:] for s in query.stages if s[0] == "label"]:
-            if op in ("=~", "!~"):
-                re.compile(value)
-    except (ValueError, re.error) as exc:
-        raise BadRequest(f"parse error : {exc}") from None
-    if not any((op == "=" and value) or (op == "=~" and not re.fullmatch(value, ""))
-               for _, op, value in query.selector):
-        raise BadRequest("parse error : queries require at least one regexp or equality matcher that does not "
-                         "have an empty-compatible value. For instance, app=~\".*\" does not meet this "
-                         "requirement, but app=~\".+\" will")
+    except LogQLError as exc:
+        raise BadRequest(str(exc)) from None
+    for log_query in log_queries(query):
+        if not any((op == "=" and value) or (op == "=~" and not re.fullmatch(value, ""))
+                   for _, op, value in log_query.selector):
+            raise BadRequest(
+                "parse error : queries require at least one regexp or equality matcher that does "
+                "not have an empty-compatible value. For instance, app=~\".*\" does not meet this "
+                "requirement, but app=~\".+\" will")
+    return query
+
+
+def parse_limit(params: dict) -> int:
+    """`limit`: default 100, positive, at most max_entries_limit_per_query."""
     try:
         limit = int(params["limit"]) if params.get("limit", "") != "" else DEFAULT_LIMIT
     except ValueError:
@@ -156,6 +159,13 @@ def range_request(params: dict, now_ns: int) -> dict:
     if limit > MAX_ENTRIES:
         raise BadRequest(f"max entries limit per query exceeded, limit > max_entries_limit_per_query "
                          f"({limit} > {MAX_ENTRIES})")
+    return limit
+
+
+def range_request(params: dict, now_ns: int) -> dict:
+    """Validate query_range parameters as Loki's loghttp package does; raise BadRequest otherwise."""
+    query = parse_query(params.get("query", ""))
+    limit = parse_limit(params)
     since = DEFAULT_SINCE_NS
     if params.get("since"):
         try:
@@ -181,39 +191,65 @@ def range_request(params: dict, now_ns: int) -> dict:
     if span // step > 11000:
         raise BadRequest("exceeded maximum resolution of 11,000 points per time series. "
                          "Try increasing the value of the step parameter")
-    interval = seconds_or_duration(params["interval"]) if params.get("interval") else 0
-    if interval < 0:
-        raise BadRequest("interval must be >= 0")
     return {"query": query, "limit": limit, "start": bounds["start"], "end": bounds["end"],
-            "backward": direction.upper() == "BACKWARD", "interval": interval}
+            "backward": direction.upper() == "BACKWARD", "step": step}
+
+
+def instant_request(params: dict, now_ns: int) -> dict:
+    """Validate an instant query: a metric query at `time` (default now)."""
+    query = parse_query(params.get("query", ""))
+    if isinstance(query, LogQuery):
+        raise BadRequest("log queries are not supported as an instant query type, please change "
+                         "your query to a range query type")
+    parse_limit(params)
+    try:
+        at = parse_time(params.get("time", ""), now_ns)
+    except ValueError as exc:
+        raise BadRequest(f"could not parse 'time' parameter: {exc}") from None
+    return {"query": query, "time": at}
 
 
 def label_string(labels: dict) -> str:
     """A label set as Loki prints (and sorts) it: `{a="1", b="2"}`, names in order."""
-    return "{" + ", ".join(f"{name}={json.dumps(labels[name])}" for name in sorted(labels)) + "}"
+    return label_key(labels)
 
 
 def select(request: dict, entries: list[Entry]) -> list[dict]:
-    """The streams answer of a validated request, as Loki's engine builds it (readStreams)."""
-    if request["query"].by:
-        raise NotImplementedError("metric queries")
+    """The streams answer of a validated log query, as Loki's engine builds it."""
     chosen = [e for e in entries if request["start"] <= e.ts < request["end"]]
     chosen.sort(key=lambda e: e.ts, reverse=request["backward"])
     streams: dict[str, dict] = {}
-    taken, last = 0, None
+    taken = 0
     for entry in chosen:
         if taken >= request["limit"]:
             break
-        labels = keep(request["query"], entry.stream, entry.line)
-        if labels is None:
+        done = process(request["query"], entry.stream, entry.line)
+        if done is None:
             continue
-        # With an interval, only entries at least that far from the previous one are returned.
-        if request["interval"] and last is not None and abs(entry.ts - last) < request["interval"]:
-            continue
+        labels, line, _ = done
         key = label_string(labels)
-        streams.setdefault(key, {"stream": labels, "values": []})["values"].append([str(entry.ts), entry.line])
-        taken, last = taken + 1, entry.ts
+        streams.setdefault(key, {"stream": labels, "values": []})["values"].append([str(entry.ts), line])
+        taken += 1
     return [streams[key] for key in sorted(streams)]
+
+
+def vector(query, entries: list[Entry], at_ns: int) -> list[dict]:
+    """An instant metric answer: `[{"metric": labels, "value": [seconds, "number"]}]`."""
+    result = evaluate(query, entries, at_ns)
+    return [{"metric": labels, "value": [format_time(at_ns), format_number(value)]}
+            for _, (labels, value) in sorted(result.items())]
+
+
+def matrix(request: dict, entries: list[Entry]) -> list[dict]:
+    """A range metric answer: the query evaluated every `step` from `start` to `end`."""
+    series: dict[str, dict] = {}
+    at = request["start"]
+    while at <= request["end"]:
+        for key, (labels, value) in evaluate(request["query"], entries, at).items():
+            series.setdefault(key, {"metric": labels, "values": []})["values"].append(
+                [format_time(at), format_number(value)])
+        at += request["step"]
+    return [series[key] for key in sorted(series)]
 
 
 class LokiQueryAPI:
@@ -237,10 +273,12 @@ class LokiQueryAPI:
                     failure = api.failure
                 if url.path == "/ready":
                     self.answer(200, "ready")
-                elif url.path != QUERY_RANGE:
+                elif url.path not in (QUERY_RANGE, QUERY):
                     self.answer(404, "404 page not found")
                 elif failure:
                     self.answer(*failure)
+                elif url.path == QUERY:
+                    self.answer(*api.query(params))
                 else:
                     self.answer(*api.query_range(params))
 
@@ -265,16 +303,30 @@ class LokiQueryAPI:
 
     def query_range(self, params: dict) -> tuple[int, dict | str]:
         """(status, body) for one query_range request."""
-        try:
+        def answer():
             request = range_request(params, int(self.clock() * NS))
-            result = select(request, self.entries())
-        except BadRequest as exc:
+            if isinstance(request["query"], LogQuery):
+                return "streams", select(request, self.entries())
+            return "matrix", matrix(request, self.entries())
+        return self._answer(answer)
+
+    def query(self, params: dict) -> tuple[int, dict | str]:
+        """(status, body) for one instant query request."""
+        def answer():
+            request = instant_request(params, int(self.clock() * NS))
+            return "vector", vector(request["query"], self.entries(), request["time"])
+        return self._answer(answer)
+
+    @staticmethod
+    def _answer(compute) -> tuple[int, dict | str]:
+        """Loki's envelope around a result, its 400 for a refused query, a 500 otherwise."""
+        try:
+            kind, result = compute()
+        except (BadRequest, LogQLError) as exc:
             return 400, str(exc)
-        except NotImplementedError as exc:
-            return 501, f"{exc} are not served by this loopback Loki"
         except Exception as exc:  # noqa: BLE001 - like Loki, an internal failure is a 500 with its message
             return 500, f"internal error: {exc}"
-        return 200, {"status": "success", "data": {"resultType": "streams", "result": result, "stats": {}}}
+        return 200, {"status": "success", "data": {"resultType": kind, "result": result, "stats": {}}}
 
     def fail_with(self, status: int | None, message: str = "") -> None:
         """Answer every query with `status` and `message` (None: answer normally again)."""
@@ -282,9 +334,9 @@ class LokiQueryAPI:
             self.failure = (status, message) if status else None
 
     def queries(self) -> list[dict]:
-        """The parameters of every query_range request received so far."""
+        """The parameters of every query request (range or instant) received so far."""
         with self.lock:
-            return [r["params"] for r in self.received if r["path"] == QUERY_RANGE]
+            return [r["params"] for r in self.received if r["path"] in (QUERY_RANGE, QUERY)]
 
     def close(self) -> None:
         """Stop serving."""

@@ -304,7 +304,9 @@ def explore_url(expr: str) -> str:
     `tool=~"$tool"` in `expr` becomes ``tool=~`${tool:regex}` `` after the JSON is URL-encoded:
     Grafana fills in `(A|B)` for two tools, the escaped name for one, `.*` for All. The
     backquotes make it a raw LogQL string, so Grafana's regex escapes need no doubling.
-    Percent-encoding instead would turn two tools into `{A,B}`, which matches nothing.
+    Percent-encoding instead would turn two tools into `{A,B}`, which matches nothing. The
+    value lands inside the pane's JSON, so tool names must not need a regex escape that JSON
+    lacks (`.` or `(`): tests/grafana/test_dashboards_json.py checks the whole catalog.
     """
     marker = "TOOLMARKER"
     pane = {"datasource": LOKI_UID,

@@ -220,8 +220,12 @@ def test_alertmanager_config_agrees_with_compose(compose):
         assert folder and list(folder.glob(Path(template_glob).name)), template_glob
     assert host_path(alertmanager, "/etc/alertmanager/alertmanager.yml") == \
         REPO / "alertmanager/alertmanager.yml"
+    # The secrets the rendered config names are mounted where it looks for them.
+    mounts = {target: source for source, target in binds(alertmanager)}
+    assert mounts[detection_config.COMPOSE.secrets_dir] == "./build/detection/secrets"
     script = (REPO / "scripts/compose-up.sh").read_text()
     assert "--target compose --out build/detection" in script
+    assert "mkdir -p build/detection/secrets" in script
     assert "ALERTMANAGER_CONFIG=./build/detection/alertmanager.yml" in script
 
 

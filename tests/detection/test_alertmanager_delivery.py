@@ -296,3 +296,19 @@ def test_cloud_config_inlines_secrets_and_points_at_the_app():
     tokens = {h["http_config"]["authorization"]["credentials"]
               for r in config["receivers"] for h in r["webhook_configs"]}
     assert tokens == {"hook-secret"}
+
+
+def test_compose_secrets_land_in_the_mounted_folder(tmp_path):
+    """For compose the Slack URL and SMTP password go to <out>/secrets (0600), never the config."""
+    env = {**CHANNEL_ENVS["slack and email"]}
+    _, config_path, _ = detection_config.write_configs(tmp_path, detection_config.COMPOSE,
+                                                       "demo", env)
+    text = config_path.read_text()
+    assert env["SLACK_WEBHOOK_URL"] not in text and "pw" not in text.split()
+    config = yaml.safe_load(text)
+    slack = config["receivers"][1]["slack_configs"][0]
+    assert slack["api_url_file"] == "/etc/alertmanager/secrets/slack-webhook-url"
+    for name, value in (("slack-webhook-url", env["SLACK_WEBHOOK_URL"]), ("smtp-password", "pw")):
+        secret = tmp_path / "secrets" / name
+        assert secret.read_text().strip() == value
+        assert secret.stat().st_mode & 0o777 == 0o600

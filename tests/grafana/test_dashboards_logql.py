@@ -10,12 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from dashboard_queries import expand, queries
 from license_server.loki_push import APP_LABEL, KNOWN_EVENTS, KNOWN_LEVELS
-from logql_subset import parse, run
-from loki_query_api import server_log_entries
+from logql_subset import log_queries, parse, run
+from loki_query_api import QUERY, QUERY_RANGE, LokiQueryAPI, server_log_entries
 from stack_load import DAVINCI
 
 pytestmark = pytest.mark.stack
@@ -32,9 +33,9 @@ def entries(loaded_stack):
 
 
 def loki_queries(dashboards):
-    """(where, parsed query) for every Loki target, tool filled in as DaVinci."""
-    return [(where, parse(expand(expr, {"tool": DAVINCI, "team": ".*"})))
-            for where, expr in queries(dashboards, "loki")]
+    """(where, log query) for every Loki target (the log query inside a metric one), tool DaVinci."""
+    return [(where, query) for where, expr in queries(dashboards, "loki")
+            for query in log_queries(parse(expand(expr, {"tool": DAVINCI, "team": ".*"})))]
 
 
 def test_stream_selectors_use_bounded_labels_only(generated_dashboards):
@@ -65,23 +66,44 @@ def test_json_fields_exist_in_the_selected_lines(generated_dashboards, entries):
         assert not missing, f"{where}: fields {missing} never appear in its lines"
 
 
-def test_every_query_finds_the_load(generated_dashboards, entries):
-    """Each panel query returns lines (or groups) of the load for DaVinci."""
-    for where, query in loki_queries(generated_dashboards):
-        assert run(query, entries), f"{where}: no line selected"
+def test_every_query_finds_the_load(generated_dashboards, loaded_stack):
+    """Each Loki target, sent as Grafana sends it (instant or range), answers with the load's data."""
+    log = loaded_stack.processes[0].log_path
+    with LokiQueryAPI(lambda: server_log_entries(log)) as loki:
+        for dash in generated_dashboards.values():
+            for panel in dash["panels"]:
+                for target in panel.get("targets", []):
+                    if target["datasource"]["type"] != "loki":
+                        continue
+                    expr = expand(target["expr"], {"tool": DAVINCI, "team": ".*"})
+                    instant = target.get("queryType") == "instant"
+                    answer = requests.get(loki.url + (QUERY if instant else QUERY_RANGE),
+                                          params={"query": expr, "limit": 1000}, timeout=30)
+                    assert answer.status_code == 200, (panel["title"], answer.text)
+                    data = answer.json()["data"]
+                    assert data["resultType"] == ("vector" if instant else "streams")
+                    assert data["result"], f"{panel['title']}: nothing for {expr}"
 
 
 def test_overage_query_selects_exactly_the_overage_borrows(generated_dashboards, entries):
-    """The presenter's query keeps DaVinci borrows with "overage": true, and nothing else."""
+    """The panel's query and the guide's, exactly as written, keep DaVinci's overage borrows only.
+
+    Returns, force-returns and expired leases of overage seats name the seat kind in `seat`,
+    so `| overage="true"` does not pick them up.
+    """
     dash = generated_dashboards["license-business-metrics.json"]
     panel = next(p for p in dash["panels"] if p["title"] == "Overage Borrows (logs)")
-    query = parse(expand(panel["targets"][0]["expr"], {"tool": DAVINCI}))
-    kept = run(query, entries)
+    guide = f'{{app="license-server"}} | json | tool="{DAVINCI}" | overage="true"'
     expected = [raw for _, raw in entries
                 if (line := json.loads(raw)).get("event") == "borrow"
                 and line.get("tool") == DAVINCI and line.get("overage") is True]
-    assert len(kept) == len(expected) > 5
-    assert all(k["user"] and "team" in k and k["request_id"] for k in kept)
+    given_back = [raw for _, raw in entries if json.loads(raw).get("seat") == "overage"]
+    assert given_back, "the load returns overage seats: the test needs such lines"
+    for expr in (expand(panel["targets"][0]["expr"], {"tool": DAVINCI}), guide):
+        kept = run(parse(expr), entries)
+        assert len(kept) == len(expected) > 5, expr
+        assert {k["event"] for k in kept} == {"borrow"}
+        assert all(k["user"] and "team" in k and k["request_id"] for k in kept)
 
 
 def test_request_id_derived_field_links_all_lines_of_a_request(entries):

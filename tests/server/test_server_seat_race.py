@@ -2,7 +2,7 @@
 
 Borrowers race from threads, from separate processes and as HTTP clients of a real
 gunicorn server with several workers, each on SQLite and on a private PostgreSQL 15
-cluster started for the session.
+cluster started for the session (pg_cluster, tests/conftest.py).
 """
 from __future__ import annotations
 
