@@ -5,7 +5,6 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from license_server import create_app
-from pg import pg_cluster  # noqa: F401  (the session's PostgreSQL, a fixture)
 
 ADMIN_TOKEN = "test-admin-token"
 WEBHOOK_TOKEN = "test-webhook-token"
