@@ -151,11 +151,10 @@ def check_notification(targets: Targets, report: Report, server_ok: bool) -> Non
                                                f"the server's webhook in {took:.1f} s")
     else:
         urls = _webhook_urls(config)
-        wrong = [url for url in urls if not url.startswith(targets.server + WEBHOOK_PATH)]
         why = (f"; webhook requests failed {failed['webhook']:.0f} times" if failed.get("webhook") else "")
         report.fail("alertmanager.notification", f"test notification did not reach {targets.server}{WEBHOOK_PATH} "
                                                  f"within {timeout:.0f} s{why}",
-                    (f"Alertmanager's receivers post to {', '.join(wrong)}; " if wrong else "")
+                    (f"Alertmanager's receivers post to {', '.join(urls)}; " if urls else "")
                     + f"point webhook_configs url at {targets.server}{WEBHOOK_PATH} (with the webhook's "
                       f"bearer token, if the server requires one) and reload: curl -X POST "
                       f"{targets.alertmanager}/-/reload; Alertmanager's log names the failing receiver")
