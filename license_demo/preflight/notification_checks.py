@@ -88,9 +88,9 @@ def check_reachable(targets: Targets, report: Report) -> bool:
                     "--alertmanager / ALERTMANAGER_URL at it")
         return False
     if answer.status_code != 200:
-        report.fail("alertmanager.reachable", f"Alertmanager at {targets.alertmanager} not ready "
-                                              f"(HTTP {answer.status_code})",
-                    "look at Alertmanager's log; a config error keeps it from starting")
+        report.fail("alertmanager.reachable", f"{targets.alertmanager}/-/ready answered HTTP {answer.status_code}",
+                    "check --alertmanager / ALERTMANAGER_URL points at Alertmanager; if it does, its log says "
+                    "why it is not ready")
         return False
     report.ok("alertmanager.reachable", f"Alertmanager answers at {targets.alertmanager}")
     return True

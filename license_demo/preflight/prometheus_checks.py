@@ -46,9 +46,13 @@ def check_reachable(targets: Targets, report: Report) -> bool:
         report.fail("prometheus.reachable", f"Prometheus at {targets.prometheus} unreachable ({short_error(exc)})",
                     "start it (`license-demo stack` or `make up`) or point --prometheus / PROMETHEUS_URL at it")
         return False
-    if answer.status_code != 200:
-        report.fail("prometheus.reachable", f"Prometheus at {targets.prometheus} not ready (HTTP {answer.status_code})",
+    if answer.status_code == 503:
+        report.fail("prometheus.reachable", f"Prometheus at {targets.prometheus} not ready yet (HTTP 503)",
                     "wait until it has replayed its data (its log says `Server is ready`), then run again")
+        return False
+    if answer.status_code != 200:
+        report.fail("prometheus.reachable", f"{targets.prometheus}/-/ready answered HTTP {answer.status_code}",
+                    "this URL is not Prometheus: check --prometheus / PROMETHEUS_URL")
         return False
     report.ok("prometheus.reachable", f"Prometheus answers at {targets.prometheus}")
     return True
