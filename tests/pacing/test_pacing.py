@@ -70,3 +70,4 @@ def test_the_scenario_command_paces_guided_runs_and_records_with_record(tmp_path
     recorded = parser.parse_args(["scenario", "overage-crisis", "--mode", "auto", "--record", str(tmp_path)])
     (observer,) = act_observers.build(recorded, SCENARIOS["overage-crisis"], ctx)
     assert isinstance(observer, DeckRecorder) and observer.directory == tmp_path
+
