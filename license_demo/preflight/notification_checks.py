@@ -9,23 +9,22 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from license_demo.preflight.prometheus_checks import _seconds
+from license_demo.preflight.prometheus_checks import duration_seconds
 from license_demo.preflight.report import Report
 from license_demo.preflight.targets import TIMEOUT, Targets, get, short_error
 
 PROBE_ALERT = "PreflightProbe"
 WEBHOOK_PATH = "/api/alerts/webhook"
+# Alertmanager's counters per integration: attempts and failed attempts (each retry counts).
+COUNTERS = {"alertmanager_notification_requests": "requests",
+            "alertmanager_notification_requests_failed": "failed"}
+# How long Slack or email may take once the webhook has the probe.
+CHANNEL_TIMEOUT = 15.0
 
 
 def _iso(at: datetime) -> str:
     """A time as Alertmanager's API wants it."""
     return at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# Alertmanager's counters per integration: attempts and failed attempts (each retry counts).
-COUNTERS = {"alertmanager_notification_requests": "requests",
-            "alertmanager_notification_requests_failed": "failed"}
-CHANNEL_TIMEOUT = 15.0
 
 
 def _notifications(targets: Targets) -> dict[tuple[str, str], float]:
@@ -122,9 +121,10 @@ def check_notification(targets: Targets, report: Report, server_ok: bool) -> Non
     config = _config(targets)
     channels = _channels(config)
     route = config.get("route", {})
-    group_wait = _seconds(route.get("group_wait", "30s"))
+    group_wait = duration_seconds(route.get("group_wait", "30s"))
     # A probe joining an existing group (an earlier probe's) waits for its next group_interval tick.
-    timeout = group_wait + 10 + (_seconds(route.get("group_interval", "5m")) if _probe_group(targets) else 0)
+    group_interval = duration_seconds(route.get("group_interval", "5m"))
+    timeout = group_wait + 10 + (group_interval if _probe_group(targets) else 0)
     probe = uuid.uuid4().hex[:12]
     # Critical routes through every channel; info stays on the server's webhook.
     labels = {"alertname": PROBE_ALERT, "synthetic": "true", "probe": probe,
