@@ -15,12 +15,18 @@ def add_arguments(parser) -> None:
 
 
 def build(args, scenario, ctx) -> list:
-    """Observers for this run: pacing in guided mode, the deck recorder with --record."""
+    """Observers for this run: pacing in guided mode, the deck recorder with --record.
+
+    Raises license_demo.browser.BrowserMissing when --record cannot take screenshots.
+    """
     observers = []
     if args.mode == "guided":
         observers.append(PacingObserver(scenario.name, len(scenario.acts), out=ctx.out))
     if getattr(args, "record", None):
+        from license_demo.browser import require_playwright
         from license_demo.deck import DeckRecorder
+        # Before the first act: a deck that cannot be recorded must not surface mid-rehearsal.
+        require_playwright()
         observers.append(DeckRecorder(Path(args.record), ctx.server.url, ctx.server.admin_token,
                                       grafana_url=args.grafana, grafana_token=os.environ.get("GRAFANA_TOKEN"),
                                       out=ctx.out))

@@ -22,6 +22,15 @@ def require_chromium() -> str:
     return CHROMIUM
 
 
+def require_playwright() -> None:
+    """Fail with BrowserMissing unless Playwright and Chromium are both installed."""
+    try:
+        import playwright.sync_api  # noqa: F401 - only checking that it is installed
+    except ImportError as exc:
+        raise BrowserMissing("Playwright is missing: `make venv` (or `pip install playwright`) installs it") from exc
+    require_chromium()
+
+
 def launch(playwright):
     """Launch headless Chromium with the project's arguments from a started Playwright."""
     return playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)

@@ -19,7 +19,7 @@ def planned(scenario: str, count: int) -> list[float | None]:
     return plan + [None] * (count - len(plan))
 
 
-def _clock(seconds: float | None) -> str:
+def clock_text(seconds: float | None) -> str:
     """Seconds as m:ss (or a dash)."""
     if seconds is None:
         return "—"
@@ -54,12 +54,12 @@ def markdown(scenario: str, acts: list[dict]) -> list[str]:
     lines = ["", "## Pacing", "", "| part | planned | actual | difference |", "|---|---|---|---|"]
     for number, row in enumerate(table, start=1):
         over = row["over_seconds"]
-        diff = "—" if over is None else (f"+{_clock(over)} long" if over > 0 else f"{_clock(-over)} to spare")
-        lines.append(f"| {number}. {row['title']} | {_clock(row['planned_seconds'])} | "
-                     f"{_clock(row['actual_seconds'])} | {diff} |")
+        diff = "—" if over is None else (f"+{clock_text(over)} long" if over > 0 else f"{clock_text(-over)} to spare")
+        lines.append(f"| {number}. {row['title']} | {clock_text(row['planned_seconds'])} | "
+                     f"{clock_text(row['actual_seconds'])} | {diff} |")
     total_plan = sum(r["planned_seconds"] for r in table if r["planned_seconds"] is not None)
     total = sum(r["actual_seconds"] for r in table)
-    lines.append(f"| total | {_clock(total_plan) if total_plan else '—'} | {_clock(total)} | |")
+    lines.append(f"| total | {clock_text(total_plan) if total_plan else '—'} | {clock_text(total)} | |")
     return lines
 
 
@@ -87,12 +87,12 @@ class PacingObserver:
         total_plan = sum(m for m in self.plan if m is not None)
         used = now - self.started_at
         if minutes is None:
-            self.out(f"  time: {_clock(used)} into the demo")
+            self.out(f"  time: {clock_text(used)} into the demo")
             return
         planned_before = sum(m for m in self.plan[:number - 1] if m is not None) * 60
         drift = used - planned_before
-        self.out(f"  time: part {number} planned {minutes:g} min; {_clock(used)} into the demo of "
-                 f"{total_plan:g} planned" + (f" ({_clock(drift)} behind)" if drift > 30 else ""))
+        self.out(f"  time: part {number} planned {minutes:g} min; {clock_text(used)} into the demo of "
+                 f"{total_plan:g} planned" + (f" ({clock_text(drift)} behind)" if drift > 30 else ""))
         self.timer = threading.Timer(minutes * 60, self._warn, args=(number, act.title, minutes))
         self.timer.daemon = True
         self.timer.start()
@@ -107,10 +107,10 @@ class PacingObserver:
         """One line: how long part `number` took against its plan."""
         minutes = self.plan[number - 1]
         if minutes is None:
-            return f"  time: part {number} took {_clock(seconds)}"
+            return f"  time: part {number} took {clock_text(seconds)}"
         over = seconds - minutes * 60
-        state = f"ran long by {_clock(over)}" if over > 0 else f"{_clock(-over)} to spare"
-        return f"  time: part {number} took {_clock(seconds)} of {minutes:g} min planned: {state}"
+        state = f"ran long by {clock_text(over)}" if over > 0 else f"{clock_text(-over)} to spare"
+        return f"  time: part {number} took {clock_text(seconds)} of {minutes:g} min planned: {state}"
 
     def _warn(self, number: int, title: str, minutes: float) -> None:
         """Said once when the current part passes its planned minutes."""

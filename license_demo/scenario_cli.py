@@ -7,6 +7,7 @@ from pathlib import Path
 import requests
 
 from license_demo import act_observers, cli_args, report, runner
+from license_demo.browser import BrowserMissing
 from license_demo.clients import (AlertmanagerClient, DemoError, GrafanaClient, PrometheusClient,
                                   ServerClient)
 from license_demo.scenarios import SCENARIOS
@@ -48,7 +49,11 @@ def run_scenario(args, out=print) -> int:
         out(f"error: {exc}\nStart the server (`license-demo stack` or `make demo`) or pass --server.")
         return 1
     failure = None
-    ctx.observers = act_observers.build(args, scenario, ctx)
+    try:
+        ctx.observers = act_observers.build(args, scenario, ctx)
+    except BrowserMissing as exc:
+        out(f"error: {exc}")
+        return 2
     try:
         runner.run(scenario, ctx)
     except (DemoError, requests.RequestException) as exc:

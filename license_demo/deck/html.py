@@ -5,7 +5,7 @@ import base64
 from datetime import datetime, timezone
 from html import escape
 
-from license_demo.pacing import _clock
+from license_demo.pacing import clock_text
 from license_demo.report import _duration
 
 STYLE = """
@@ -48,8 +48,8 @@ def _acts(scenario, report: dict, shots) -> list[str]:
         act, pace = by_key.get(entry["act"]), pacing.get(entry["act"], {})
         planned = pace.get("planned_seconds")
         over = pace.get("over_seconds")
-        timing = f"part took {_clock(pace.get('actual_seconds'))}" + (
-            f" of {_clock(planned)} planned" if planned else "")
+        timing = f"part took {clock_text(pace.get('actual_seconds'))}" + (
+            f" of {clock_text(planned)} planned" if planned else "")
         html.append(f'<section class="act" data-act="{escape(entry["act"])}">'
                     f"<h2>{number}. {escape(entry['title'])}</h2>"
                     f'<p class="when">{_iso(entry["started"])} – {_iso(entry["ended"])}, '
@@ -81,8 +81,8 @@ def _tables(report: dict) -> list[str]:
                 "<td>weeks to months, 5+ teams, many handoffs</td></tr></table>")
     if report.get("pacing"):
         html.append('<h2>Pacing</h2><table id="pacing"><tr><th>part</th><th>planned</th><th>actual</th></tr>')
-        html += [f"<tr><td>{escape(row['title'])}</td><td>{_clock(row['planned_seconds'])}</td>"
-                 f"<td>{_clock(row['actual_seconds'])}</td></tr>" for row in report["pacing"]]
+        html += [f"<tr><td>{escape(row['title'])}</td><td>{clock_text(row['planned_seconds'])}</td>"
+                 f"<td>{clock_text(row['actual_seconds'])}</td></tr>" for row in report["pacing"]]
         html.append("</table>")
     return html
 

@@ -18,6 +18,8 @@ VIEWPORT = {"width": 1280, "height": 800}
 SETTLE_MS = 500
 # The dashboard shows alerts only after its first poll (DASHBOARD_REFRESH_MS, 3 s by default).
 POLL_TIMEOUT_MS = 15_000
+# Longest wait for Alertmanager's notification to reach the server's banner (group_wait + margin).
+BANNER_TIMEOUT = 12.0
 
 
 @dataclass
@@ -56,12 +58,34 @@ class DeckRecorder:
 
     def on_act_end(self, ctx, number: int, act) -> None:
         """Screenshot what the audience sees now; a failing screenshot never stops the run."""
+        self._await_banner(ctx)
         for label, url in self.pages_for(ctx, act):
             try:
                 self.shots.append(self._shoot(number, act.key, label, url))
             except Exception as exc:  # noqa: BLE001 - the deck is a by-product of the rehearsal
                 self.problems.append(f"act {number} ({act.title}): no screenshot of {url}: {exc}")
                 self.out(f"  deck: no screenshot of {url} ({str(exc).splitlines()[0][:160]})")
+
+    def _await_banner(self, ctx, timeout: float = BANNER_TIMEOUT) -> None:
+        """Wait until the server's webhook holds every alert Alertmanager has active.
+
+        An act may see an alert in Alertmanager's API before the notification (after
+        group_wait) reaches the server, whose record feeds the dashboard's banner.
+        """
+        if ctx.alertmanager is None:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                active = {a["labels"]["alertname"] for a in ctx.alertmanager.active()
+                          if a["labels"].get("synthetic") != "true"}
+                shown = {a["labels"]["alertname"] for a in requests.get(
+                    self.server_url + "/api/alerts", params={"status": "firing"}, timeout=5).json()}
+            except Exception:  # noqa: BLE001 - without the APIs there is nothing to wait for
+                return
+            if active <= shown:
+                return
+            time.sleep(0.5)
 
     # Choosing the pages.
 

@@ -26,7 +26,7 @@ def expected_alerts() -> set[str]:
     return names
 
 
-def _seconds(duration: str) -> float:
+def duration_seconds(duration: str) -> float:
     """A Prometheus duration such as 5s, 1m or 1m30s in seconds."""
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
     return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", duration))
@@ -46,9 +46,13 @@ def check_reachable(targets: Targets, report: Report) -> bool:
         report.fail("prometheus.reachable", f"Prometheus at {targets.prometheus} unreachable ({short_error(exc)})",
                     "start it (`license-demo stack` or `make up`) or point --prometheus / PROMETHEUS_URL at it")
         return False
-    if answer.status_code != 200:
-        report.fail("prometheus.reachable", f"Prometheus at {targets.prometheus} not ready (HTTP {answer.status_code})",
+    if answer.status_code == 503:
+        report.fail("prometheus.reachable", f"Prometheus at {targets.prometheus} not ready yet (HTTP 503)",
                     "wait until it has replayed its data (its log says `Server is ready`), then run again")
+        return False
+    if answer.status_code != 200:
+        report.fail("prometheus.reachable", f"{targets.prometheus}/-/ready answered HTTP {answer.status_code}",
+                    "this URL is not Prometheus: check --prometheus / PROMETHEUS_URL")
         return False
     report.ok("prometheus.reachable", f"Prometheus answers at {targets.prometheus}")
     return True
@@ -65,7 +69,7 @@ def check_scrape(targets: Targets, report: Report) -> None:
         return
     server_host = urlsplit(targets.server).netloc
     target = next((t for t in jobs if urlsplit(t["scrapeUrl"]).netloc == server_host), jobs[0])
-    interval = _seconds(target.get("scrapeInterval", "")) or 15.0
+    interval = duration_seconds(target.get("scrapeInterval", "")) or 15.0
     age = time.time() - _epoch(target["lastScrape"]) if not target["lastScrape"].startswith("0001") else None
     where = target["scrapeUrl"]
     if target["health"] != "up":

@@ -55,3 +55,19 @@ def test_the_report_compares_planned_and_actual_minutes():
     assert "| 1. Normal operations | 2:00 | 2:30 | +0:30 long |" in markdown
     assert "| 3. Detection and alert | 2:00 | 1:00 | 1:00 to spare |" in markdown
     assert "| total | 14:00 | 13:30 | |" in markdown
+
+
+def test_the_scenario_command_paces_guided_runs_and_records_with_record(tmp_path):
+    from license_demo import act_observers, cli
+    from license_demo.deck import DeckRecorder
+
+    parser = cli.build_parser()
+    ctx = runner.Context(server=ServerClient("http://127.0.0.1:9", "t"), prometheus=None, alertmanager=None,
+                         grafana=None)
+    guided = parser.parse_args(["scenario", "overage-crisis"])
+    (observer,) = act_observers.build(guided, SCENARIOS["overage-crisis"], ctx)
+    assert isinstance(observer, pacing.PacingObserver) and observer.plan == [2, 3, 2, 3, 2, 2]
+    recorded = parser.parse_args(["scenario", "overage-crisis", "--mode", "auto", "--record", str(tmp_path)])
+    (observer,) = act_observers.build(recorded, SCENARIOS["overage-crisis"], ctx)
+    assert isinstance(observer, DeckRecorder) and observer.directory == tmp_path
+

@@ -1,31 +1,11 @@
-"""Preflight fixtures: a quiet shared stack, a small stack of its own to break, loopback peers."""
+"""Preflight fixtures: the shared stack reset and quiet, a small stack of its own to break."""
 from __future__ import annotations
 
 import time
 
 import pytest
 
-from license_demo.preflight import FAIL, Report, Targets, run
 from license_demo.stack import Stack, StackSettings
-
-
-def targets_for(stack, **overrides) -> Targets:
-    """Preflight targets for a native stack."""
-    settings = {"server": stack.server_url, "admin_token": stack.admin_token,
-                "prometheus": stack.prometheus_url, "alertmanager": stack.alertmanager_url}
-    return Targets(**{**settings, **overrides})
-
-
-def preflight(targets: Targets) -> tuple[Report, str]:
-    """Run the preflight; return its report and its printed text."""
-    printed = []
-    report = run(targets, out=printed.append)
-    return report, "\n".join(printed)
-
-
-def failed(report: Report) -> dict[str, str]:
-    """The ✗ lines: key → fix."""
-    return {line.key: line.fix for line in report.lines if line.mark == FAIL}
 
 
 def wait_until_quiet(stack, timeout: float = 150.0) -> None:

@@ -5,8 +5,10 @@ import pytest
 import requests
 import yaml
 
-from conftest import failed, preflight, targets_for
+from preflight_helpers import failed, preflight, targets_for
+from license_demo.preflight import PASS
 from license_demo.processes import free_port
+from loopback_peers import SMTPPeer
 
 pytestmark = pytest.mark.stack
 
@@ -49,9 +51,30 @@ def test_a_receiver_pointing_nowhere_fails_the_notification_line(own_stack):
         _restore(own_stack, "alertmanager", original)
     fixes = failed(report)
     assert list(fixes) == ["alertmanager.notification"], text
-    assert "did not reach" in text and "webhook deliveries failed" in text
+    assert "did not reach" in text and "webhook requests failed" in text
     assert nowhere in fixes["alertmanager.notification"]
     assert f"{own_stack.server_url}/api/alerts/webhook" in fixes["alertmanager.notification"]
+
+
+def test_an_email_receiver_gets_the_test_notification_too(own_stack):
+    smtp = SMTPPeer()
+
+    def add_email(config):
+        config["global"].update(smtp_smarthost=smtp.address, smtp_from="alerts@example.com",
+                                smtp_require_tls=False)
+        critical = next(r for r in config["receivers"] if r["name"] == "critical")
+        critical["email_configs"] = [{"to": "presenter@example.com"}]
+
+    original = _edit_config(own_stack, "alertmanager", add_email)
+    try:
+        report, text = preflight(targets_for(own_stack, stress_test=False))
+    finally:
+        _restore(own_stack, "alertmanager", original)
+        smtp.close()
+    assert failed(report) == {}, text
+    assert {line.key: line.mark for line in report.lines}["alertmanager.channels"] == PASS
+    assert "test notification delivered by email" in text
+    assert any("PreflightProbe" in message and "presenter@example.com" in message for message in smtp.messages)
 
 
 def test_a_rule_file_missing_fails_the_rules_line(own_stack):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import failed, preflight, targets_for
+from preflight_helpers import failed, preflight, targets_for
 from license_demo.preflight import PASS
 from license_demo.preflight.grafana_checks import dashboards, provisioned_datasource_uids
-from peers import GrafanaPeer, LokiPeer
+from loopback_peers import GrafanaPeer, LokiPeer
 
 pytestmark = pytest.mark.stack
 TOKEN = "glsa_preflight"

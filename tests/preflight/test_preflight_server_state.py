@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conftest import failed, preflight, targets_for
+from preflight_helpers import failed, preflight, targets_for
 from license_demo.cli import main
 from license_demo.preflight import PASS, SKIP
 

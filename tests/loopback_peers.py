@@ -1,4 +1,4 @@
-"""Loopback Grafana and Loki peers that speak the documented APIs the preflight calls.
+"""Loopback Grafana, Loki and SMTP peers that speak the documented APIs the presenter's kit calls.
 
 Grafana (https://grafana.com/docs/grafana/latest/developers/http_api/): `GET /api/health`
 (`{"commit", "database": "ok", "version"}`), `GET /api/datasources/uid/<uid>/health`
@@ -24,7 +24,7 @@ import jsonschema
 
 from loki_query_api import NS, QUERY_RANGE, BadRequest, Entry, range_request, select
 
-PUSH_SCHEMA = json.loads((Path(__file__).parent.parent / "loki_push" / "loki_push_schema.json").read_text())
+PUSH_SCHEMA = json.loads((Path(__file__).parent / "loki_push" / "loki_push_schema.json").read_text())
 
 
 class Peer:
@@ -34,6 +34,7 @@ class Peer:
         """Start serving on a free loopback port."""
         self.skew = 0.0
         self.lock = threading.Lock()
+        self.requests: list[dict] = []
         peer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,12 +42,22 @@ class Peer:
                 url = urlsplit(self.path)
                 params = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with peer.lock:
+                    peer.requests.append({"method": method, "path": url.path, "params": params,
+                                          "authorization": self.headers.get("Authorization")})
                 status, payload = peer.handle(method, url.path, params, self.headers, body)
+                if status in (301, 302):
+                    self.send_response(status)
+                    self.send_header("Location", payload)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 data = payload if isinstance(payload, bytes) else (
                     json.dumps(payload) if isinstance(payload, (dict, list)) else str(payload)).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json" if isinstance(payload, (dict, list))
-                                 else "text/plain; charset=utf-8")
+                kind = ("application/json" if isinstance(payload, (dict, list)) else
+                        "text/html; charset=utf-8" if data.startswith(b"<!doctype") else "text/plain; charset=utf-8")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -106,7 +117,12 @@ class GrafanaPeer(Peer):
                              "meta": {"slug": parts[3], "provisioned": True}}
             return 404, {"message": "Not found"}
         if path.startswith("/d/") or path == "/explore":
-            return 200, b"<!doctype html><title>Grafana</title>"
+            # Without a session or token Grafana sends the browser to its login page.
+            if headers.get("Authorization") != f"Bearer {self.token}":
+                return 302, "/login"
+            return 200, f"<!doctype html><title>Grafana</title><h1>{path}</h1>".encode()
+        if path == "/login":
+            return 200, b"<!doctype html><title>Grafana</title><h1>Welcome to Grafana</h1>"
         return 404, "404 page not found"
 
 
@@ -141,3 +157,47 @@ class LokiPeer(Peer):
                 return 400, str(exc)
             return 200, {"status": "success", "data": {"resultType": "streams", "result": result, "stats": {}}}
         return 404, "404 page not found"
+
+
+class SMTPPeer:
+    """A loopback SMTP server (RFC 5321 without TLS or AUTH) that keeps every message it accepts."""
+
+    def __init__(self):
+        """Start serving on a free loopback port."""
+        import socketserver
+
+        self.messages: list[str] = []
+        peer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                """One SMTP session: greeting, commands, DATA until the lone dot."""
+                self.wfile.write(b"220 peer ESMTP\r\n")
+                while line := self.rfile.readline():
+                    verb = line.decode(errors="replace").strip().split(" ", 1)[0].upper()
+                    if verb == "EHLO":
+                        self.wfile.write(b"250-peer\r\n250 8BITMIME\r\n")
+                    elif verb == "DATA":
+                        self.wfile.write(b"354 end with <CRLF>.<CRLF>\r\n")
+                        body = []
+                        while (data := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
+                            body.append(data.decode(errors="replace"))
+                        with peer.lock:
+                            peer.messages.append("".join(body))
+                        self.wfile.write(b"250 queued\r\n")
+                    elif verb == "QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.lock = threading.Lock()
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
