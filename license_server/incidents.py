@@ -287,4 +287,5 @@ def page_show(incident_id: str):
     record = _get(incident_id)
     return render_template("incidents/show.html", incident=incident_report.view(record),
                            proposals=approvals.proposals(record), approved=approvals.approvals(record),
-                           admin=bool(session.get("admin")), seconds=incident_report.seconds)
+                           admin=bool(session.get("admin")), seconds=incident_report.seconds,
+                           step_time=incident_report.step_time)

@@ -158,3 +158,8 @@ def test_verification_resolves_only_a_fix_that_holds(app, client, admin, keep, c
         assert "peak 7 seats in use (commit before the fix: 5)" in incident["timeline"][-2]["detail"]
         assert incident["durations"]["to_detect_seconds"] is not None
         assert incident["durations"]["to_resolve_seconds"] == pytest.approx(fixed + span + 2 - now, abs=3)
+        shown = client.get("/api/overview").get_json()["incident"]      # the payoff stays on the dashboard
+        assert (shown["id"], shown["status"]) == (incident["id"], "resolved")
+        assert shown["to_resolve_seconds"] == incident["durations"]["to_resolve_seconds"]
+    else:
+        assert client.get("/api/overview").get_json()["incident"]["status"] == "open"

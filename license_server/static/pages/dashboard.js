@@ -187,12 +187,15 @@ function renderAlerts(alerts) {
 
 /** The open incident as a strip above everything: what is being investigated, even after the load. */
 function renderIncident(incident) {
-  openIncident = incident;
+  openIncident = incident && incident.status !== "resolved" ? incident : null;
   const section = document.getElementById("incident");
   section.hidden = !incident;
   if (!incident) return;
   section.dataset.incident = incident.id;
   section.dataset.severity = incident.severity;
+  section.dataset.status = incident.status;
+  section.querySelector(".incident-badge").textContent = incident.status === "resolved" ? "Resolved" : "Incident";
+  document.getElementById("incident-age-label").textContent = incident.status === "resolved" ? "was open" : "open for";
   document.getElementById("incident-link").href = "/incidents/" + encodeURIComponent(incident.id);
   document.getElementById("incident-alert").textContent = `${incident.id} ${incident.alert}`;
   document.getElementById("incident-tool").textContent = incident.tool || incident.user || "the server";
@@ -203,11 +206,13 @@ function renderIncident(incident) {
   const state = document.getElementById("incident-state");
   const check = incident.verification;
   let text = "alert firing: investigate";
-  if (incident.fixed && check) text = `fix applied, verifying: ${check.detail}`;
+  if (incident.status === "resolved") text = `fix verified, resolved in ${duration(incident.to_resolve_seconds)}`;
+  else if (incident.fixed && check) text = `fix applied, verifying: ${check.detail}`;
   else if (incident.fixed) text = "fix applied, verifying";
   else if (incident.alert_resolved) text = "alert resolved without a fix: still open";
   state.textContent = text;
-  state.dataset.state = incident.fixed ? "verifying" : incident.alert_resolved ? "unfixed" : "firing";
+  state.dataset.state = incident.status === "resolved" ? "resolved"
+    : incident.fixed ? "verifying" : incident.alert_resolved ? "unfixed" : "firing";
 }
 
 /** The last two runs of the tool in focus. */
