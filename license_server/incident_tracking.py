@@ -59,17 +59,19 @@ def receive(store, alerts: list[dict], now: float | None = None) -> None:
         if alert["status"] == "firing":
             _open_or_join(store, alert, name, tool, now)
         else:
-            _note_resolved(store, name, tool, now)
+            _note_resolved(store, name, tool, labels.get("user"), now)
 
 
-def find_open(store, name: str, tool: str | None) -> dict | None:
-    """The open incident of this alert and tool (any user), newest first."""
-    return next((r for r in story_store.open_incidents(store, tool) if r["alert"] == name), None)
+def find_open(store, name: str, tool: str | None, user: str | None = None) -> dict | None:
+    """The open incident of this alert and tool (any user), or of this alert and user when the
+    alert names no tool (a hoarding user); newest first."""
+    return next((r for r in story_store.open_incidents(store)
+                 if r["alert"] == name and r.get("tool") == tool and (tool or r.get("user") == user)), None)
 
 
 def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -> None:
     """Open the incident of a firing alert, or add the alert to the open one."""
-    found = find_open(store, name, tool)
+    found = find_open(store, name, tool, alert["labels"].get("user"))
     if found is not None:
         def join(record: dict) -> dict:
             kinds = [e["kind"] for e in record["timeline"]]
@@ -94,7 +96,7 @@ def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -
               else labels.get("team"),
               "severity": labels.get("severity") if labels.get("severity") in ("critical", "warning", "info") else "warning",
               "summary": (alert.get("annotations") or {}).get("summary", "")[:500], "status": "open",
-              "opened_at": now, "opened_by": "alert", "timeline": [], "reports": []}
+              "opened_at": now, "timeline": [], "reports": []}
     if started is not None:
         record["timeline"].append(_event("problem_started", started, _start_detail(name)))
     record["timeline"].append(_event("alert_received", now, f"{name} firing"))
@@ -104,9 +106,9 @@ def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -
                   alertname=name, tool=tool, action="opened")
 
 
-def _note_resolved(store, name: str, tool: str | None, now: float) -> None:
+def _note_resolved(store, name: str, tool: str | None, user: str | None, now: float) -> None:
     """The alert resolved: the incident stays open until a fix is verified."""
-    found = find_open(store, name, tool)
+    found = find_open(store, name, tool, user)
     if found is None:
         return
 

@@ -185,7 +185,7 @@ def create(body):
             record["timeline"].append({"kind": kind, "at": body[f"{kind}_at"], "detail": "", "by": g.actor})
     store = get_store()
     # An incident the alert itself opened (no user) is the one to join, whoever is named.
-    opened = incident_tracking.find_open(store, alert, tool)
+    opened = incident_tracking.find_open(store, alert, tool, user)
     if opened is not None:
         record, created = opened, False
     else:

@@ -163,3 +163,10 @@ def test_verification_resolves_only_a_fix_that_holds(app, client, admin, keep, c
         assert shown["to_resolve_seconds"] == incident["durations"]["to_resolve_seconds"]
     else:
         assert client.get("/api/overview").get_json()["incident"]["status"] == "open"
+
+
+def test_alerts_without_a_tool_keep_one_incident_per_user(app, client):
+    """Two hoarding users are two incidents; a repeat for one of them joins its own."""
+    for user in ("hog", "pig", "hog"):
+        post(client, app, "firing", alert("SingleUserHoarding", "firing", "s-" + user, user=user, team="powertrain"))
+    assert sorted(i["user"] for i in incidents(client)) == ["hog", "pig"]
