@@ -224,7 +224,9 @@ function renderRuns(overview) {
     const row = el("tr");
     row.dataset.run = String(i);
     const started = new Date(run.started_at).toLocaleTimeString([], { hour12: false, hour: "2-digit", minute: "2-digit" });
-    row.append(el("td", "", `${labels[i]} (${started})`), el("td", "num", String(run.borrows)),
+    const label = el("td", "run-label", labels[i]);
+    label.append(el("span", "run-time", "from " + started));
+    row.append(label, el("td", "num", String(run.borrows)),
                el("td", "num share", (100 * run.overage_share).toFixed(1) + " %"),
                el("td", "num", dollars(run.overage_cost)));
     row.classList.toggle("above", run.overage_share >= overview.threshold);
