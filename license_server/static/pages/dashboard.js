@@ -210,6 +210,7 @@ function renderIncident(incident) {
   else if (incident.fixed && check) text = `fix applied, verifying: ${check.detail}`;
   else if (incident.fixed) text = "fix applied, verifying";
   else if (incident.alert_resolved) text = "alert resolved without a fix: still open";
+  if (incident.others_open) text += ` (+${incident.others_open} more open on /incidents)`;
   state.textContent = text;
   state.dataset.state = incident.status === "resolved" ? "resolved"
     : incident.fixed ? "verifying" : incident.alert_resolved ? "unfixed" : "firing";
