@@ -37,6 +37,7 @@ LOOKBACK_SECONDS = 3600
 VERIFY_WINDOW_SECONDS = 60
 MIN_BORROWS = 20
 ACTOR = "license-server"
+ALERT_STATES = ("alert_received", "alert_refired", "alert_resolved")
 # The team named on an incident has the most checkouts of the tool from this long before
 # the problem started (the commit seats a build job takes come before its overage).
 TEAM_LOOKBACK_SECONDS = 300
@@ -79,12 +80,13 @@ def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -
                 started = problem_start(store, name, tool, alert, now)
                 if started is not None:
                     record["timeline"].append(_event("problem_started", started, _start_detail(name)))
-            fix, resolved = _last(record, "action_applied"), _last(record, "alert_resolved")
+            states = [e["kind"] for e in record["timeline"] if e["kind"] in ALERT_STATES]
             if "alert_received" not in kinds:
                 record["timeline"].append(_event("alert_received", now, f"{name} firing"))
-            elif fix and resolved and resolved > fix and (_last(record, "alert_refired") or 0) < resolved:
-                record["timeline"].append(_event("alert_refired", now, f"{name} fired again after the fix: "
-                                                                       "the fix is not enough yet"))
+            elif states and states[-1] == "alert_resolved":     # it had resolved: this is a new firing
+                fixed = "action_applied" in kinds
+                record["timeline"].append(_event("alert_refired", now, f"{name} fired again" + (
+                    " after the fix: the fix is not enough yet" if fixed else "")))
             record["timeline"].sort(key=lambda e: e["at"])
             return record
         store.update_incident(found["id"], join)

@@ -103,6 +103,13 @@ def test_alert_opens_incident_from_the_servers_records(app, client):
     [incident] = incidents(client)
     assert incident["status"] == "open" and kinds(incident)[-1] == "alert_resolved"
     assert "resolved without a fix" in incident["timeline"][-1]["detail"]
+    # A fix, then the alert fires again: the timeline says the fix is not enough.
+    client.put(f"/api/config/tools/{TOOL}", json={"commit": 6}, headers={"Authorization": "Bearer test-admin-token"})
+    post(client, app, "firing", alert("HighOverageRate", "firing", "f1", tool=TOOL))
+    post(client, app, "firing", alert("HighOverageRate", "firing", "f1", tool=TOOL))     # a repeat adds nothing
+    [incident] = incidents(client)
+    assert kinds(incident)[-2:] == ["action_applied", "alert_refired"]
+    assert incident["timeline"][-1]["detail"] == "HighOverageRate fired again after the fix: the fix is not enough yet"
     # The investigator opening "its" incident for a named user joins the alert's one.
     joined = client.post("/api/incidents", json={"alert": "HighOverageRate", "tool": TOOL, "user": "user1"},
                          headers={"Authorization": "Bearer test-admin-token"})

@@ -207,12 +207,14 @@ function renderIncident(incident) {
   const check = incident.verification;
   let text = "alert firing: investigate";
   if (incident.status === "resolved") text = `fix verified, resolved in ${duration(incident.to_resolve_seconds)}`;
+  else if (incident.fixed && check && check.share >= check.threshold) text = `fix applied, not holding yet: ${check.detail}`;
   else if (incident.fixed && check) text = `fix applied, verifying: ${check.detail}`;
   else if (incident.fixed) text = "fix applied, verifying";
   else if (incident.alert_resolved) text = "alert resolved without a fix: still open";
   if (incident.others_open) text += ` (+${incident.others_open} more open on /incidents)`;
   state.textContent = text;
   state.dataset.state = incident.status === "resolved" ? "resolved"
+    : incident.fixed && check && check.share >= check.threshold ? "failing"
     : incident.fixed ? "verifying" : incident.alert_resolved ? "unfixed" : "firing";
 }
 
