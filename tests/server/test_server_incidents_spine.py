@@ -165,6 +165,13 @@ def test_verification_resolves_only_a_fix_that_holds(app, client, admin, keep, c
         assert "peak 7 seats in use (commit before the fix: 5)" in incident["timeline"][-2]["detail"]
         assert incident["durations"]["to_detect_seconds"] is not None
         assert incident["durations"]["to_resolve_seconds"] == pytest.approx(fixed + span + 2 - now, abs=3)
+        steps = {row["step"]: row["measured_seconds"] for row in incident["comparison"]}
+        assert steps["Alert fires"] == incident["durations"]["to_detect_seconds"]
+        assert steps["Root cause"] is None and steps["Verified"] == pytest.approx(span + 2, abs=3)
+        report = client.get(f"/incidents/{incident['id']}.md").get_data(as_text=True)
+        assert "## Cloud DevOps vs automotive (edge/IoT)" in report
+        assert "| Root cause | not recorded | Days: L1 → L2 → L3 |" in report
+        assert re.search(r"\| Total \| (\d+ min )?\d+ s \| Weeks/months", report), report
         shown = client.get("/api/overview").get_json()["incident"]      # the payoff stays on the dashboard
         assert (shown["id"], shown["status"]) == (incident["id"], "resolved")
         assert shown["to_resolve_seconds"] == incident["durations"]["to_resolve_seconds"]
