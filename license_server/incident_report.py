@@ -72,6 +72,13 @@ def seconds(value: float | None) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
+def step_time(value: float | None, status: str) -> str:
+    """A comparison step: its duration, "not yet" while open, "not recorded" once resolved."""
+    if value is None and status == "resolved":
+        return "not recorded"
+    return seconds(value)
+
+
 def markdown(incident: dict) -> str:
     """The post-incident report (incident as returned by `view`)."""
     subject = ", ".join(f"{k} {incident[k]}" for k in ("tool", "user", "team") if incident.get(k))
@@ -90,7 +97,8 @@ def markdown(incident: dict) -> str:
     lines += ["", "## Cloud DevOps vs automotive (edge/IoT)", "",
               "| step | measured here | automotive |", "|---|---|---|"]
     for row in incident.get("comparison", []):
-        lines.append(f"| {row['step']} | {seconds(row['measured_seconds'])} | {row['automotive']} |")
+        lines.append(f"| {row['step']} | {step_time(row['measured_seconds'], incident['status'])} | "
+                     f"{row['automotive']} |")
     for report in incident.get("reports", []):
         lines += ["", f"## Investigation report ({report.get('at')})", "", report.get("markdown", "").strip()]
     return "\n".join(lines) + "\n"

@@ -37,6 +37,7 @@ LOOKBACK_SECONDS = 3600
 VERIFY_WINDOW_SECONDS = 60
 MIN_BORROWS = 20
 ACTOR = "license-server"
+ALERT_STATES = ("alert_received", "alert_refired", "alert_resolved")
 # The team named on an incident has the most checkouts of the tool from this long before
 # the problem started (the commit seats a build job takes come before its overage).
 TEAM_LOOKBACK_SECONDS = 300
@@ -59,17 +60,19 @@ def receive(store, alerts: list[dict], now: float | None = None) -> None:
         if alert["status"] == "firing":
             _open_or_join(store, alert, name, tool, now)
         else:
-            _note_resolved(store, name, tool, now)
+            _note_resolved(store, name, tool, labels.get("user"), now)
 
 
-def find_open(store, name: str, tool: str | None) -> dict | None:
-    """The open incident of this alert and tool (any user), newest first."""
-    return next((r for r in story_store.open_incidents(store, tool) if r["alert"] == name), None)
+def find_open(store, name: str, tool: str | None, user: str | None = None) -> dict | None:
+    """The open incident of this alert and tool (any user), or of this alert and user when the
+    alert names no tool (a hoarding user); newest first."""
+    return next((r for r in story_store.open_incidents(store)
+                 if r["alert"] == name and r.get("tool") == tool and (tool or r.get("user") == user)), None)
 
 
 def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -> None:
     """Open the incident of a firing alert, or add the alert to the open one."""
-    found = find_open(store, name, tool)
+    found = find_open(store, name, tool, alert["labels"].get("user"))
     if found is not None:
         def join(record: dict) -> dict:
             kinds = [e["kind"] for e in record["timeline"]]
@@ -77,12 +80,13 @@ def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -
                 started = problem_start(store, name, tool, alert, now)
                 if started is not None:
                     record["timeline"].append(_event("problem_started", started, _start_detail(name)))
-            fix, resolved = _last(record, "action_applied"), _last(record, "alert_resolved")
+            states = [e["kind"] for e in record["timeline"] if e["kind"] in ALERT_STATES]
             if "alert_received" not in kinds:
                 record["timeline"].append(_event("alert_received", now, f"{name} firing"))
-            elif fix and resolved and resolved > fix and (_last(record, "alert_refired") or 0) < resolved:
-                record["timeline"].append(_event("alert_refired", now, f"{name} fired again after the fix: "
-                                                                       "the fix is not enough yet"))
+            elif states and states[-1] == "alert_resolved":     # it had resolved: this is a new firing
+                fixed = "action_applied" in kinds
+                record["timeline"].append(_event("alert_refired", now, f"{name} fired again" + (
+                    " after the fix: the fix is not enough yet" if fixed else "")))
             record["timeline"].sort(key=lambda e: e["at"])
             return record
         store.update_incident(found["id"], join)
@@ -94,7 +98,7 @@ def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -
               else labels.get("team"),
               "severity": labels.get("severity") if labels.get("severity") in ("critical", "warning", "info") else "warning",
               "summary": (alert.get("annotations") or {}).get("summary", "")[:500], "status": "open",
-              "opened_at": now, "opened_by": "alert", "timeline": [], "reports": []}
+              "opened_at": now, "timeline": [], "reports": []}
     if started is not None:
         record["timeline"].append(_event("problem_started", started, _start_detail(name)))
     record["timeline"].append(_event("alert_received", now, f"{name} firing"))
@@ -104,9 +108,9 @@ def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -
                   alertname=name, tool=tool, action="opened")
 
 
-def _note_resolved(store, name: str, tool: str | None, now: float) -> None:
+def _note_resolved(store, name: str, tool: str | None, user: str | None, now: float) -> None:
     """The alert resolved: the incident stays open until a fix is verified."""
-    found = find_open(store, name, tool)
+    found = find_open(store, name, tool, user)
     if found is None:
         return
 

@@ -185,7 +185,7 @@ def create(body):
             record["timeline"].append({"kind": kind, "at": body[f"{kind}_at"], "detail": "", "by": g.actor})
     store = get_store()
     # An incident the alert itself opened (no user) is the one to join, whoever is named.
-    opened = incident_tracking.find_open(store, alert, tool)
+    opened = incident_tracking.find_open(store, alert, tool, user)
     if opened is not None:
         record, created = opened, False
     else:
@@ -287,4 +287,5 @@ def page_show(incident_id: str):
     record = _get(incident_id)
     return render_template("incidents/show.html", incident=incident_report.view(record),
                            proposals=approvals.proposals(record), approved=approvals.approvals(record),
-                           admin=bool(session.get("admin")), seconds=incident_report.seconds)
+                           admin=bool(session.get("admin")), seconds=incident_report.seconds,
+                           step_time=incident_report.step_time)

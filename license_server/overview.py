@@ -1,7 +1,7 @@
 """GET /api/overview: what the dashboard shows besides the seats, from the server's own data.
 
 - the open incident (alert, tool, the team with the most checkouts since it began, how long
-  it has been open, time to detect);
+  it has been open, time to detect), or with none open the last one verified in the window;
 - the overage share per tool over the last 15 minutes in 30 s buckets, with the alert
   threshold (from the rules source) and markers where the configuration changed and where
   alerts fired and resolved;
@@ -46,7 +46,7 @@ def overview(query):
     thresholds = current_app.extensions["alert_thresholds"]
     since = now - query["minutes"] * 60
     borrows = story_store.borrows_since(store, min(since, now - RUN_LOOKBACK_SECONDS))
-    incident = focus_incident(store, now)
+    incident = focus_incident(store, now, since)
     recent = [b for b in borrows if b["at"] >= since]
     focus = (incident or {}).get("tool") or _busiest_overage_tool(recent)
     return {"now": now, "since": since, "bucket_seconds": BUCKET_SECONDS,
@@ -56,24 +56,34 @@ def overview(query):
             "runs": runs([b for b in borrows if b["tool"] == focus])[-2:][::-1] if focus else []}
 
 
-def focus_incident(store, now: float) -> dict | None:
-    """The open incident to show: the most severe, then the newest; with the team and ages."""
+def focus_incident(store, now: float, since: float) -> dict | None:
+    """The incident to show: the most severe open one, then the newest; with none open, the
+    last one whose fix was verified within the window (the payoff of the verification)."""
     open_ones = story_store.open_incidents(store)
-    if not open_ones:
-        return None
-    record = sorted(open_ones, key=lambda r: (SEVERITY_ORDER.get(r["severity"], 3), -r["opened_at"]))[0]
+    if open_ones:
+        record = sorted(open_ones, key=lambda r: (SEVERITY_ORDER.get(r["severity"], 3), -r["opened_at"]))[0]
+    else:
+        verified = [r for r in store.list_incidents("resolved", limit=20)
+                    if (incident_report.first(r, "verified") or 0) >= since]
+        if not verified:
+            return None
+        record = verified[0]
     started = incident_report.first(record, "problem_started")
-    since = min(started or record["opened_at"], record["opened_at"]) - incident_tracking.TEAM_LOOKBACK_SECONDS
-    team = (incident_tracking.top_team(store, record["tool"], since) if record.get("tool") else None) \
+    since_team = min(started or record["opened_at"], record["opened_at"]) - incident_tracking.TEAM_LOOKBACK_SECONDS
+    team = (incident_tracking.top_team(store, record["tool"], since_team) if record.get("tool") else None) \
         or record.get("team")
     view = incident_report.view(record)
     kinds = [e["kind"] for e in record["timeline"]]
+    resolved_at = incident_report.first(record, "resolved")
     return {"id": record["id"], "alert": record["alert"], "tool": record.get("tool"), "user": record.get("user"),
-            "team": team, "severity": record["severity"], "open_seconds": round(now - record["opened_at"]),
+            "team": team, "severity": record["severity"], "status": record["status"],
+            "open_seconds": round((resolved_at or now) - record["opened_at"]),
             "to_detect_seconds": view["durations"]["to_detect_seconds"],
+            "to_resolve_seconds": view["durations"]["to_resolve_seconds"],
             "alert_resolved": _latest_alert_state(record) == "resolved",
-            "fixed": "action_applied" in kinds, "others_open": len(open_ones) - 1,
-            "verification": incident_tracking.verification(store, record, current_app.extensions["alert_thresholds"], now)}
+            "fixed": "action_applied" in kinds, "others_open": max(0, len(open_ones) - 1),
+            "verification": incident_tracking.verification(store, record, current_app.extensions["alert_thresholds"],
+                                                           now) if record["status"] != "resolved" else None}
 
 
 def _latest_alert_state(record: dict) -> str:

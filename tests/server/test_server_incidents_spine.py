@@ -103,6 +103,13 @@ def test_alert_opens_incident_from_the_servers_records(app, client):
     [incident] = incidents(client)
     assert incident["status"] == "open" and kinds(incident)[-1] == "alert_resolved"
     assert "resolved without a fix" in incident["timeline"][-1]["detail"]
+    # A fix, then the alert fires again: the timeline says the fix is not enough.
+    client.put(f"/api/config/tools/{TOOL}", json={"commit": 6}, headers={"Authorization": "Bearer test-admin-token"})
+    post(client, app, "firing", alert("HighOverageRate", "firing", "f1", tool=TOOL))
+    post(client, app, "firing", alert("HighOverageRate", "firing", "f1", tool=TOOL))     # a repeat adds nothing
+    [incident] = incidents(client)
+    assert kinds(incident)[-2:] == ["action_applied", "alert_refired"]
+    assert incident["timeline"][-1]["detail"] == "HighOverageRate fired again after the fix: the fix is not enough yet"
     # The investigator opening "its" incident for a named user joins the alert's one.
     joined = client.post("/api/incidents", json={"alert": "HighOverageRate", "tool": TOOL, "user": "user1"},
                          headers={"Authorization": "Bearer test-admin-token"})
@@ -158,3 +165,22 @@ def test_verification_resolves_only_a_fix_that_holds(app, client, admin, keep, c
         assert "peak 7 seats in use (commit before the fix: 5)" in incident["timeline"][-2]["detail"]
         assert incident["durations"]["to_detect_seconds"] is not None
         assert incident["durations"]["to_resolve_seconds"] == pytest.approx(fixed + span + 2 - now, abs=3)
+        steps = {row["step"]: row["measured_seconds"] for row in incident["comparison"]}
+        assert steps["Alert fires"] == incident["durations"]["to_detect_seconds"]
+        assert steps["Root cause"] is None and steps["Verified"] == pytest.approx(span + 2, abs=3)
+        report = client.get(f"/incidents/{incident['id']}.md").get_data(as_text=True)
+        assert "## Cloud DevOps vs automotive (edge/IoT)" in report
+        assert "| Root cause | not recorded | Days: L1 → L2 → L3 |" in report
+        assert re.search(r"\| Total \| (\d+ min )?\d+ s \| Weeks/months", report), report
+        shown = client.get("/api/overview").get_json()["incident"]      # the payoff stays on the dashboard
+        assert (shown["id"], shown["status"]) == (incident["id"], "resolved")
+        assert shown["to_resolve_seconds"] == incident["durations"]["to_resolve_seconds"]
+    else:
+        assert client.get("/api/overview").get_json()["incident"]["status"] == "open"
+
+
+def test_alerts_without_a_tool_keep_one_incident_per_user(app, client):
+    """Two hoarding users are two incidents; a repeat for one of them joins its own."""
+    for user in ("hog", "pig", "hog"):
+        post(client, app, "firing", alert("SingleUserHoarding", "firing", "s-" + user, user=user, team="powertrain"))
+    assert sorted(i["user"] for i in incidents(client)) == ["hog", "pig"]

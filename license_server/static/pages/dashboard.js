@@ -187,12 +187,15 @@ function renderAlerts(alerts) {
 
 /** The open incident as a strip above everything: what is being investigated, even after the load. */
 function renderIncident(incident) {
-  openIncident = incident;
+  openIncident = incident && incident.status !== "resolved" ? incident : null;
   const section = document.getElementById("incident");
   section.hidden = !incident;
   if (!incident) return;
   section.dataset.incident = incident.id;
   section.dataset.severity = incident.severity;
+  section.dataset.status = incident.status;
+  section.querySelector(".incident-badge").textContent = incident.status === "resolved" ? "Resolved" : "Incident";
+  document.getElementById("incident-age-label").textContent = incident.status === "resolved" ? "was open" : "open for";
   document.getElementById("incident-link").href = "/incidents/" + encodeURIComponent(incident.id);
   document.getElementById("incident-alert").textContent = `${incident.id} ${incident.alert}`;
   document.getElementById("incident-tool").textContent = incident.tool || incident.user || "the server";
@@ -203,11 +206,16 @@ function renderIncident(incident) {
   const state = document.getElementById("incident-state");
   const check = incident.verification;
   let text = "alert firing: investigate";
-  if (incident.fixed && check) text = `fix applied, verifying: ${check.detail}`;
+  if (incident.status === "resolved") text = `fix verified, resolved in ${duration(incident.to_resolve_seconds)}`;
+  else if (incident.fixed && check && check.share >= check.threshold) text = `fix applied, not holding yet: ${check.detail}`;
+  else if (incident.fixed && check) text = `fix applied, verifying: ${check.detail}`;
   else if (incident.fixed) text = "fix applied, verifying";
   else if (incident.alert_resolved) text = "alert resolved without a fix: still open";
+  if (incident.others_open) text += ` (+${incident.others_open} more open on /incidents)`;
   state.textContent = text;
-  state.dataset.state = incident.fixed ? "verifying" : incident.alert_resolved ? "unfixed" : "firing";
+  state.dataset.state = incident.status === "resolved" ? "resolved"
+    : incident.fixed && check && check.share >= check.threshold ? "failing"
+    : incident.fixed ? "verifying" : incident.alert_resolved ? "unfixed" : "firing";
 }
 
 /** The last two runs of the tool in focus. */
@@ -219,7 +227,9 @@ function renderRuns(overview) {
     const row = el("tr");
     row.dataset.run = String(i);
     const started = new Date(run.started_at).toLocaleTimeString([], { hour12: false, hour: "2-digit", minute: "2-digit" });
-    row.append(el("td", "", `${labels[i]} (${started})`), el("td", "num", String(run.borrows)),
+    const label = el("td", "run-label", labels[i]);
+    label.append(el("span", "run-time", "from " + started));
+    row.append(label, el("td", "num", String(run.borrows)),
                el("td", "num share", (100 * run.overage_share).toFixed(1) + " %"),
                el("td", "num", dollars(run.overage_cost)));
     row.classList.toggle("above", run.overage_share >= overview.threshold);
