@@ -18,7 +18,15 @@ DEFAULTS = {
     "LOKI_PASSWORD": None,
     "GIT_COMMIT": "unknown",
     "LOG_LEVEL": "INFO",
+    # Session signing key; generated once and kept in the database when not given.
     "SECRET_KEY": None,
+    # A /config login lasts this long (seconds) unless logged out or the token changes.
+    "ADMIN_SESSION_SECONDS": 12 * 3600,
+    # Wrong admin tokens allowed per client and window (seconds) before 429.
+    "TOKEN_ATTEMPTS": 10,
+    "TOKEN_ATTEMPT_WINDOW": 60,
+    # Header holding the client address behind a proxy (Fly.io: Fly-Client-IP); unset: the peer.
+    "CLIENT_IP_HEADER": None,
     # Bearer token Alertmanager sends to POST /api/alerts/webhook (or a file holding it).
     "ALERT_WEBHOOK_TOKEN": None,
     "ALERT_WEBHOOK_TOKEN_FILE": None,
@@ -58,6 +66,7 @@ def from_environment(environ=os.environ) -> dict:
     for key in ("LEASE_REAP_INTERVAL",):
         settings[key] = float(settings[key])
     for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS", "MAX_CONTENT_LENGTH",
+                "ADMIN_SESSION_SECONDS", "TOKEN_ATTEMPTS", "TOKEN_ATTEMPT_WINDOW",
                 "WEBHOOK_MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_INTEGER_DIGITS"):
         settings[key] = int(settings[key])
     return settings
