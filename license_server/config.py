@@ -12,6 +12,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULTS = {
     "DATABASE_URL": "sqlite:///data/license.db",
     "ADMIN_TOKEN": None,
+    # A file holding the admin token (a container secret); ADMIN_TOKEN wins when both are set.
+    "ADMIN_TOKEN_FILE": None,
     "TOOLS_FILE": str(PACKAGE_DIR / "tools.yaml"),
     "LOKI_URL": None,
     "LOKI_USER": None,
@@ -60,6 +62,8 @@ def from_environment(environ=os.environ) -> dict:
     for key in list(settings):
         if environ.get(key):
             settings[key] = environ[key]
+    if settings["ADMIN_TOKEN_FILE"] and not settings["ADMIN_TOKEN"]:
+        settings["ADMIN_TOKEN"] = read_secret(settings["ADMIN_TOKEN_FILE"], "ADMIN_TOKEN_FILE")
     if settings["ALERT_WEBHOOK_TOKEN_FILE"] and not settings["ALERT_WEBHOOK_TOKEN"]:
         settings["ALERT_WEBHOOK_TOKEN"] = read_secret(settings["ALERT_WEBHOOK_TOKEN_FILE"],
                                                       "ALERT_WEBHOOK_TOKEN_FILE")
