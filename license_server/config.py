@@ -39,6 +39,8 @@ DEFAULTS = {
     "DASHBOARD_REFRESH_MS": 3000,
     # Upper bound of an accepted lease: a week.
     "MAX_LEASE_SECONDS": 7 * 24 * 3600,
+    # How long an Idempotency-Key of POST /api/borrow answers with its first borrow (seconds).
+    "IDEMPOTENCY_SECONDS": 24 * 3600,
     # Request limits (license_server/request_limits.py): bytes of a body, of a webhook body,
     # nesting levels of a JSON body, digits of a JSON integer.
     "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -70,7 +72,7 @@ def from_environment(environ=os.environ) -> dict:
     for key in ("LEASE_REAP_INTERVAL",):
         settings[key] = float(settings[key])
     for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS", "MAX_CONTENT_LENGTH",
-                "ADMIN_SESSION_SECONDS", "TOKEN_ATTEMPTS", "TOKEN_ATTEMPT_WINDOW",
+                "ADMIN_SESSION_SECONDS", "TOKEN_ATTEMPTS", "TOKEN_ATTEMPT_WINDOW", "IDEMPOTENCY_SECONDS",
                 "WEBHOOK_MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_INTEGER_DIGITS"):
         settings[key] = int(settings[key])
     return settings

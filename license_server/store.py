@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from license_server.allocation import OVERAGE, allocate
-from license_server.errors import AlreadyReturned, Exhausted, UnknownBorrow, UnknownTool
+from license_server.errors import (AlreadyReturned, Exhausted, IdempotencyMismatch, UnknownBorrow,
+                                   UnknownTool)
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS tools (
@@ -385,10 +386,21 @@ class Store(SecurityStore):
     # -- borrowing --------------------------------------------------------------------
 
     def borrow(self, tool: str, user: str, team: str | None = None,
-               lease_seconds: float | None = None, now: float | None = None) -> dict:
-        """Give `user` a seat of `tool` (commit first, then overage) or raise Exhausted."""
+               lease_seconds: float | None = None, now: float | None = None,
+               idempotency: tuple[str, str, float] | None = None) -> dict:
+        """Give `user` a seat of `tool` (commit first, then overage) or raise Exhausted.
+
+        `idempotency` is (key, request digest, seconds kept): a key seen within that time
+        returns its first answer (with "replayed": True) instead of a second seat, and
+        raises IdempotencyMismatch when it came with another request. The key is stored in
+        the borrow's own transaction, so a seat and its key are committed together.
+        """
         now = time.time() if now is None else now
         with self._tx(write=True) as run:
+            if idempotency:
+                first = self._first_answer(run, *idempotency, now)
+                if first is not None:
+                    return {**first, "replayed": True}
             lock = " FOR UPDATE" if self.is_postgres else ""
             rows = run(f"SELECT * FROM tools WHERE name = ?{lock}", (tool,))
             if not rows:
@@ -414,7 +426,35 @@ class Store(SecurityStore):
             run("INSERT INTO borrows (id, tool, username, team, overage, cost, borrowed_at, "
                 "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (row["id"], tool, user, team, row["overage"], row["cost"], now, row["expires_at"]))
+            if idempotency:
+                run("INSERT INTO idempotency_keys (key, request_hash, response, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (idempotency[0], idempotency[1], json.dumps(borrow_view(row)), now))
         return borrow_view(row)
+
+    def _first_answer(self, run, key: str, digest: str, keep_seconds: float, now: float) -> dict | None:
+        """The stored answer of `key` inside an open borrow transaction, or None when new."""
+        if self.is_postgres:
+            # Concurrent retries of one key wait for each other (SQLite's write lock does this).
+            run("SELECT pg_advisory_xact_lock(7318, hashtext(?))", (key,))
+        rows = run("SELECT request_hash, response, created_at FROM idempotency_keys WHERE key = ?",
+                   (key,))
+        if not rows:
+            return None
+        if rows[0]["created_at"] <= now - keep_seconds:
+            run("DELETE FROM idempotency_keys WHERE key = ?", (key,))
+            return None
+        if rows[0]["request_hash"] != digest:
+            raise IdempotencyMismatch(
+                "This Idempotency-Key was first used with a different borrow request; send a new "
+                "key for a new borrow, or the same body to retry the first one.")
+        return json.loads(rows[0]["response"])
+
+    def forget_idempotency_keys(self, older_than: float) -> int:
+        """Drop the keys recorded before `older_than` (epoch seconds); return how many."""
+        with self._tx(write=True) as run:
+            return len(run("DELETE FROM idempotency_keys WHERE created_at < ? RETURNING key",
+                           (older_than,)))
 
     def return_borrow(self, borrow_id: str, reason: str = "returned",
                       now: float | None = None) -> dict:
