@@ -27,6 +27,8 @@ DEFAULTS = {
     # Wrong admin tokens allowed per client and window (seconds) before 429.
     "TOKEN_ATTEMPTS": 10,
     "TOKEN_ATTEMPT_WINDOW": 60,
+    # Send the session cookie over HTTPS only (set true behind TLS, e.g. on Fly.io).
+    "SESSION_COOKIE_SECURE": False,
     # Header holding the client address behind a proxy (Fly.io: Fly-Client-IP); unset: the peer.
     "CLIENT_IP_HEADER": None,
     # Bearer token Alertmanager sends to POST /api/alerts/webhook (or a file holding it).
@@ -69,6 +71,7 @@ def from_environment(environ=os.environ) -> dict:
     if settings["ALERT_WEBHOOK_TOKEN_FILE"] and not settings["ALERT_WEBHOOK_TOKEN"]:
         settings["ALERT_WEBHOOK_TOKEN"] = read_secret(settings["ALERT_WEBHOOK_TOKEN_FILE"],
                                                       "ALERT_WEBHOOK_TOKEN_FILE")
+    settings["SESSION_COOKIE_SECURE"] = str(settings["SESSION_COOKIE_SECURE"]).lower() in ("1", "true", "yes")
     for key in ("LEASE_REAP_INTERVAL",):
         settings[key] = float(settings[key])
     for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS", "MAX_CONTENT_LENGTH",
