@@ -3,11 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 ADMIN_TOKEN ?= demo-admin-token
+# This machine only; `make demo HOST=0.0.0.0 ADMIN_TOKEN=<secret>` shares it on the network.
+HOST ?= 127.0.0.1
 
 .PHONY: demo test venv system-deps schema-deps stack up down bench dashboards rules help
 
 help:
-	@echo "make demo         serve the license server on http://localhost:8000 (SQLite, no other service)"
+	@echo "make demo         serve the license server on http://127.0.0.1:8000 (SQLite, no other service)"
 	@echo "make test         install what the tests need and run them all"
 	@echo "make stack        license server + Prometheus + Alertmanager as local processes"
 	@echo "make up / down    the whole stack in Docker (docker compose)"
@@ -25,7 +27,7 @@ venv: $(VENV)/.installed
 
 demo: venv
 	@echo "Admin token for /config and the admin API: $(ADMIN_TOKEN)"
-	ADMIN_TOKEN=$(ADMIN_TOKEN) $(PY) -m license_server
+	ADMIN_TOKEN=$(ADMIN_TOKEN) $(PY) -m license_server --host $(HOST)
 
 system-deps:
 	scripts/install-system-deps.sh

@@ -57,6 +57,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.extensions["metrics_collectors"] = metrics.extra_collectors(app)
 
-    reaper.start(store, app.config["LEASE_REAP_INTERVAL"])
+    reaper.start(store, app.config["LEASE_REAP_INTERVAL"], app.config["IDEMPOTENCY_SECONDS"])
     incident_tracking.start(store, app.extensions["alert_thresholds"], app.config["INCIDENT_CHECK_INTERVAL"])
     return app

@@ -1,9 +1,12 @@
 """The JSON API: tools, borrow, return, borrows, admin configuration, force-return, reset."""
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import re
 
-from flask import current_app, g
+from flask import abort, current_app, g, request
 
 from license_server import admin_actions, config_changes, metrics, reaper, status
 from license_server.config import load_tools
@@ -36,16 +39,28 @@ def get_tool(name):
     return tool
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,200}$")
+
+
 @bp.post("/borrow")
 @bp.arguments(BorrowRequestSchema())
 @bp.response(201, BorrowSchema())
 @bp.alt_response(400, schema=ErrorSchema)
 @bp.alt_response(404, schema=ErrorSchema)
 @bp.alt_response(409, schema=ErrorSchema)
+@bp.alt_response(422, schema=ErrorSchema)
+@bp.doc(parameters=[{
+    "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
+    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY.pattern, "maxLength": 200},
+    "description": "A client-chosen key per borrow (e.g. a UUID). A retry with the same key and "
+                   "body within IDEMPOTENCY_SECONDS (24 h) answers the first borrow again instead "
+                   "of taking a second seat; the same key with another body is 422."}])
 def borrow(body):
     """Borrow a seat: commit first, then overage (charged), 409 when none is left."""
+    idempotency = idempotency_of(body)
     try:
-        seat = take_seat(get_store(), body)
+        seat = take_seat(get_store(), body, idempotency)
     except (UnknownTool, Exhausted) as exc:
         metrics.BORROW_FAILURES.labels(tool=body["tool"] if isinstance(exc, Exhausted) else "unknown",
                                        reason=exc.code).inc()
@@ -53,6 +68,9 @@ def borrow(body):
                   level=logging.WARNING, tool=body["tool"], user=body["user"], team=body["team"],
                   reason=exc.code)
         raise
+    if seat.pop("replayed", False):
+        # The first answer again: no second seat, so nothing more to count or log as a borrow.
+        return seat, 201, {"Idempotent-Replayed": "true"}
     metrics.count_borrow(seat)
     kind = "overage" if seat["overage"] else "commit"
     log_event("borrow", f"{seat['user']} borrowed a {kind} seat of {seat['tool']}",
@@ -61,15 +79,28 @@ def borrow(body):
     return seat
 
 
-def take_seat(store, body: dict) -> dict:
+def idempotency_of(body: dict) -> tuple[str, str, float] | None:
+    """(key, digest of the request, seconds kept) from the Idempotency-Key header, if sent."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        abort(400, f"{IDEMPOTENCY_HEADER} must be 1-200 visible ASCII characters, e.g. a UUID.")
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    return key, digest, float(current_app.config["IDEMPOTENCY_SECONDS"])
+
+
+def take_seat(store, body: dict, idempotency=None) -> dict:
     """Borrow; when the tool is full, reclaim expired leases first and try once more."""
     try:
-        return store.borrow(body["tool"], body["user"], body["team"], body["lease_seconds"])
+        return store.borrow(body["tool"], body["user"], body["team"], body["lease_seconds"],
+                            idempotency=idempotency)
     except Exhausted:
         # A seat whose lease ran out is free even before the periodic sweep gets to it.
         if not reaper.reclaim(store):
             raise
-        return store.borrow(body["tool"], body["user"], body["team"], body["lease_seconds"])
+        return store.borrow(body["tool"], body["user"], body["team"], body["lease_seconds"],
+                            idempotency=idempotency)
 
 
 @bp.post("/return")

@@ -6,6 +6,8 @@ from functools import wraps
 
 from flask import abort, current_app, request
 
+from license_server import token_guard
+
 
 def check_admin() -> str:
     """Abort 403 when no token is configured, 401 when missing or wrong; return the actor."""
@@ -18,9 +20,12 @@ def check_admin() -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         abort(401, "This endpoint needs the admin token: send 'Authorization: Bearer <ADMIN_TOKEN>'.")
+    token_guard.refuse_if_limited()
     if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        token_guard.record_failure()
         abort(401, "The admin token is wrong: use the ADMIN_TOKEN the server was started with.")
-    return request.headers.get("X-Actor") or "admin-api"
+    # Stored in the change history and logged: one short line.
+    return " ".join((request.headers.get("X-Actor") or "").split())[:100] or "admin-api"
 
 
 def check_webhook() -> None:

@@ -12,13 +12,25 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULTS = {
     "DATABASE_URL": "sqlite:///data/license.db",
     "ADMIN_TOKEN": None,
+    # A file holding the admin token (a container secret); ADMIN_TOKEN wins when both are set.
+    "ADMIN_TOKEN_FILE": None,
     "TOOLS_FILE": str(PACKAGE_DIR / "tools.yaml"),
     "LOKI_URL": None,
     "LOKI_USER": None,
     "LOKI_PASSWORD": None,
     "GIT_COMMIT": "unknown",
     "LOG_LEVEL": "INFO",
+    # Session signing key; generated once and kept in the database when not given.
     "SECRET_KEY": None,
+    # A /config login lasts this long (seconds) unless logged out or the token changes.
+    "ADMIN_SESSION_SECONDS": 12 * 3600,
+    # Wrong admin tokens allowed per client and window (seconds) before 429.
+    "TOKEN_ATTEMPTS": 10,
+    "TOKEN_ATTEMPT_WINDOW": 60,
+    # Send the session cookie over HTTPS only (set true behind TLS, e.g. on Fly.io).
+    "SESSION_COOKIE_SECURE": False,
+    # Header holding the client address behind a proxy (Fly.io: Fly-Client-IP); unset: the peer.
+    "CLIENT_IP_HEADER": None,
     # Bearer token Alertmanager sends to POST /api/alerts/webhook (or a file holding it).
     "ALERT_WEBHOOK_TOKEN": None,
     "ALERT_WEBHOOK_TOKEN_FILE": None,
@@ -31,6 +43,8 @@ DEFAULTS = {
     "INCIDENT_CHECK_INTERVAL": 5.0,
     # Upper bound of an accepted lease: a week.
     "MAX_LEASE_SECONDS": 7 * 24 * 3600,
+    # How long an Idempotency-Key of POST /api/borrow answers with its first borrow (seconds).
+    "IDEMPOTENCY_SECONDS": 24 * 3600,
     # Request limits (license_server/request_limits.py): bytes of a body, of a webhook body,
     # nesting levels of a JSON body, digits of a JSON integer.
     "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -54,12 +68,16 @@ def from_environment(environ=os.environ) -> dict:
     for key in list(settings):
         if environ.get(key):
             settings[key] = environ[key]
+    if settings["ADMIN_TOKEN_FILE"] and not settings["ADMIN_TOKEN"]:
+        settings["ADMIN_TOKEN"] = read_secret(settings["ADMIN_TOKEN_FILE"], "ADMIN_TOKEN_FILE")
     if settings["ALERT_WEBHOOK_TOKEN_FILE"] and not settings["ALERT_WEBHOOK_TOKEN"]:
         settings["ALERT_WEBHOOK_TOKEN"] = read_secret(settings["ALERT_WEBHOOK_TOKEN_FILE"],
                                                       "ALERT_WEBHOOK_TOKEN_FILE")
+    settings["SESSION_COOKIE_SECURE"] = str(settings["SESSION_COOKIE_SECURE"]).lower() in ("1", "true", "yes")
     for key in ("LEASE_REAP_INTERVAL", "INCIDENT_CHECK_INTERVAL"):
         settings[key] = float(settings[key])
     for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS", "MAX_CONTENT_LENGTH",
+                "ADMIN_SESSION_SECONDS", "TOKEN_ATTEMPTS", "TOKEN_ATTEMPT_WINDOW", "IDEMPOTENCY_SECONDS",
                 "WEBHOOK_MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_INTEGER_DIGITS"):
         settings[key] = int(settings[key])
     return settings

@@ -39,6 +39,12 @@ class AlreadyReturned(LicenseError):
     code, status = "already_returned", 409
 
 
+class IdempotencyMismatch(LicenseError):
+    """An Idempotency-Key was reused with a different request."""
+
+    code, status = "idempotency_key_reused", 422
+
+
 # Short error codes for HTTP errors raised with abort().
 HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "too_large", 414: "uri_too_long",

@@ -26,7 +26,7 @@ def write_json_error(sock, status_int, reason, mesg):
     from gunicorn import util
     code, advice = ADVICE.get(status_int, ("server_error" if status_int >= 500 else "invalid_request",
                                            reason))
-    detail = f"{advice} ({mesg})." if mesg else f"{advice}."
+    detail = f"{advice} ({mesg[:200]})." if mesg else f"{advice}."
     body = json.dumps({"error": code, "detail": detail}).encode()
     head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")

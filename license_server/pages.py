@@ -4,12 +4,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
 from marshmallow import Schema, ValidationError, fields, validate
 
-from license_server import config_changes
+from license_server import config_changes, token_guard
 
 bp = Blueprint("pages", __name__)
 
@@ -38,16 +39,36 @@ class ToolFormSchema(Schema):
 
 @bp.record_once
 def configure_session(state):
-    """Give the login session a key every gunicorn worker shares, and a same-site cookie."""
+    """Sign sessions with a random key all workers share, never derived from the admin token.
+
+    SECRET_KEY when given; otherwise one generated on first start and kept in the database,
+    so every gunicorn worker, instance and restart signs and checks cookies alike.
+    """
     app = state.app
     if not app.secret_key:
-        token = app.config.get("ADMIN_TOKEN") or ""
-        # Derived from the admin token so all workers agree without another setting; a
-        # server without a token has no login, so a per-process key is enough there.
-        app.secret_key = (hashlib.sha256(b"license-server-session:" + token.encode()).hexdigest()
-                          if token else secrets.token_hex(32))
+        app.secret_key = app.extensions["store"].secret("session_key", lambda: secrets.token_hex(32))
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
+
+def token_digest() -> str:
+    """A keyed digest of the current ADMIN_TOKEN: sessions from before a token change stop working."""
+    token = (current_app.config.get("ADMIN_TOKEN") or "").encode()
+    key = current_app.secret_key
+    return hmac.new(key.encode() if isinstance(key, str) else key, token, hashlib.sha256).hexdigest()
+
+
+def is_admin() -> bool:
+    """Whether this request carries a live admin session: logged in, not logged out, not expired,
+    and started under the ADMIN_TOKEN the server has now."""
+    session_id = session.get("sid")
+    if not session.get("admin") or not session_id or not admin_token_configured():
+        return False
+    row = get_store().admin_session(session_id)
+    if row is None:
+        return False
+    fresh = time.time() - float(row["created_at"]) < current_app.config["ADMIN_SESSION_SECONDS"]
+    return fresh and hmac.compare_digest(row["token_digest"], token_digest())
 
 
 def get_store():
@@ -115,7 +136,7 @@ def dashboard():
 
 def render_config(errors=None, values=None, status=200):
     """The config page: the login form for visitors, the tool forms and history for admins."""
-    if not session.get("admin"):
+    if not is_admin():
         return render_template("pages/login.html", configured=admin_token_configured(),
                                error=(errors or {}).get("token")), status
     return render_template("pages/config.html", tools=get_store().list_tools(),
@@ -132,24 +153,40 @@ def config():
 
 @bp.post("/config/login")
 def login():
-    """Check the typed admin token; on success remember the admin in the session."""
+    """Check the typed admin token; on success start a server-side admin session."""
     if not admin_token_configured():
         return render_config(status=403)
+    wait = token_guard.retry_after()
+    if wait is not None:
+        response = current_app.make_response(render_config(
+            {"token": f"Too many wrong tokens from this address: wait {wait} s, then try again."},
+            status=429))
+        response.headers["Retry-After"] = str(wait)
+        return response
     if not token_matches(request.form.get("token", "")):
+        token_guard.record_failure()
         return render_config({"token": "That admin token is not right. Type the value of "
                                        "ADMIN_TOKEN the server was started with."}, status=401)
     name = request.form.get("name", "").strip()[:40] or "admin"
+    previous = session.get("sid")
+    if previous:
+        get_store().end_admin_session(previous)
     session.clear()
     # A fresh CSRF token at login, so a token seen before login is worthless after it.
     session["csrf_token"] = secrets.token_urlsafe(32)
     session["admin"] = True
     session["actor"] = name
+    session["sid"] = get_store().create_admin_session(token_digest(), name)
     return redirect(url_for("pages.config"))
 
 
 @bp.post("/config/logout")
 def logout():
-    """Forget the admin session."""
+    """End the admin session on the server, so a copy of the cookie is worthless too."""
+    if session.get("sid"):
+        # Also sweeps sessions past their lifetime.
+        get_store().end_admin_session(
+            session["sid"], older_than=time.time() - current_app.config["ADMIN_SESSION_SECONDS"])
     session.clear()
     flash("Logged out.")
     return redirect(url_for("pages.config"))
@@ -158,7 +195,7 @@ def logout():
 @bp.post("/config")
 def update():
     """Apply one tool's form row; on bad input show the row again with the typed values."""
-    if not session.get("admin"):
+    if not is_admin():
         return render_config({"token": "Log in with the admin token first."}, status=401)
     name = request.form.get("tool", "")
     tool = next((t for t in get_store().list_tools() if t["name"] == name), None)

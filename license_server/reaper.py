@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from license_server import metrics
 from license_server.logs import log_event, seat_kind
@@ -21,9 +22,10 @@ def reclaim(store) -> list[dict]:
     return expired
 
 
-def start(store, interval: float) -> threading.Thread | None:
+def start(store, interval: float, idempotency_seconds: float | None = None) -> threading.Thread | None:
     """Sweep every `interval` seconds in a daemon thread (each worker runs one; the
-    guarded UPDATE in the store lets exactly one of them reclaim a given seat)."""
+    guarded UPDATE in the store lets exactly one of them reclaim a given seat). The sweep
+    also forgets Idempotency-Keys older than `idempotency_seconds`."""
     if interval <= 0:
         return None
 
@@ -32,6 +34,8 @@ def start(store, interval: float) -> threading.Thread | None:
         while not stop.wait(interval):
             try:
                 reclaim(store)
+                if idempotency_seconds:
+                    store.forget_idempotency_keys(time.time() - idempotency_seconds)
             except Exception:  # a database hiccup must not kill the sweeper
                 log.exception("lease sweep failed")
 

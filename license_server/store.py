@@ -7,6 +7,7 @@ BEGIN IMMEDIATE takes the database write lock, PostgreSQL locks the tool's row.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -15,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from license_server.allocation import OVERAGE, allocate
-from license_server.errors import AlreadyReturned, Exhausted, UnknownBorrow, UnknownTool
+from license_server.errors import (AlreadyReturned, Exhausted, IdempotencyMismatch, UnknownBorrow,
+                                   UnknownTool)
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS tools (
@@ -54,6 +56,28 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS demo_state (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL)""",
+    # Generated once and shared by every worker, instance and restart (the session key).
+    """CREATE TABLE IF NOT EXISTS server_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL)""",
+    # Logged-in /config sessions: logout deletes the row; the token digest ties it to ADMIN_TOKEN.
+    """CREATE TABLE IF NOT EXISTS admin_sessions (
+        id TEXT PRIMARY KEY,
+        token_digest TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL)""",
+    # Fixed-window counters of failed token attempts per client (license_server/token_guard.py).
+    """CREATE TABLE IF NOT EXISTS rate_limits (
+        key TEXT PRIMARY KEY,
+        hits INTEGER NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL)""",
+    # The first answer to each Idempotency-Key of POST /api/borrow.
+    """CREATE TABLE IF NOT EXISTS idempotency_keys (
+        key TEXT PRIMARY KEY,
+        request_hash TEXT NOT NULL,
+        response TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency_keys (created_at)",
     """CREATE TABLE IF NOT EXISTS incidents (
         id TEXT PRIMARY KEY,
         opened_at DOUBLE PRECISION NOT NULL,
@@ -110,7 +134,76 @@ def tool_view(row: dict, in_use: int, overage_in_use: int, cost_total: float) ->
             "overage_cost_total": round(cost_total, 2)}
 
 
-class Store:
+class SecurityStore:
+    """Session key, admin sessions and failed-attempt counters; Store supplies `_tx`."""
+
+    def secret(self, name: str, make) -> str:
+        """The secret stored under `name`, created with `make()` by whoever asks first."""
+        with self._tx(write=True) as run:
+            run("INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, make()))
+            return run("SELECT value FROM server_secrets WHERE name = ?", (name,))[0]["value"]
+
+    def create_admin_session(self, token_digest: str, actor: str, now: float | None = None) -> str:
+        """Record a new logged-in session; return its random id."""
+        session_id = secrets.token_urlsafe(32)
+        with self._tx(write=True) as run:
+            run("INSERT INTO admin_sessions (id, token_digest, actor, created_at) VALUES (?, ?, ?, ?)",
+                (session_id, token_digest, actor, time.time() if now is None else now))
+        return session_id
+
+    def admin_session(self, session_id: str) -> dict | None:
+        """The session row, or None when it was ended (or never existed)."""
+        with self._tx() as run:
+            rows = run("SELECT * FROM admin_sessions WHERE id = ?", (session_id,))
+        return rows[0] if rows else None
+
+    def end_admin_session(self, session_id: str, older_than: float | None = None) -> None:
+        """Forget a session (logout), and every session created before `older_than`."""
+        with self._tx(write=True) as run:
+            run("DELETE FROM admin_sessions WHERE id = ?", (session_id,))
+            if older_than is not None:
+                run("DELETE FROM admin_sessions WHERE created_at < ?", (older_than,))
+
+    def rate_incr(self, key: str, expiry: float, amount: int = 1, now: float | None = None) -> int:
+        """Add `amount` to the counter `key` (a new window of `expiry` s once expired); return it."""
+        now = time.time() if now is None else now
+        with self._tx(write=True) as run:
+            lock = " FOR UPDATE" if self.is_postgres else ""
+            rows = run(f"SELECT hits, expires_at FROM rate_limits WHERE key = ?{lock}", (key,))
+            if rows and rows[0]["expires_at"] > now:
+                hits = int(rows[0]["hits"]) + amount
+                run("UPDATE rate_limits SET hits = ? WHERE key = ?", (hits, key))
+                return hits
+            run("DELETE FROM rate_limits WHERE key = ? OR expires_at <= ?", (key, now))
+            if self.is_postgres:
+                run("INSERT INTO rate_limits (key, hits, expires_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET hits = rate_limits.hits + EXCLUDED.hits",
+                    (key, amount, now + expiry))
+                return int(run("SELECT hits FROM rate_limits WHERE key = ?", (key,))[0]["hits"])
+            run("INSERT INTO rate_limits (key, hits, expires_at) VALUES (?, ?, ?)",
+                (key, amount, now + expiry))
+            return amount
+
+    def rate_get(self, key: str, now: float | None = None) -> tuple[int, float]:
+        """(hits, window end) of the counter `key`; (0, now) when none is running."""
+        now = time.time() if now is None else now
+        with self._tx() as run:
+            rows = run("SELECT hits, expires_at FROM rate_limits WHERE key = ?", (key,))
+        if rows and rows[0]["expires_at"] > now:
+            return int(rows[0]["hits"]), float(rows[0]["expires_at"])
+        return 0, now
+
+    def rate_clear(self, key: str | None = None) -> None:
+        """Drop one counter, or all of them."""
+        with self._tx(write=True) as run:
+            if key is None:
+                run("DELETE FROM rate_limits")
+            else:
+                run("DELETE FROM rate_limits WHERE key = ?", (key,))
+
+
+class Store(SecurityStore):
     """Database access for one process; each thread gets its own connection."""
 
     def __init__(self, url: str):
@@ -293,10 +386,21 @@ class Store:
     # -- borrowing --------------------------------------------------------------------
 
     def borrow(self, tool: str, user: str, team: str | None = None,
-               lease_seconds: float | None = None, now: float | None = None) -> dict:
-        """Give `user` a seat of `tool` (commit first, then overage) or raise Exhausted."""
+               lease_seconds: float | None = None, now: float | None = None,
+               idempotency: tuple[str, str, float] | None = None) -> dict:
+        """Give `user` a seat of `tool` (commit first, then overage) or raise Exhausted.
+
+        `idempotency` is (key, request digest, seconds kept): a key seen within that time
+        returns its first answer (with "replayed": True) instead of a second seat, and
+        raises IdempotencyMismatch when it came with another request. The key is stored in
+        the borrow's own transaction, so a seat and its key are committed together.
+        """
         now = time.time() if now is None else now
         with self._tx(write=True) as run:
+            if idempotency:
+                first = self._first_answer(run, *idempotency, now)
+                if first is not None:
+                    return {**first, "replayed": True}
             lock = " FOR UPDATE" if self.is_postgres else ""
             rows = run(f"SELECT * FROM tools WHERE name = ?{lock}", (tool,))
             if not rows:
@@ -322,7 +426,35 @@ class Store:
             run("INSERT INTO borrows (id, tool, username, team, overage, cost, borrowed_at, "
                 "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (row["id"], tool, user, team, row["overage"], row["cost"], now, row["expires_at"]))
+            if idempotency:
+                run("INSERT INTO idempotency_keys (key, request_hash, response, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (idempotency[0], idempotency[1], json.dumps(borrow_view(row)), now))
         return borrow_view(row)
+
+    def _first_answer(self, run, key: str, digest: str, keep_seconds: float, now: float) -> dict | None:
+        """The stored answer of `key` inside an open borrow transaction, or None when new."""
+        if self.is_postgres:
+            # Concurrent retries of one key wait for each other (SQLite's write lock does this).
+            run("SELECT pg_advisory_xact_lock(7318, hashtext(?))", (key,))
+        rows = run("SELECT request_hash, response, created_at FROM idempotency_keys WHERE key = ?",
+                   (key,))
+        if not rows:
+            return None
+        if rows[0]["created_at"] <= now - keep_seconds:
+            run("DELETE FROM idempotency_keys WHERE key = ?", (key,))
+            return None
+        if rows[0]["request_hash"] != digest:
+            raise IdempotencyMismatch(
+                "This Idempotency-Key was first used with a different borrow request; send a new "
+                "key for a new borrow, or the same body to retry the first one.")
+        return json.loads(rows[0]["response"])
+
+    def forget_idempotency_keys(self, older_than: float) -> int:
+        """Drop the keys recorded before `older_than` (epoch seconds); return how many."""
+        with self._tx(write=True) as run:
+            return len(run("DELETE FROM idempotency_keys WHERE created_at < ? RETURNING key",
+                           (older_than,)))
 
     def return_borrow(self, borrow_id: str, reason: str = "returned",
                       now: float | None = None) -> dict:
@@ -392,7 +524,8 @@ class Store:
     def reset(self, tools: list[dict]) -> None:
         """Fresh demo state: the given catalog, no borrows, history, alerts or demo state."""
         with self._tx(write=True) as run:
-            for table in ("borrows", "config_changes", "alerts", "demo_state", "tools"):
+            for table in ("idempotency_keys", "borrows", "config_changes", "alerts", "demo_state",
+                          "tools"):
                 run(f"DELETE FROM {table}")
             self._insert_tools(run, tools)
 

@@ -22,13 +22,16 @@ fi
 
 python=python3
 [ -x .venv/bin/python ] && python=.venv/bin/python
-token_file="${WEBHOOK_TOKEN_FILE:-build/secrets/webhook-token}"
-if [ ! -s "$token_file" ]; then
-  echo "==> writing a random alert webhook token into $token_file"
-  mkdir -p "$(dirname "$token_file")" && chmod 700 "$(dirname "$token_file")"
-  # Readable inside the containers (their users differ from yours); the folder keeps it private.
-  (umask 022; "$python" -c "import secrets; print(secrets.token_urlsafe(32))" > "$token_file")
-fi
+# Random credentials on first use, kept for later runs: the admin token (unless ADMIN_TOKEN is
+# set) and the token Alertmanager sends to the server's webhook.
+mkdir -p build/secrets && chmod 700 build/secrets
+for secret in admin-token webhook-token; do
+  if [ ! -s "build/secrets/$secret" ]; then
+    echo "==> writing a random $secret into build/secrets/$secret"
+    # Readable inside the containers (their users differ from yours); the folder keeps it private.
+    (umask 022; "$python" -c "import secrets; print(secrets.token_urlsafe(24))" > "build/secrets/$secret")
+  fi
+done
 
 echo "==> rendering the Alertmanager config into build/detection"
 mkdir -p build/detection/secrets  # mounted by compose even when no secret is supplied
@@ -38,7 +41,7 @@ export ALERTMANAGER_CONFIG=./build/detection/alertmanager.yml
 echo "==> building and starting (first run pulls about 1 GB of images)"
 docker compose "${profiles[@]}" up -d --build --wait --wait-timeout 180
 
-token="${ADMIN_TOKEN:-demo-admin-token}"
+token="${ADMIN_TOKEN:-$(cat build/secrets/admin-token)}"
 cat <<URLS
 
 Stack is up:

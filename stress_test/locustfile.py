@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import sys
+import uuid
 from pathlib import Path
 
 from locust import HttpUser, events, task
@@ -25,6 +26,10 @@ except ImportError:  # plain `locust -f` outside the project's virtualenv: impor
 
 from stress_test.headers import SYNTHETIC, request_headers  # noqa: E402
 from stress_test.run_state import RunState, Seat, run_of  # noqa: E402
+
+
+# Sends of one borrow when the connection fails (the first one included).
+BORROW_ATTEMPTS = 3
 
 
 class LicenseUser(HttpUser):
@@ -74,29 +79,46 @@ class LicenseUser(HttpUser):
         return self.run.population.tool_for(member, self.run.settings.tools, self.rng)
 
     def borrow(self, member, tool: str, keep: bool) -> dict | None:
-        """POST /api/borrow; a 409 (no seat left) is a refusal, not a failure."""
+        """POST /api/borrow; a 409 (no seat left) is a refusal, not a failure.
+
+        Each operation carries its own Idempotency-Key and is sent again (at most
+        BORROW_ATTEMPTS times) when the connection fails: the server answers a retry with the
+        seat the lost answer held, so no seat is orphaned and none is taken twice.
+        """
         body = {"tool": tool, "user": member.user, "team": member.team}
         if self.run.settings.lease_seconds and not keep:
             body["lease_seconds"] = self.run.settings.lease_seconds
-        with self.client.post("/api/borrow", json=body, name="borrow", headers=request_headers(),
-                              timeout=self.run.settings.request_timeout, catch_response=True,
-                              context={"tool": tool}) as response:
-            if response.status_code == 201:
-                try:
-                    seat = response.json()
-                    seat["id"]
-                except (ValueError, KeyError, TypeError):
-                    response.failure(f"201 without a borrow in the body: {response.text[:120]!r}")
-                    return None
-                response.success()
-                self.run.granted(seat, keep)
-                return seat
-            if response.status_code == 409:
-                response.success()
-                self.run.refused(tool)
+        key = uuid.uuid4().hex
+        for attempt in range(1, BORROW_ATTEMPTS + 1):
+            with self.client.post("/api/borrow", json=body, name="borrow",
+                                  headers={**request_headers(), "Idempotency-Key": key},
+                                  timeout=self.run.settings.request_timeout, catch_response=True,
+                                  context={"tool": tool}) as response:
+                if response.status_code == 0 and attempt < BORROW_ATTEMPTS:
+                    # No answer at all (connection refused, reset or timed out): send it again.
+                    response.failure(f"no answer ({response.error}); retrying with the same key")
+                    continue
+                return self._borrowed(response, tool, keep)
+        return None
+
+    def _borrowed(self, response, tool: str, keep: bool) -> dict | None:
+        """Book one borrow answer: a granted seat, a refusal or a failure."""
+        if response.status_code == 201:
+            try:
+                seat = response.json()
+                seat["id"]
+            except (ValueError, KeyError, TypeError):
+                response.failure(f"201 without a borrow in the body: {response.text[:120]!r}")
                 return None
-            response.failure(describe(response))
+            response.success()
+            self.run.granted(seat, keep)
+            return seat
+        if response.status_code == 409:
+            response.success()
+            self.run.refused(tool)
             return None
+        response.failure(describe(response))
+        return None
 
     def give_back(self, seat: dict) -> None:
         """POST /api/return; a seat the server already freed (lease, admin) counts as back."""

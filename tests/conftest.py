@@ -52,7 +52,8 @@ def native_stack(tmp_path_factory):
     `license_demo.stack.Stack`, whose stable interface is:
 
     - `server_url`, `prometheus_url`, `alertmanager_url`: `http://127.0.0.1:<port>`;
-    - `admin_token`; `data_dir` (each process logs to `<data_dir>/<name>.log`);
+    - `admin_token`; `webhook_token` (the server's ALERT_WEBHOOK_TOKEN, which Alertmanager
+      sends); `data_dir` (each process logs to `<data_dir>/<name>.log`);
     - `query(expr)`: an instant PromQL query, returns the result vector;
     - `alerts_received(status=None)`: `GET /api/alerts[?status=...]` on the server, i.e.
       what Alertmanager's webhook delivered;
