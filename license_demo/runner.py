@@ -99,7 +99,7 @@ class Scenario:
     cleanup: Callable[[Context], None] | None = None
 
 
-def _urls(ctx: Context, templates: list[str]) -> list[str]:
+def act_urls(ctx: Context, templates: list[str]) -> list[str]:
     """The act's pages for this run, each one that answers on the stack in use.
 
     Without Grafana its pages become the server's dashboard; Alertmanager's UI link becomes
@@ -170,7 +170,7 @@ def _play(scenario: Scenario, ctx: Context) -> None:
         started = mark_act(ctx.server, ctx.grafana, scenario.name, act.key, act.title, warn=ctx.out)
         facts = act.facts(ctx) if act.facts else {}
         if ctx.mode == "guided":
-            for url in _urls(ctx, act.show):
+            for url in act_urls(ctx, act.show):
                 ctx.out(f"  open: {url}")
             for line in act.say:
                 ctx.out(f"  say:  {line.format(**facts)}")
