@@ -74,6 +74,16 @@ def _alert_seen_during(ctx: Context, started: float) -> bool:
     return bool(ctx.require_prometheus().query(expr))
 
 
+def _wait_for_scrape_after(ctx: Context, moment: float, timeout: float = 15.0) -> None:
+    """Wait until Prometheus has scraped the server after `moment`, so counts include the run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = ctx.require_prometheus().query('max(timestamp(up{job="license-server"}))')
+        if seen and float(seen[0]["value"][1]) >= moment:
+            return
+        time.sleep(0.5)
+
+
 def baseline(ctx: Context) -> None:
     """Normal operations: the starting configuration, everything green."""
     tool = ctx.server.tool(TOOL)
@@ -110,6 +120,7 @@ def investigation(ctx: Context) -> None:
     m["overage_cost_first_run"] = run1["overage_cost_added"]
     m["borrows_first_run"] = run1["borrows"]
     prometheus = ctx.require_prometheus()
+    _wait_for_scrape_after(ctx, time.time())
     rows = prometheus.query(f'sort_desc(sum by (team) (license_checkouts_by_user_total'
                             f'{{tool="{TOOL}"}}))')
     for row in rows[:3]:
