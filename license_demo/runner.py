@@ -102,7 +102,7 @@ class Scenario:
     cleanup: Callable[[Context], None] | None = None
 
 
-def _urls(ctx: Context, templates: list[str]) -> list[str]:
+def act_urls(ctx: Context, templates: list[str]) -> list[str]:
     """The act's pages for this run, each one that answers on the stack in use.
 
     Without Grafana its pages become the server's dashboard; Alertmanager's UI link becomes
@@ -175,7 +175,7 @@ def _play(scenario: Scenario, ctx: Context) -> None:
             observer.on_act_start(ctx, number, act)
         facts = act.facts(ctx) if act.facts else {}
         if ctx.mode == "guided":
-            for url in _urls(ctx, act.show):
+            for url in act_urls(ctx, act.show):
                 ctx.out(f"  open: {url}")
             for line in act.say:
                 ctx.out(f"  say:  {line.format(**facts)}")

@@ -367,7 +367,7 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def supervise(stack: Stack, restart_delay: float, baseline=None) -> int:
+def supervise(stack: Stack, restart_delay: float) -> int:
     """Watch the processes until Ctrl-C; bring a dead license server back after `restart_delay`.
 
     Prometheus and Alertmanager keep running while the server is down, so LicenseServerDown
@@ -461,7 +461,7 @@ def run(args) -> int:
         _print(f"URLs recorded in {data_dir / URLS_FILE}")
         _print("Logs: " + ", ".join(str(p.log_path) for p in stack.processes))
         _print("Press Ctrl-C to stop.")
-        return supervise(stack, args.server_restart, baseline)
+        return supervise(stack, args.server_restart)
     except KeyboardInterrupt:
         _print("\nstopping...")
         return 0

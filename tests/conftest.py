@@ -46,8 +46,8 @@ def server_factory(tmp_path_factory):
 def native_stack(tmp_path_factory):
     """One native stack for the whole session: license server, Prometheus, Alertmanager.
 
-    Started on free loopback ports with the demo profile (5 s scrape and evaluation,
-    demo rules, 5 s group_wait), the server on SQLite with ADMIN_TOKEN `test-admin-token`;
+    Started on free loopback ports with the demo profile (2 s scrape and evaluation,
+    demo rules, 2 s group_wait), the server on SQLite with ADMIN_TOKEN `test-admin-token`;
     started on first use and stopped at the end of the session. It yields a
     `license_demo.stack.Stack`, whose stable interface is:
 

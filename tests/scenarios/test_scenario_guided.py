@@ -46,3 +46,16 @@ def test_auto_mode_never_pauses(server_factory, admin_token):
                          pause=prompts.append)
     runner.run(scenario, ctx)
     assert prompts == [] and not any("say:" in line for line in lines)
+
+
+def test_live_stress_lines_follow_the_run(server_factory):
+    """With live=True the stress test's own lines (live line, summary) reach the output as it runs."""
+    from license_demo import load
+
+    server = server_factory()
+    lines: list[str] = []
+    summary = load.run_stress_test(server.url, "Vector - DaVinci Configurator SE", 42,
+                                   mode="full-cycle", out=lines.append, ops=5, live=True)
+    assert summary["granted"] == 100
+    assert any(line.startswith("  | ") and " ops " in line and "granted" in line for line in lines)
+    assert any(line.startswith("  | ") and "Summary:" in line for line in lines)
