@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def duration(seconds: float | None) -> str:
-    """Seconds as a reader says them: '45 s', '110 s', '4 min', '1 h 20 min', '8 h'."""
+    """Seconds as a reader says them: '45 s', '110 s', '4 min', '1 h 30 min', '8 h'."""
     if seconds is None:
         return "unknown"
     seconds = max(int(round(seconds)), 0)
