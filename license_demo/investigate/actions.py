@@ -79,8 +79,10 @@ def raise_commit(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
     per_checkout = float(config.get("overage_cost", 0) if per_checkout is None else per_checkout)
     alert_for = d.get("overage_alert_for") or 0.0
     checkouts = float(d.get("overage_window", {}).get(tool, 0))
+    rate_window = d.get("overage_rate_window") or 0.0
     sizing = capacity_math.size_commit(samples, d.get("demand_step", 5), alert_for, threshold, commit, checkouts,
-                                       per_checkout, per_seat, ev.settings.window)
+                                       per_checkout, per_seat, ev.settings.window,
+                                       borrows=d.get("demand_borrows"), rate_window_seconds=rate_window)
     if sizing.extra_seats <= 0:
         return None
     total = commit + max_overage
@@ -89,20 +91,25 @@ def raise_commit(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
     cost = {**sizing.to_dict(), "alert_threshold": threshold, "alert_for_seconds": alert_for,
             "overage_cost_per_checkout": per_checkout, "commit_cost_monthly_per_seat": per_seat,
             "overage_checkouts_window": checkouts, "window_seconds": ev.settings.window,
+            "rate_window_seconds": rate_window,
             "samples": len(samples), "step_seconds": d.get("demand_step", 5)}
     verdict = ("pays off" if sizing.pays_off else "does not pay off") + " at this window's pace"
-    episodes = (f"; it pays for itself if this happens {sizing.episodes_to_break_even:,.1f} times a month"
-                if sizing.episodes_to_break_even else "")
+    times = sizing.episodes_to_break_even
+    episodes = ("" if not times else f"; one run like this one avoids more than {1 / times:,.0f} months of the "
+                f"extra commit" if times < 1 else f"; it pays for itself if this happens {times:,.1f} times a month")
     path = f"/api/config/tools/{quote(tool, safe='')}"
     return Action(
         "raise-commit", f"Raise commit of {tool}: {commit} → {sizing.new_commit} "
                         f"(overage {max_overage} → {body['max_overage']})", h.key,
         why=(f"the {ordinal(round(sizing.quantile * 100, 1))} percentile of seats in use over the last {span} is "
-             f"{plural(sizing.demand, 'seat')} ({len(samples)} samples); at commit {commit} "
+             f"{plural(sizing.demand, 'seat')} ({plural(sum(1 for v in samples if v > 0), 'sample')} with seats "
+             f"in use); at commit {commit} "
              f"{sizing.overage_share_before:.0%} of them are overage, at {sizing.new_commit} "
-             f"{sizing.overage_share_after:.0%}, under the alert's {threshold:.0%}. "
+             f"{sizing.overage_share_after:.0%}, and the overage share of checkouts in every "
+             f"{duration(rate_window)} rate window (but those the alert's {duration(alert_for)} forgives) stays at "
+             f"{sizing.checkout_share_after:.0%} at most: both under the alert's {threshold:.0%}. "
              f"{plural(sizing.extra_seats, 'more commit seat')} cost ${sizing.extra_commit_monthly:,.0f}/month; "
-             f"they would have absorbed {plural(round(sizing.absorbed_checkouts, 1), 'overage checkout')} of the "
+             f"they would have absorbed about {plural(round(sizing.absorbed_checkouts), 'overage checkout')} of the "
              f"{checkouts:,.0f} in the last {span} (${sizing.avoided_overage:,.0f} at ${per_checkout:,.0f} each); "
              f"break-even: {plural(sizing.break_even_checkouts_per_month or 0, 'overage checkout')} a month; "
              f"{verdict}{episodes}"),

@@ -42,6 +42,39 @@ def overage_share(demand: float, commit: int) -> float:
     return max(demand - commit, 0) / demand if demand > 0 else 0.0
 
 
+def erlang_b(commit: int, load: float) -> float:
+    """The share of borrows that find every commit seat taken, for `load` seats in use on average.
+
+    Under churn (seats returned and borrowed again) the commit seats behave as a loss system: a
+    borrow is overage when all commit seats are held, and overage seats stay overage until
+    returned even when commit seats free up. Erlang's B formula gives that share; it matches the
+    demo's full-cycle load (commit 12 at about 15 seats in use: 31% predicted, 32% measured).
+    """
+    if load <= 0:
+        return 0.0
+    blocked = 1.0
+    for k in range(1, max(commit, 0) + 1):
+        blocked = load * blocked / (k + load * blocked)
+    return blocked
+
+
+def commit_needed_churn(load: float, threshold: float) -> int:
+    """The smallest commit whose Erlang B overage share at `load` is strictly under `threshold`."""
+    commit = 0
+    while erlang_b(commit, load) >= threshold and commit < 10 * max(load, 1):
+        commit += 1
+    return commit
+
+
+def churn_share(occupancy: list[float], borrows: list[float]) -> float:
+    """The share of the checkouts that replaced a returned seat rather than adding one."""
+    total = sum(borrows[1:])
+    if total <= 0:
+        return 0.0
+    rises = sum(min(max(occupancy[i] - occupancy[i - 1], 0.0), borrows[i]) for i in range(1, len(occupancy)))
+    return max(0.0, 1 - rises / total)
+
+
 def commit_needed(demand: float, threshold: float) -> int:
     """The smallest commit that keeps the overage share of `demand` strictly under `threshold`.
 
@@ -53,6 +86,50 @@ def commit_needed(demand: float, threshold: float) -> int:
     seats, limit = Fraction(math.ceil(demand)), Fraction(str(threshold))
     # overage / demand < limit  <=>  commit > demand * (1 - limit)
     return int(math.floor(seats * (1 - limit))) + 1 if limit < 1 else 0
+
+
+def overage_checkouts_in(prev: float, cur: float, borrows: float, commit: int) -> float:
+    """How many of one interval's borrows were overage at `commit`, seats in use going from `prev` to `cur`.
+
+    The rise is borrows taking seats prev+1 .. cur one by one: those numbered above the commit are
+    overage. The other borrows replaced returned seats; the server lends a commit seat only when
+    one is free, and commit and overage seats come back at the same pace, so a replacing borrow is
+    overage as often as a borrow finds every commit seat taken (Erlang B at the higher level).
+    """
+    if borrows <= 0:
+        return 0.0
+    rise = min(max(cur - prev, 0.0), borrows)
+    climbing = min(max(prev + rise - max(commit, prev), 0.0), rise)
+    return climbing + (borrows - rise) * erlang_b(commit, max(prev, cur))
+
+
+def checkout_shares(occupancy: list[float], borrows: list[float], commit: int, span: int) -> list[float]:
+    """The overage share of checkouts at `commit` in every run of `span` intervals that had borrows.
+
+    `occupancy[i]` is the seats in use at sample i and `borrows[i]` the checkouts between sample
+    i-1 and i: the same windows the alert's rate ratio (overage checkouts / checkouts) reads.
+    """
+    over = [0.0] + [overage_checkouts_in(occupancy[i - 1], occupancy[i], borrows[i], commit)
+                    for i in range(1, len(occupancy))]
+    shares = []
+    span = max(span, 1)
+    for end in range(1, len(occupancy)):
+        start = max(1, end - span + 1)
+        taken = sum(borrows[start:end + 1])
+        if taken > 0:
+            shares.append(sum(over[start:end + 1]) / taken)
+    return shares
+
+
+def commit_for_checkouts(occupancy: list[float], borrows: list[float], threshold: float, span: int,
+                         forgiven: int) -> int:
+    """The smallest commit whose overage share of checkouts stays under `threshold` in all but
+    `forgiven` of the rate windows (those the alert's `for` lets pass)."""
+    top = math.ceil(max(occupancy, default=0))
+    for commit in range(0, top + 1):
+        if sum(1 for share in checkout_shares(occupancy, borrows, commit, span) if share >= threshold) <= forgiven:
+            return commit
+    return top
 
 
 def overage_seat_time(samples: list[float], commit: int) -> float:
@@ -85,6 +162,10 @@ class Sizing:
     extra_seats: int
     overage_share_before: float
     overage_share_after: float
+    commit_for_seats: int
+    commit_for_checkouts: int
+    churn_share: float
+    checkout_share_after: float
     extra_commit_monthly: float
     absorbed_checkouts: float
     avoided_overage: float
@@ -100,7 +181,7 @@ class Sizing:
             if out[key] is not None:
                 out[key] = round(out[key], 2)
         for key in ("absorbed_checkouts", "break_even_checkouts_per_month", "quantile", "episodes_to_break_even",
-                    "overage_share_before", "overage_share_after"):
+                    "overage_share_before", "overage_share_after", "checkout_share_after", "churn_share"):
             if out[key] is not None:
                 out[key] = round(out[key], 3)
         return out
@@ -113,18 +194,34 @@ def pays_off(avoided_monthly: float | None, extra_monthly: float) -> bool:
 
 def size_commit(samples: list[float], step_seconds: float, alert_for_seconds: float, threshold: float,
                 commit: int, overage_checkouts: float, overage_cost: float, commit_cost_monthly: float,
-                seconds_observed: float) -> Sizing:
+                seconds_observed: float, borrows: list[float] | None = None,
+                rate_window_seconds: float = 0) -> Sizing:
     """Everything raise-commit states, from the seats-in-use samples of the window and the live prices.
 
-    The demand to cover is that percentile of the samples, and at least the last sample (the
-    seats still held when the window ends). The avoided overage of the window is scaled to a
+    The alert fires on either of two shares, so the commit must keep both under the threshold:
+    the overage share of the seats in use (at that percentile of the samples with seats in use, and at least the
+    last sample: the seats still held when the window ends) and, when `borrows` per sample
+    interval are given, the overage share of the checkouts in every rate window of
+    `rate_window_seconds` but those the alert's `for` forgives. The avoided overage of the window is scaled to a
     month of working hours at the window's pace (`seconds_observed` is how much time the
     samples cover) for the break-even comparison.
     """
-    q = demand_quantile(len(samples), step_seconds, alert_for_seconds)
+    # The demand while the tool was in use: idle stretches before or after a run say nothing of it.
+    busy = [s for s in samples if s > 0]
+    q = demand_quantile(len(busy), step_seconds, alert_for_seconds)
     # The seats in use at the end are still held: an ongoing demand is no short peak to forgive.
-    demand = max(percentile(samples, q), samples[-1] if samples else 0.0)
-    new_commit = max(commit, commit_needed(demand, threshold))
+    demand = max(percentile(busy, q), samples[-1] if samples else 0.0)
+    forgiven = int(alert_for_seconds // step_seconds) if step_seconds > 0 else 0
+    churn = churn_share(samples, borrows) if borrows else 0.0
+    # Seats held for the whole run are overage exactly above the commit; seats that come and go
+    # leave overage seats held while commit seats are free, which Erlang B accounts for.
+    by_seats = commit_needed_churn(demand, threshold) if churn >= 0.5 else commit_needed(demand, threshold)
+    share = (lambda d, c: erlang_b(c, d)) if churn >= 0.5 else overage_share
+    by_checkouts = commit_for_checkouts(samples, borrows, threshold, max(1, round(rate_window_seconds / step_seconds)),
+                                        forgiven) if borrows else 0
+    new_commit = max(commit, by_seats, by_checkouts)
+    shares_after = checkout_shares(samples, borrows, new_commit, max(1, round(rate_window_seconds / step_seconds))) \
+        if borrows else []
     extra = new_commit - commit
     extra_monthly = extra * commit_cost_monthly
     absorbed = absorbed_checkouts(samples, overage_checkouts, commit, new_commit)
@@ -132,8 +229,10 @@ def size_commit(samples: list[float], step_seconds: float, alert_for_seconds: fl
     break_even = extra_monthly / overage_cost if overage_cost > 0 else None
     monthly = avoided * WORKING_HOURS_PER_MONTH * 3600 / seconds_observed if seconds_observed > 0 else None
     return Sizing(quantile=q, demand=demand, commit=commit, new_commit=new_commit, extra_seats=extra,
-                  overage_share_before=overage_share(demand, commit),
-                  overage_share_after=overage_share(demand, new_commit),
+                  overage_share_before=share(demand, commit), overage_share_after=share(demand, new_commit),
+                  commit_for_seats=by_seats, commit_for_checkouts=by_checkouts, churn_share=churn,
+                  checkout_share_after=sorted(shares_after, reverse=True)[forgiven] if len(shares_after) > forgiven
+                  else 0.0,
                   extra_commit_monthly=extra_monthly, absorbed_checkouts=absorbed, avoided_overage=avoided,
                   break_even_checkouts_per_month=break_even, avoided_monthly_at_pace=monthly,
                   episodes_to_break_even=extra_monthly / avoided if avoided > 0 else None,

@@ -1,7 +1,6 @@
 """The `investigate` and `incident` subcommands: report, approve, apply, verify, watch, export."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 from license_demo import cli_args
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.investigate import apply, audit, contacts, evidence, journal, report
+from license_demo.investigate import apply, audit, contacts, evidence, journal, report, rule_settings, wording
 from license_demo.investigate.investigation import Request, run
 
 APPROVAL_WORD = "yes"
@@ -47,7 +46,11 @@ def sources_from(args) -> evidence.Sources:
 
 def settings_from(args) -> evidence.Settings:
     """Windows and thresholds from the parsed arguments."""
-    return evidence.Settings(window=args.window, lookback=args.lookback, hoarding_seats=args.hoarding_seats,
+    hoarding = args.hoarding_seats
+    if hoarding is None:
+        # The same number SingleUserHoarding fires on, from the rules' one source.
+        hoarding = int(rule_settings.thresholds(args.rules_file).get("hoarding_seats", 10))
+    return evidence.Settings(window=args.window, lookback=args.lookback, hoarding_seats=hoarding,
                              rules_file=args.rules_file)
 
 
@@ -228,7 +231,7 @@ def run_incident(args) -> int:
         else:
             for i in server.call("GET", "/api/incidents").json():
                 d = i["durations"]
-                detect, resolve = (f"{d[k]:.0f}s" if d[k] is not None else "-"
+                detect, resolve = (wording.duration(d[k]) if d[k] is not None else "-"
                                    for k in ("to_detect_seconds", "to_resolve_seconds"))
                 print(f"{i['id']}  {i['status']:<9} {i['severity']:<8} {i['alert']:<20} "
                       f"{i.get('tool') or i.get('user') or '':<34} detect {detect:<6} resolve {resolve}")
@@ -252,8 +255,7 @@ def register(subparsers) -> None:
                     "scored by explicit rules, actions with exact commands. Nothing changes unless a "
                     "person approves: type yes at the prompt (--apply) or pass --approve ID --approver NAME. "
                     "Exit status: 0 done (also when nothing abnormal is found), 1 an applied action failed or "
-                    "was not verified, 2 bad arguments, 3 the license server cannot be reached.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "was not verified, 2 bad arguments, 3 the license server cannot be reached.")
     p.add_argument("text", nargs="?", help='what is wrong, e.g. "overage spike on DaVinci" (a tool, a user '
                                            "or a symptom)")
     p.add_argument("--alert", help="the alert name, e.g. HighOverageRate")
@@ -269,8 +271,9 @@ def register(subparsers) -> None:
     p.add_argument("--window", type=int, default=600, help="seconds of recent activity to examine (default 600)")
     p.add_argument("--lookback", type=int, default=8 * 3600,
                    help="seconds of history for steady demand (default 28800, a working day)")
-    p.add_argument("--hoarding-seats", type=int, default=10, help="seats above which one user is hoarding "
-                                                                 "(default 10, as the SingleUserHoarding alert)")
+    p.add_argument("--hoarding-seats", type=int, default=None,
+                   help="seats above which one user is hoarding (default: hoarding_seats of the rules' source, "
+                        "the number the SingleUserHoarding alert fires on)")
     p.add_argument("--rules-file", default=env("RULES_SOURCE_FILE"),
                    help="the alert rules' source with their thresholds (default $RULES_SOURCE_FILE or the "
                         "checkout's prometheus/rules.src.yml)")

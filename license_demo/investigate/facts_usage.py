@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
 from license_demo.investigate import rule_settings, wording
+from license_demo.investigate.wording import plural
 from license_demo.investigate.facts_alerts import ALERT_SERIES
 from license_demo.investigate.promql import duration, grew
 
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
 SYMPTOM_FIGURES = {
     "overage": "overage", "overage cost": "overage", "no seats left": "exhausted", "borrows failing": "failing",
 }
-# Samples of seats in use per window (a range query's step is at least the 5 s scrape interval).
-DEMAND_SAMPLES = 240
 
 
 def tool_facts(col: Collector) -> None:
@@ -131,10 +130,14 @@ def demand_facts(col: Collector) -> None:
     points = col.scalar(None, "", f"count_over_time(({in_use})[{lb}:{step}])")
     covered = round((points or 0) * int(step[:-1]))
     ev.data["coverage_seconds"] = covered
+    # Of the time the tool was in use: idle hours after a run say nothing about whether the commit fits.
+    busy_expr = f"count_over_time(({in_use} > 0)[{lb}:{step}])"
+    busy = round((col.scalar(None, "", busy_expr) or 0) * int(step[:-1]))
+    ev.data["busy_seconds"] = busy
     ev.data["above_commit_fraction"] = col.scalar(
-        "above_commit_fraction", f"share of the {wording.duration(covered)} with {tool} data in the last "
-                                 f"{wording.duration(s.lookback)} with more seats in use than commit",
-        f"avg_over_time(({in_use} > bool {commit})[{lb}:{step}])", "ratio")
+        "above_commit_fraction", f"share of the {wording.duration(busy)} with {tool} seats in use in the last "
+                                 f"{wording.duration(s.lookback)} with more of them than commit",
+        f"sum_over_time(({in_use} > bool {commit})[{lb}:{step}]) / {busy_expr}", "ratio")
     col.add("history_covered", f"time with {tool} data in Prometheus in the last {wording.duration(s.lookback)}",
             covered, f"count_over_time(({in_use})[{lb}:{step}]) * {step[:-1]}", "prometheus", "s")
     series = ALERT_SERIES["HighOverageRate"].format(tool=tool)
@@ -145,30 +148,62 @@ def demand_facts(col: Collector) -> None:
     _prices(col, tool)
 
 
+def _scrapes(col: Collector, metric: str, tool: str, seconds: int) -> dict[float, float]:
+    """The raw scraped samples of `metric` for `tool` over `seconds`, summed per scrape time."""
+    result = col.sources.prometheus.query(f'{metric}{{tool="{tool}"}}[{seconds}s]', at=col.ev.at)
+    out: dict[float, float] = {}
+    for series in result:
+        for t, v in series.get("values", []):
+            key = round(float(t), 1)
+            out[key] = out.get(key, 0.0) + float(v)
+    return out
+
+
 def _demand_distribution(col: Collector, tool: str, in_use: str) -> None:
-    """Seats in use over the window, sampled by a range query: what a new commit must cover."""
+    """Seats in use and checkouts per scrape over the window: what a new commit must cover.
+
+    Raw scrapes rather than a range query: each sample then carries the time the server was
+    read, so none taken before a reset leaks into the window.
+    """
     ev, s = col.ev, col.ev.settings
-    step = max(5, s.window // DEMAND_SAMPLES)
+    start = ev.at - s.window
     try:
-        matrix = col.sources.prometheus.query_range(in_use, ev.at - s.window, ev.at, f"{step}s")
+        # One more minute back, to know the checkout counter just before the window.
+        occupancy = _scrapes(col, "licenses_in_use", tool, s.window + 60)
+        counter = _scrapes(col, "license_borrow_success_total", tool, s.window + 60)
     except DemoError as exc:
         ev.notes.append(f"seats in use over the window unavailable: {exc}")
         return
-    samples = [float(v) for series in matrix for _, v in series.get("values", [])]
-    ev.data.update(demand_samples=samples, demand_step=step)
+    times = sorted(t for t in occupancy if t >= start)
+    if s.since and s.since >= start - 1:
+        # A reset returns every seat: the window starts from 0 seats in use at the reset, with
+        # the checkout counter as the last scrape before it left it.
+        before = [t for t in counter if t < s.since]
+        counter[s.since] = counter[max(before)] if before else 0.0
+        occupancy[s.since] = 0.0
+        times = [s.since] + [t for t in times if t > s.since]
+    samples = [occupancy[t] for t in times]
+    # Checkouts between consecutive scrapes; a counter reset (restart) clamps to 0.
+    borrows = [0.0] + [max(counter.get(b, counter.get(a, 0.0)) - counter.get(a, 0.0), 0.0)
+                       for a, b in zip(times, times[1:])]
+    gaps = sorted(b - a for a, b in zip(times, times[1:]) if b > a)
+    step = max(1.0, round(gaps[len(gaps) // 2])) if gaps else 5.0
+    ev.data.update(demand_samples=samples, demand_borrows=borrows, demand_step=step)
+    query = f'licenses_in_use{{tool="{tool}"}}[{duration(s.window)}] (raw scrapes)'
     if samples:
         col.add("demand_peak", f"most {tool} seats in use at once in the last {wording.duration(s.window)} "
-                               f"({len(samples)} samples, one per {step} s)", max(samples),
-                f"max of query_range {in_use} step {step}s", "prometheus", "seat")
+                               f"({plural(len(samples), 'sample')}, about one per {step:.0f} s)", max(samples),
+                f"max of {query}", "prometheus", "seat")
         col.add("demand_mean", f"average {tool} seats in use over those samples",
-                round(sum(samples) / len(samples), 1), f"mean of query_range {in_use} step {step}s",
-                "prometheus", "seat")
+                round(sum(samples) / len(samples), 1), f"mean of {query}", "prometheus", "seat")
     try:
         settings = rule_settings.thresholds(s.rules_file)
         ev.data["overage_threshold"] = float(settings["high_overage_ratio"])
     except (ValueError, KeyError, TypeError) as exc:
         ev.notes.append(f"alert threshold unknown ({exc}): raise-commit cannot be sized")
     ev.data["overage_alert_for"] = rule_settings.alert_for_seconds(col.sources.prometheus.url, "HighOverageRate")
+    ev.data["overage_rate_window"] = rule_settings.rate_window_seconds(col.sources.prometheus.url,
+                                                                       "tool:license_overage_checkouts:rate")
 
 
 def _prices(col: Collector, tool: str) -> None:

@@ -41,6 +41,11 @@ def _pct(value: float) -> str:
     return f"{value:.0%}"
 
 
+def _burst(ev: Evidence, overage_w: float, base: float) -> bool:
+    """Overage at three times the baseline's; without a baseline (right after a reset) nothing is a burst."""
+    return ev.settings.baseline_seconds > 0 and overage_w >= 3 and overage_w >= 3 * base
+
+
 def build_job(ev: Evidence) -> Hypothesis:
     """One team's build job drives the overage of the tool in focus (a burst, not steady demand)."""
     d, tool = ev.data, ev.data.get("tool")
@@ -59,7 +64,7 @@ def build_job(ev: Evidence) -> Hypothesis:
            f"{plural(overage_w, 'overage checkout')} in the window, {plural(overage_now, 'overage seat')} held now")
     h.rule(share >= 0.6, 0.25, f"team {team} made {_pct(share)} of the checkouts in the window")
     h.rule(share >= 0.8, 0.1, "one team clearly dominates (80% or more)")
-    h.rule(overage_w >= 3 and overage_w >= 3 * base, 0.2,
+    h.rule(_burst(ev, overage_w, base), 0.2,
            f"a burst: {plural(overage_w, 'overage checkout')} against {base:.0f} in the "
            f"{duration(ev.settings.baseline_seconds)} before")
     top_held = held.get(team, {}).get("seats", 0) if team else 0
@@ -86,17 +91,18 @@ def commit_too_low(ev: Evidence) -> Hypothesis:
         h.weakens.append("no tool in focus")
         return h
     fraction, covered = d.get("above_commit_fraction") or 0, d.get("coverage_seconds", 0)
-    h.rule(fraction >= 0.5, 0.4, f"seats in use exceeded commit {_pct(fraction)} of the {duration(covered)} "
-                                 f"with data in the last {duration(ev.settings.lookback)}")
+    busy = d.get("busy_seconds", covered)
+    h.rule(fraction >= 0.5, 0.4, f"seats in use exceeded commit {_pct(fraction)} of the {duration(busy)} "
+                                 f"the tool was in use in the last {duration(ev.settings.lookback)}")
     h.rule(0.25 <= fraction < 0.5, 0.2, f"seats in use exceeded commit {_pct(fraction)} of the "
-                                        f"{duration(covered)} with data")
+                                        f"{duration(busy)} the tool was in use")
     h.rule(d.get("teams_over_20pct", 0) >= 2, 0.2,
            f"{d.get('teams_over_20pct')} teams share the demand (20% or more each)")
     h.rule(covered >= 3600, 0.15, f"{duration(covered)} of history back the measure")
     h.rule(covered < 3600, -0.2, f"only {duration(covered)} of history: steady demand "
                                  "needs hours of data")
     overage_w, base = d["overage_window"].get(tool, 0), d["overage_baseline"].get(tool, 0)
-    h.rule(overage_w >= 3 and overage_w >= 3 * base and covered < 4 * ev.settings.window + 3600, -0.15,
+    h.rule(_burst(ev, overage_w, base) and covered < 4 * ev.settings.window + 3600, -0.15,
            "the overage came as a sudden burst, not as steady use")
     h.rule(d.get("now_by_tool", {}).get(tool, {}).get("overage", 0) == 0 and fraction < 0.25, -0.2,
            "no overage seat held now and usage rarely above commit")

@@ -173,7 +173,8 @@ def _record(recorder: IncidentRecorder, result: dict, ev: evidence.Evidence, ale
     found = find_open_incident(recorder.server, name, tool, user) if alert else None
     if found:
         recorder.incident = found
-        result["notes"].append(f"joined {found['id']}, the incident the {name} notification opened")
+        result["notes"].append(f"joined {found['id']}, the open incident for {name}"
+                               + (f" on {tool}" if tool else "") + (f" by {user}" if user else ""))
     else:
         recorder.open(name, result["severity"], tool, user, top.subject.get("team") if top else None,
                       summary=result["summary"], problem_started_at=alert.get("active_at") if alert else None,

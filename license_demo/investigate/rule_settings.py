@@ -6,6 +6,7 @@ from the rules' one source, never a copied constant, and `for` from the rules Pr
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import requests
@@ -28,12 +29,27 @@ def thresholds(path: Path | str | None = None) -> dict:
     return settings
 
 
-def alert_for_seconds(prometheus_url: str, alertname: str) -> float | None:
-    """The `for` of `alertname` as loaded by Prometheus (the longest if several rules share the name)."""
+def _rules(prometheus_url: str, kind: str) -> list[dict]:
+    """The rules of one type ("alert" or "record") Prometheus loaded; [] when it cannot say."""
     try:
-        groups = requests.get(prometheus_url.rstrip("/") + "/api/v1/rules", params={"type": "alert"},
+        groups = requests.get(prometheus_url.rstrip("/") + "/api/v1/rules", params={"type": kind},
                               timeout=10).json()["data"]["groups"]
     except (requests.RequestException, ValueError, KeyError):
-        return None
-    found = [float(r.get("duration", 0)) for g in groups for r in g.get("rules", []) if r.get("name") == alertname]
+        return []
+    return [r for g in groups for r in g.get("rules", [])]
+
+
+def rate_window_seconds(prometheus_url: str, record: str) -> float | None:
+    """The range of the rate() in recording rule `record` as loaded (30 s in the demo, 5 min in production)."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    for rule in _rules(prometheus_url, "record"):
+        match = re.search(r"\[(\d+)([smh])\]", rule.get("query", "")) if rule.get("name") == record else None
+        if match:
+            return float(match.group(1)) * units[match.group(2)]
+    return None
+
+
+def alert_for_seconds(prometheus_url: str, alertname: str) -> float | None:
+    """The `for` of `alertname` as loaded by Prometheus (the longest if several rules share the name)."""
+    found = [float(r.get("duration", 0)) for r in _rules(prometheus_url, "alert") if r.get("name") == alertname]
     return max(found) if found else None

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 
 def duration(seconds: float | None) -> str:
-    """Seconds as a reader says them: '45 s', '4 min', '1 h 20 min', '8 h'."""
+    """Seconds as a reader says them: '45 s', '110 s', '4 min', '1 h 30 min', '8 h'."""
     if seconds is None:
         return "unknown"
     seconds = max(int(round(seconds)), 0)
-    if seconds < 90:
+    if seconds < 120:
         return f"{seconds} s"
     minutes = round(seconds / 60)
     if minutes < 90:

@@ -102,3 +102,50 @@ COMMITS = [(20, 0.3, 15), (10, 0.3, 8), (16, 0.3, 12), (20, 0.5, 11), (1, 0.3, 1
 @pytest.mark.parametrize("demand, threshold, expected", COMMITS)
 def test_commit_needed(demand, threshold, expected):
     assert cm.commit_needed(demand, threshold) == expected
+
+
+ERLANG = [(1, 1, 0.5), (2, 1, 0.2), (10, 10, 0.2146), (12, 15, 0.3096), (0, 5, 1.0), (5, 0, 0.0)]
+
+
+@pytest.mark.parametrize("commit, load, expected", ERLANG)
+def test_erlang_b(commit, load, expected):
+    assert cm.erlang_b(commit, load) == pytest.approx(expected, abs=5e-4)
+
+
+def test_commit_needed_under_churn():
+    # About 17 seats coming and going: 14 commit seats leave 28.5% of the borrows overage, 13 leave 32.8%.
+    assert cm.commit_needed_churn(17, 0.3) == 14
+    assert cm.commit_needed_churn(0, 0.3) == 0
+
+
+INTERVALS = [  # seats in use before, after, checkouts in between, commit -> overage checkouts
+    (0, 20, 20, 15, 5),  # a ramp: seats 16..20 are overage, nothing replaced
+    (17, 17, 10, 12, 10 * 0.37293),  # churn at 17 seats: overage as often as all commit seats are taken
+    (10, 14, 6, 12, 2 + 2 * 0.2746),  # a rise to 14 (seats 13, 14 overage) and two replacing borrows
+    (14, 10, 3, 12, 3 * 0.2746),  # a fall: the borrows replaced seats at the higher level
+    (4, 4, 0, 5, 0),  # no borrow, no overage
+]
+
+
+@pytest.mark.parametrize("prev, cur, borrows, commit, expected", INTERVALS)
+def test_overage_checkouts_of_an_interval(prev, cur, borrows, commit, expected):
+    assert cm.overage_checkouts_in(prev, cur, borrows, commit) == pytest.approx(expected, abs=1e-3)
+
+
+def test_commit_for_checkouts_keeps_every_rate_window_under_the_threshold():
+    # 20 seats taken at once, then held: 15 commit seats leave 25% of the checkouts overage, 14 leave 30%.
+    assert cm.commit_for_checkouts([0, 20, 20, 20], [0, 20, 0, 0], 0.3, 6, 0) == 15
+    # Churn at 10 seats after the ramp: Erlang B(8, 10) = 32% is too many, B(9, 10) = 26% fits.
+    occupancy, borrows = [0] + [10] * 12, [0, 10] + [5] * 11
+    assert cm.commit_for_checkouts(occupancy, borrows, 0.3, 6, 0) == 9
+    # One window above the threshold is forgiven when the alert's `for` covers it.
+    assert cm.commit_for_checkouts([0, 10, 0, 0, 0], [0, 10, 0, 0, 0], 0.3, 1, 1) == 0
+
+
+def test_churn_sizing_uses_erlang_b():
+    """A full-cycle load at 17 seats: sized by Erlang B, not by seats above commit."""
+    samples, borrows = [0.0] + [17.0] * 24, [0.0, 17.0] + [120.0] * 23
+    s = cm.size_commit(samples, 5, 10, 0.3, 5, 1900, 150, 600, 120, borrows=borrows, rate_window_seconds=30)
+    assert s.churn_share > 0.9
+    assert s.new_commit == 14 and s.commit_for_seats == 14
+    assert s.overage_share_after == pytest.approx(cm.erlang_b(14, 17))

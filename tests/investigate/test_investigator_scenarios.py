@@ -79,6 +79,7 @@ def wrong_url(stack, tmp_path) -> Situation:
 
 def nothing_wrong(stack, tmp_path) -> Situation:
     """Normal use within commit after a reset, and no alert: the symptom names no tool."""
+    fresh(stack)
     quiet_alerts(stack)
     fresh(stack)
     for user in ("anna", "ben"):
