@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import requests
 
 from license_demo import browser as chromium
-from license_demo.runner import _urls
+from license_demo.runner import act_urls
 
 # The server's pages the audience sees; the other URLs of an act are APIs or other tools.
 SERVER_PAGES = ("/dashboard", "/config", "/incidents")
@@ -92,7 +92,7 @@ class DeckRecorder:
     def pages_for(self, ctx, act) -> list[tuple[str, str]]:
         """The server page of the act (its first one shown, else an open incident, else /dashboard)
         and, with a Grafana URL, its first Grafana page."""
-        urls = _urls(ctx, act.show)
+        urls = act_urls(ctx, act.show)
         server = [u for u in urls if u.startswith(self.server_url)
                   and urlsplit(u).path.startswith(SERVER_PAGES)]
         pages = [("server", server[0] if server else self._incident_or_dashboard())]
