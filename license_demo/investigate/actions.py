@@ -93,6 +93,9 @@ def raise_commit(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
             "overage_checkouts_window": checkouts, "window_seconds": ev.settings.window,
             "rate_window_seconds": rate_window,
             "samples": len(samples), "step_seconds": d.get("demand_step", 5)}
+    # Under churn the peak is sized (the share swings around its average); held seats at a percentile.
+    demand_text = ("with seats coming and going, the most seats in use at once" if sizing.churn_share >= 0.5
+                   else f"the {ordinal(round(sizing.quantile * 100, 1))} percentile of seats in use")
     verdict = ("pays off" if sizing.pays_off else "does not pay off") + " at this window's pace"
     times = sizing.episodes_to_break_even
     episodes = ("" if not times else f"; one run like this one avoids more than {1 / times:,.0f} months of the "
@@ -101,9 +104,8 @@ def raise_commit(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
     return Action(
         "raise-commit", f"Raise commit of {tool}: {commit} → {sizing.new_commit} "
                         f"(overage {max_overage} → {body['max_overage']})", h.key,
-        why=(f"the {ordinal(round(sizing.quantile * 100, 1))} percentile of seats in use over the last {span} is "
-             f"{plural(sizing.demand, 'seat')} ({plural(sum(1 for v in samples if v > 0), 'sample')} with seats "
-             f"in use); at commit {commit} "
+        why=(f"{demand_text} over the last {span} is {plural(sizing.demand, 'seat')} "
+             f"({plural(sum(1 for v in samples if v > 0), 'sample')} with seats in use); at commit {commit} "
              f"{sizing.overage_share_before:.0%} of them are overage, at {sizing.new_commit} "
              f"{sizing.overage_share_after:.0%}, and the overage share of checkouts in every "
              f"{duration(rate_window)} rate window (but those the alert's {duration(alert_for)} forgives) stays at "

@@ -213,9 +213,15 @@ def size_commit(samples: list[float], step_seconds: float, alert_for_seconds: fl
     demand = max(percentile(busy, q), samples[-1] if samples else 0.0)
     forgiven = int(alert_for_seconds // step_seconds) if step_seconds > 0 else 0
     churn = churn_share(samples, borrows) if borrows else 0.0
-    # Seats held for the whole run are overage exactly above the commit; seats that come and go
-    # leave overage seats held while commit seats are free, which Erlang B accounts for.
-    by_seats = commit_needed_churn(demand, threshold) if churn >= 0.5 else commit_needed(demand, threshold)
+    if churn >= 0.5:
+        # Seats that come and go leave overage seats held while commit seats are free (Erlang B).
+        # The share then swings around B from scrape to scrape, and the alert fires on the swing,
+        # so B is kept under the threshold at the highest demand seen, not at a percentile.
+        demand = max(busy, default=demand)
+        by_seats = commit_needed_churn(demand, threshold)
+    else:
+        # Seats held for the whole run are overage exactly above the commit.
+        by_seats = commit_needed(demand, threshold)
     share = (lambda d, c: erlang_b(c, d)) if churn >= 0.5 else overage_share
     by_checkouts = commit_for_checkouts(samples, borrows, threshold, max(1, round(rate_window_seconds / step_seconds)),
                                         forgiven) if borrows else 0

@@ -142,10 +142,11 @@ def test_commit_for_checkouts_keeps_every_rate_window_under_the_threshold():
     assert cm.commit_for_checkouts([0, 10, 0, 0, 0], [0, 10, 0, 0, 0], 0.3, 1, 1) == 0
 
 
-def test_churn_sizing_uses_erlang_b():
-    """A full-cycle load at 17 seats: sized by Erlang B, not by seats above commit."""
-    samples, borrows = [0.0] + [17.0] * 24, [0.0, 17.0] + [120.0] * 23
+def test_churn_sizing_uses_erlang_b_at_the_peak():
+    """A full-cycle load at 17 seats with one scrape at 19: Erlang B at the peak, not seats above commit."""
+    samples, borrows = [0.0] + [17.0] * 12 + [19.0] + [17.0] * 11, [0.0, 17.0] + [120.0] * 23
     s = cm.size_commit(samples, 5, 10, 0.3, 5, 1900, 150, 600, 120, borrows=borrows, rate_window_seconds=30)
     assert s.churn_share > 0.9
-    assert s.new_commit == 14 and s.commit_for_seats == 14
-    assert s.overage_share_after == pytest.approx(cm.erlang_b(14, 17))
+    assert s.demand == 19 and s.new_commit == 16 and s.commit_for_seats == 16
+    assert s.overage_share_after == pytest.approx(cm.erlang_b(16, 19))
+    assert cm.erlang_b(16, 19) < 0.3 <= cm.erlang_b(15, 19)
