@@ -21,6 +21,8 @@ def prepare(url: str, tools: list[dict]) -> None:
     try:
         store.init_schema()
         store.seed_tools(tools)
+        # The session key too, so booting workers only read it.
+        store.session_key()
     finally:
         store.close()
 

@@ -46,7 +46,7 @@ def configure_session(state):
     """
     app = state.app
     if not app.secret_key:
-        app.secret_key = app.extensions["store"].secret("session_key", lambda: secrets.token_hex(32))
+        app.secret_key = app.extensions["store"].session_key()
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 

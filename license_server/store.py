@@ -144,6 +144,10 @@ class SecurityStore:
                 (name, make()))
             return run("SELECT value FROM server_secrets WHERE name = ?", (name,))[0]["value"]
 
+    def session_key(self) -> str:
+        """The random key signing session cookies: generated once, then the same everywhere."""
+        return self.secret("session_key", lambda: secrets.token_hex(32))
+
     def create_admin_session(self, token_digest: str, actor: str, now: float | None = None) -> str:
         """Record a new logged-in session; return its random id."""
         session_id = secrets.token_urlsafe(32)

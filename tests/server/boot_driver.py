@@ -1,12 +1,18 @@
 """Boot `python -m license_server` many times in a row and report the boots that failed.
 
-Run as a script by test_server_startup.py. Each boot forks this process (the libraries are
+Run as a script by test_server_startup.py (a fresh process without threads, so forking is
+safe; the test's timeout bounds it). Each boot forks this process (the libraries are
 imported once, so a boot costs the server's own start-up, not the interpreter's) and runs
 the real `license_server.__main__.main()` on a fresh SQLite file. A boot counts as up when
 /readyz answers and every worker has built its app (each leaves its metric files, named by
 pid, in the multiprocess folder); it fails when the master exits first or time runs out.
 
     python tests/server/boot_driver.py --boots 50 --workers 4 --out /tmp/boots
+
+With --init-race N it instead forks 8 processes N times that each open, create and seed one
+new SQLite file at the same instant (what every worker does at boot), and reports failures.
+
+    python tests/server/boot_driver.py --init-race 20 --out /tmp/race
 """
 from __future__ import annotations
 
@@ -108,14 +114,53 @@ def boot(base: Path, index: int, workers: int, timeout: float) -> dict:
     return outcome
 
 
+def init_race(base: Path, rounds: int, processes: int = 8) -> dict:
+    """`processes` forks initialise one fresh file together, `rounds` times; count the failures."""
+    from license_server.config import DEFAULTS, load_tools
+    from license_server.store import Store
+    catalog = load_tools(DEFAULTS["TOOLS_FILE"])
+    failures = []
+    for round_ in range(rounds):
+        url = f"sqlite:///{base / f'fresh-{round_}.db'}"
+        go_read, go_write = os.pipe()
+        children = []
+        for _ in range(processes):
+            pid = os.fork()
+            if pid == 0:
+                os.close(go_write)
+                os.read(go_read, 1)  # all start at the same instant: when the pipe closes
+                try:
+                    store = Store.from_url(url)
+                    store.init_schema()
+                    store.seed_tools(catalog)
+                    os._exit(0)
+                except Exception as exc:
+                    print(f"round {round_}: {exc!r}", flush=True)
+                    os._exit(3)
+            children.append(pid)
+        os.close(go_read)
+        os.close(go_write)
+        codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+        failures += [f"round {round_}: exit {code}" for code in codes if code != 0]
+        if len(Store.from_url(url).list_tools()) != len(catalog):
+            failures.append(f"round {round_}: catalog not seeded")
+    return {"rounds": rounds, "processes": processes, "failed": failures}
+
+
 def main(argv=None) -> int:
-    """Boot the server --boots times; print a JSON summary; exit 1 when any boot failed."""
+    """Boot the server --boots times (or run --init-race); print a JSON summary; exit 1 on failure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boots", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per boot")
+    parser.add_argument("--init-race", type=int, metavar="ROUNDS",
+                        help="race worker initialisation on fresh files instead of booting")
     parser.add_argument("--out", type=Path, required=True, help="folder for databases and logs")
     args = parser.parse_args(argv)
+    if args.init_race:
+        summary = init_race(args.out, args.init_race)
+        print(json.dumps(summary))
+        return 1 if summary["failed"] else 0
     outcomes = [boot(args.out, i, args.workers, args.timeout) for i in range(args.boots)]
     failed = [o for o in outcomes if not o["up"]]
     times = sorted(o["seconds"] for o in outcomes if o["up"])
