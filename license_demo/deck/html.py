@@ -27,7 +27,9 @@ def _iso(at: float | None) -> str:
 
 
 def _value(value) -> str:
-    """A measured value as printed in the deck (numbers as the report holds them)."""
+    """A measured value as printed in the deck (numbers as the report holds them, yes/no)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return escape(f"{value:g}" if isinstance(value, float) else str(value))
 
 

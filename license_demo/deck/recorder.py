@@ -97,7 +97,10 @@ class DeckRecorder:
                   and urlsplit(u).path.startswith(SERVER_PAGES)]
         pages = [("server", server[0] if server else self._incident_or_dashboard())]
         if self.grafana_url:
-            grafana = [u for u in urls if u.startswith(self.grafana_url)]
+            # The recorder's own Grafana URL: the run may have none (act_urls then swaps
+            # Grafana's pages for the server's), the deck still wants its panels.
+            base = self.grafana_url.rstrip("/")
+            grafana = [t.replace("{grafana}", base, 1) for t in act.show if t.startswith("{grafana}")]
             if grafana:
                 pages.append(("grafana", grafana[0] + ("&" if "?" in grafana[0] else "?") + "kiosk"))
         return pages

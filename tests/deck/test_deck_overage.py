@@ -63,7 +63,10 @@ def test_the_deck_opens_offline_with_one_image_per_act_and_the_runs_numbers(reco
         # The measured numbers of this run, as its report holds them.
         for key, value in run["measurements"].items():
             shown = page.locator(f'tr[data-measurement="{key}"] td.value').inner_text()
-            assert (float(shown) == value) if isinstance(value, (int, float)) else shown == str(value), key
+            if isinstance(value, bool):
+                assert shown == ("yes" if value else "no"), key
+            else:
+                assert (float(shown) == value) if isinstance(value, (int, float)) else shown == str(value), key
         cloud = page.locator("#comparison td.cloud").all_inner_texts()
         assert cloud == [row["cloud"] for row in run["comparison"]]
         assert "OTA" in page.locator("#comparison").inner_text()
