@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+from license_server import rule_settings
 
 DEFAULTS = {
     "DATABASE_URL": "sqlite:///data/license.db",
@@ -38,7 +38,7 @@ DEFAULTS = {
     # The rule source whose alert names become `alertname` label values (others: "other").
     # It lives in the checkout, beside the package: an installed server without it counts
     # every alert as "other" and uses rule_settings.FALLBACK (a warning says so).
-    "ALERT_RULES_FILE": str(PACKAGE_DIR.parent / "prometheus" / "rules.src.yml"),
+    "ALERT_RULES_FILE": str(rule_settings.DEFAULT_PATH),
     # Seconds between lease-expiry sweeps in each worker.
     "LEASE_REAP_INTERVAL": 2.0,
     "DASHBOARD_REFRESH_MS": 3000,
