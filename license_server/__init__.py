@@ -5,6 +5,7 @@ not create metric values before PROMETHEUS_MULTIPROC_DIR is set (see __main__.py
 """
 from __future__ import annotations
 
+import threading
 import time
 
 from flask import Flask, g, request
@@ -57,6 +58,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.extensions["metrics_collectors"] = metrics.extra_collectors(app)
 
-    reaper.start(store, app.config["LEASE_REAP_INTERVAL"], app.config["IDEMPOTENCY_SECONDS"])
-    incident_tracking.start(store, app.extensions["alert_thresholds"], app.config["INCIDENT_CHECK_INTERVAL"])
+    # Both loops end when the app is stopped (stop_background); gunicorn workers just exit.
+    stop = app.extensions["background_stop"] = threading.Event()
+    threads = [reaper.start(store, app.config["LEASE_REAP_INTERVAL"], app.config["IDEMPOTENCY_SECONDS"],
+                            stop=stop),
+               incident_tracking.start(store, app.extensions["alert_thresholds"],
+                                       app.config["INCIDENT_CHECK_INTERVAL"], stop=stop)]
+    app.extensions["background_threads"] = [thread for thread in threads if thread is not None]
     return app
+
+
+def stop_background(app: Flask, timeout: float = 10.0) -> None:
+    """Stop the app's lease sweeper and incident checks and wait for them (at most `timeout` s each)."""
+    app.extensions["background_stop"].set()
+    for thread in app.extensions["background_threads"]:
+        thread.join(timeout)

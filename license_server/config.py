@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import os
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 
 import yaml
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+from license_server import rule_settings
 
 DEFAULTS = {
     "DATABASE_URL": "sqlite:///data/license.db",
     "ADMIN_TOKEN": None,
     # A file holding the admin token (a container secret); ADMIN_TOKEN wins when both are set.
     "ADMIN_TOKEN_FILE": None,
-    "TOOLS_FILE": str(PACKAGE_DIR / "tools.yaml"),
+    # Package data, so an installed package finds it outside a checkout.
+    "TOOLS_FILE": str(resources.files("license_server").joinpath("tools.yaml")),
     "LOKI_URL": None,
     "LOKI_USER": None,
     "LOKI_PASSWORD": None,
@@ -35,7 +36,9 @@ DEFAULTS = {
     "ALERT_WEBHOOK_TOKEN": None,
     "ALERT_WEBHOOK_TOKEN_FILE": None,
     # The rule source whose alert names become `alertname` label values (others: "other").
-    "ALERT_RULES_FILE": str(PACKAGE_DIR.parent / "prometheus" / "rules.src.yml"),
+    # It lives in the checkout, beside the package: an installed server without it counts
+    # every alert as "other" and uses rule_settings.FALLBACK (a warning says so).
+    "ALERT_RULES_FILE": str(rule_settings.DEFAULT_PATH),
     # Seconds between lease-expiry sweeps in each worker.
     "LEASE_REAP_INTERVAL": 2.0,
     "DASHBOARD_REFRESH_MS": 3000,
@@ -51,6 +54,8 @@ DEFAULTS = {
     "WEBHOOK_MAX_CONTENT_LENGTH": 512 * 1024,
     "MAX_JSON_DEPTH": 32,
     "MAX_INTEGER_DIGITS": 30,
+    # prometheus_client's multiprocess folder, set under gunicorn (see __main__.py); unset: one process.
+    "PROMETHEUS_MULTIPROC_DIR": None,
 }
 
 
@@ -68,6 +73,9 @@ def from_environment(environ=os.environ) -> dict:
     for key in list(settings):
         if environ.get(key):
             settings[key] = environ[key]
+    # prometheus_client also honours the older lower-case name.
+    settings["PROMETHEUS_MULTIPROC_DIR"] = (settings["PROMETHEUS_MULTIPROC_DIR"]
+                                            or environ.get("prometheus_multiproc_dir") or None)
     if settings["ADMIN_TOKEN_FILE"] and not settings["ADMIN_TOKEN"]:
         settings["ADMIN_TOKEN"] = read_secret(settings["ADMIN_TOKEN_FILE"], "ADMIN_TOKEN_FILE")
     if settings["ALERT_WEBHOOK_TOKEN_FILE"] and not settings["ALERT_WEBHOOK_TOKEN"]:

@@ -2,23 +2,18 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 
 from flask import g, request
 from prometheus_client import Counter
 
 from license_server import logs
 from license_server.db import get_store
+from license_server.timestamps import iso  # noqa: F401 (the demo endpoints' timestamps)
 
 FRONTEND_ERRORS = Counter("license_frontend_errors", "JavaScript errors reported by the pages.",
                           ["page", "kind"])
 DEMO_ACTS = Counter("license_demo_acts", "Demo acts started, by scenario and act.",
                     ["scenario", "act"])
-
-
-def iso(at: float) -> str:
-    """Epoch seconds as ISO 8601 UTC."""
-    return datetime.fromtimestamp(at, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def request_id() -> str | None:

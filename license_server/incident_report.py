@@ -1,7 +1,7 @@
 """How an incident is shown: ISO times, durations to detect and to resolve, the Markdown report."""
 from __future__ import annotations
 
-import time
+from license_server.timestamps import iso
 
 LABELS = {"problem_started": "Problem started", "alert_received": "Alert received",
           "investigation_done": "Investigation done", "alert_resolved": "Alert resolved",
@@ -9,13 +9,6 @@ LABELS = {"problem_started": "Problem started", "alert_received": "Alert receive
           "action_declined": "Action declined", "action_applied": "Action applied",
           "verified": "Fix verified", "team_notified": "Team notified", "resolved": "Resolved",
           "note": "Note"}
-
-
-def iso(at: float | None) -> str | None:
-    """Epoch seconds as ISO 8601 UTC, or None."""
-    if at is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def first(record: dict, kind: str) -> float | None:
@@ -56,7 +49,7 @@ def comparison(record: dict) -> list[dict]:
 
 
 def view(record: dict) -> dict:
-    """The record as the API answers it: times in ISO 8601, durations added."""
+    """The record as the API answers it: times in RFC 3339 UTC (timestamps.iso), durations added."""
     return {**record, "opened_at": iso(record["opened_at"]),
             "timeline": [{**e, "at": iso(e["at"])} for e in record["timeline"]],
             "reports": [{**r, "at": iso(r.get("at"))} for r in record.get("reports", [])],

@@ -259,13 +259,15 @@ def verify_open_incidents(store, thresholds: dict, now: float | None = None) -> 
     return resolved
 
 
-def start(store, thresholds: dict, interval: float) -> threading.Thread | None:
-    """Check the open incidents every `interval` seconds in a daemon thread (one per worker)."""
+def start(store, thresholds: dict, interval: float,
+          stop: threading.Event | None = None) -> threading.Thread | None:
+    """Check the open incidents every `interval` seconds in a daemon thread (one per worker)
+    until `stop` is set."""
     if interval <= 0:
         return None
+    stop = stop or threading.Event()
 
     def loop():
-        stop = threading.Event()
         while not stop.wait(interval):
             try:
                 verify_open_incidents(store, thresholds)

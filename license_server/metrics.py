@@ -41,11 +41,6 @@ HTTP_DURATION = Histogram("license_http_request_duration_seconds", "HTTP request
                           buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
 
 
-def multiprocess_dir() -> str | None:
-    """The prometheus_client multiprocess folder, when running under gunicorn."""
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
-
-
 class StoreCollector:
     """Gauges of seats, users and configuration, read from the database at each scrape."""
 
@@ -159,7 +154,7 @@ def metrics():
     state = CollectorRegistry(auto_describe=False)
     for collector in current_app.extensions["metrics_collectors"]:
         state.register(collector)
-    if multiprocess_dir():
+    if current_app.config["PROMETHEUS_MULTIPROC_DIR"]:
         events = CollectorRegistry()
         multiprocess.MultiProcessCollector(events)
         state.register(ProcessGroupCollector())

@@ -19,6 +19,7 @@ from marshmallow import Schema, fields, validate
 from license_server import incident_report, incident_tracking, story_store
 from license_server.db import get_store
 from license_server.openapi import Blueprint
+from license_server.timestamps import iso
 
 bp = Blueprint("overview", __name__, url_prefix="/api/overview",
                description="The incident, the verification chart and the per-run table of /dashboard.")
@@ -152,8 +153,8 @@ def runs(borrows: list[dict]) -> list[dict]:
     result = []
     for group in sorted(groups, key=lambda g: g[0]["at"]):
         overage = sum(1 for b in group if b["overage"])
-        result.append({"run_id": group[0]["run_id"], "started_at": incident_report.iso(group[0]["at"]),
-                       "ended_at": incident_report.iso(group[-1]["at"]), "borrows": len(group),
+        result.append({"run_id": group[0]["run_id"], "started_at": iso(group[0]["at"]),
+                       "ended_at": iso(group[-1]["at"]), "borrows": len(group),
                        "overage_borrows": overage, "overage_share": round(overage / len(group), 4),
                        "overage_cost": round(sum(b["cost"] for b in group), 2)})
     return result

@@ -11,6 +11,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from marshmallow import Schema, ValidationError, fields, validate
 
 from license_server import config_changes, token_guard
+from license_server.db import get_store
 
 bp = Blueprint("pages", __name__)
 
@@ -69,11 +70,6 @@ def is_admin() -> bool:
         return False
     fresh = time.time() - float(row["created_at"]) < current_app.config["ADMIN_SESSION_SECONDS"]
     return fresh and hmac.compare_digest(row["token_digest"], token_digest())
-
-
-def get_store():
-    """The store created by create_app."""
-    return current_app.extensions["store"]
 
 
 def admin_token_configured() -> bool:

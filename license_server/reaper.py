@@ -22,15 +22,16 @@ def reclaim(store) -> list[dict]:
     return expired
 
 
-def start(store, interval: float, idempotency_seconds: float | None = None) -> threading.Thread | None:
-    """Sweep every `interval` seconds in a daemon thread (each worker runs one; the
-    guarded UPDATE in the store lets exactly one of them reclaim a given seat). The sweep
-    also forgets Idempotency-Keys older than `idempotency_seconds`."""
+def start(store, interval: float, idempotency_seconds: float | None = None,
+          stop: threading.Event | None = None) -> threading.Thread | None:
+    """Sweep every `interval` seconds in a daemon thread until `stop` is set (each worker runs
+    one; the guarded UPDATE in the store lets exactly one of them reclaim a given seat). The
+    sweep also forgets Idempotency-Keys older than `idempotency_seconds`."""
     if interval <= 0:
         return None
+    stop = stop or threading.Event()
 
     def loop():
-        stop = threading.Event()
         while not stop.wait(interval):
             try:
                 reclaim(store)

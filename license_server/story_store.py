@@ -1,7 +1,7 @@
 """SQL for the incident story: every alert notification, refused and failed borrows, run ids,
 and the borrow history the dashboard's verification chart and per-run table read.
 
-Kept apart from store.py: it uses the Store's transactions and adds its own tables.
+Kept apart from the store package: it uses the Store's transactions and adds its own tables.
 """
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def test_incident_lifecycle_pages_and_bad_input(server_factory):
     markdown = requests.get(f"{url}/incidents/INC-0001.md", timeout=10)
     assert markdown.headers["Content-Type"].startswith("text/markdown")
     assert "Time to detect: 40 s" in markdown.text and "Time to resolve: 1 min 0 s" in markdown.text
-    assert "| 2027-01-15T08:01:10Z | Action applied |" in markdown.text
+    assert "| 2027-01-15T08:01:10.000Z | Action applied |" in markdown.text
     page = requests.get(f"{url}/incidents", timeout=10).text
     assert 'data-incident="INC-0001" data-status="resolved"' in page
     assert 'data-kind="action_applied"' in requests.get(f"{url}/incidents/INC-0001", timeout=10).text

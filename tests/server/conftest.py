@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from license_server import create_app
+from license_server import create_app, stop_background
 
 ADMIN_TOKEN = "test-admin-token"
 WEBHOOK_TOKEN = "test-webhook-token"
@@ -13,15 +13,20 @@ TOOL = "Vector - DaVinci Configurator SE"
 
 @pytest.fixture()
 def app_factory(tmp_path):
-    """Build apps on a fresh SQLite file; the lease sweeper and incident checks are off unless asked for."""
+    """Build apps on a fresh SQLite file; the lease sweeper and incident checks are off unless
+    asked for, and stopped after the test."""
+    built = []
 
     def build(**overrides):
         config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'license.db'}",
                   "ADMIN_TOKEN": ADMIN_TOKEN, "ALERT_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
                   "LEASE_REAP_INTERVAL": 0, "INCIDENT_CHECK_INTERVAL": 0, **overrides}
-        return create_app(config)
+        built.append(create_app(config))
+        return built[-1]
 
-    return build
+    yield build
+    for app in built:
+        stop_background(app)
 
 
 @pytest.fixture()

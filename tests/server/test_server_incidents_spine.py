@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime
 
 import pytest
 from webhook_auth import alert, app_webhook_headers, notification
@@ -44,7 +45,7 @@ def kinds(incident: dict) -> list[str]:
 
 def epoch(iso: str) -> float:
     """An incident time back to epoch seconds."""
-    return time.mktime(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def form_csrf(client) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import time
 
+from license_server import stop_background
+
 TOOL = "Vector - DaVinci Configurator SE"
 
 
@@ -69,3 +71,17 @@ def test_full_tool_reclaims_expired_leases_on_borrow(client, capsys):
     assert answer.get_json()["overage"] is False
     assert len(events(capsys.readouterr().out, "lease_expired")) == 20
     assert client.get(f"/api/tools/{TOOL}").get_json()["in_use"] == 1
+
+
+def test_sweeper_and_incident_checks_stop_with_their_app(app_factory):
+    """stop_background ends both loops; an expired lease is then left for the next app."""
+    app = app_factory(LEASE_REAP_INTERVAL=0.05, INCIDENT_CHECK_INTERVAL=0.05)
+    threads = app.extensions["background_threads"]
+    assert sorted(thread.name for thread in threads) == ["incident-verifier", "lease-reaper"]
+    assert all(thread.is_alive() for thread in threads)
+    stop_background(app, timeout=5)
+    assert not any(thread.is_alive() for thread in threads)
+    # A lease that ran out ten seconds ago: six sweep intervals later nobody has reclaimed it.
+    app.extensions["store"].borrow(TOOL, "after-stop", lease_seconds=1, now=time.time() - 10)
+    time.sleep(0.3)
+    assert app.test_client().get(f"/api/tools/{TOOL}").get_json()["in_use"] == 1
