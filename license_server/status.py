@@ -6,10 +6,9 @@ import time
 from flask import current_app
 from marshmallow import Schema, fields
 
-from license_server import demo_support
 from license_server.db import get_store
-from license_server.deployments import current_build
 from license_server.openapi import Blueprint
+from license_server.timestamps import iso
 
 # The demo_state key the reset handler writes after clearing the state.
 RESET_KEY = "last_reset_at"
@@ -37,5 +36,5 @@ def status():
     """When the demo state was last reset and the version running now."""
     store = get_store()
     at = store.get_demo_state(RESET_KEY)
-    return {"last_reset_at": demo_support.iso(at) if at else None,
-            "version": current_build(store, current_app.config)["version"]}
+    return {"last_reset_at": iso(at) if at else None,
+            "version": current_app.extensions["build_info"]()["version"]}
