@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hmac
-from functools import wraps
 
 from flask import abort, current_app, request
 
@@ -43,13 +42,3 @@ def check_webhook() -> None:
         abort(401, "The webhook token is wrong: use the ALERT_WEBHOOK_TOKEN the server was "
                    "started with.")
 
-
-def admin_required(view):
-    """Decorate a view so it runs only with the admin token."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        check_admin()
-        return view(*args, **kwargs)
-
-    return wrapper

@@ -8,14 +8,15 @@ from license_server.demo import acts
 
 def test_an_act_is_listed_counted_and_exposed(client, admin, scrape):
     """Marking an act twice keeps the latest time and the count; the metrics follow."""
+    labels = (("act", "fix"), ("scenario", "overage-crisis"))
+    before = scrape(client).get(("license_demo_acts_total", labels), 0)
     for _ in range(2):
         answer = client.post("/api/demo/marks", headers=admin, json={"scenario": "overage-crisis", "act": "fix"})
         assert answer.status_code == 201 and answer.get_json()["at"].endswith("Z")
     [listed] = client.get("/api/demo/marks").get_json()
     assert (listed["scenario"], listed["act"], listed["count"]) == ("overage-crisis", "fix", 2)
     metrics = scrape(client)
-    labels = (("act", "fix"), ("scenario", "overage-crisis"))
-    assert metrics[("license_demo_acts_total", labels)] >= 2
+    assert metrics[("license_demo_acts_total", labels)] == before + 2
     assert metrics[("license_demo_act_timestamp_seconds", labels)] > 0
 
 

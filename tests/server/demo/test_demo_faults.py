@@ -43,13 +43,15 @@ def test_switching_needs_the_admin_token(client):
 
 def test_borrow_errors_fail_borrows_and_record_them(client, admin, scrape, capsys):
     """100pct: the borrow is a 503 server_error, counted, logged with the fault, and no seat taken."""
+    key = ("license_borrow_failures_total", (("reason", "server_error"), ("tool", TOOL)))
+    before = scrape(client).get(key, 0)
     capsys.readouterr()
     switched = client.put("/api/faults/borrow_errors", json={"variant": "100pct"}, headers=admin)
     assert switched.status_code == 200 and switched.get_json()["since"].endswith("Z")
     answer = borrow(client)
     assert (answer.status_code, answer.get_json()["error"]) == (503, "server_error")
     metrics = scrape(client)
-    assert metrics[("license_borrow_failures_total", (("reason", "server_error"), ("tool", TOOL)))] == 1
+    assert metrics[key] == before + 1
     assert metrics[("license_fault_active", (("fault", "borrow_errors"), ("variant", "100pct")))] == 1
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     rejected = [line for line in lines if line.get("event") == "borrow_rejected"]
