@@ -5,6 +5,7 @@ not create metric values before PROMETHEUS_MULTIPROC_DIR is set (see __main__.py
 """
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 
@@ -13,10 +14,9 @@ from flask import Flask, g, request
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, logging, database, API, pages, metrics."""
-    from license_server import (alerts, api, api_outcomes, approvals, client_errors, db, demo_marks,
-                                deployments, errors, faults, health, incident_tracking, incidents, logs,
-                                metrics, openapi, overview, pages, reaper, request_limits,
-                                rule_settings, status, story_store)
+    from license_server import (alerts, api, approvals, build, db, errors, health, incident_tracking,
+                                incidents, logs, metrics, openapi, overview, pages, reaper,
+                                request_limits, rule_settings, status, story_store)
     from license_server.config import alert_names, from_environment, load_tools
 
     app = Flask(__name__)
@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     def begin():
         logs.start_request()
 
-    # Right after begin(): before every blueprint's hook (faults reads borrow bodies) and view.
+    # Right after begin(): before every blueprint's hook (the demo faults read borrow bodies) and view.
     request_limits.init_app(app)
 
     @app.after_request
@@ -50,13 +50,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         return logs.finish_request(response, rule)
 
     rest = openapi.init_app(app)
-    for blueprint in (health.bp, api.bp, alerts.bp, faults.bp, deployments.bp, client_errors.bp,
-                      demo_marks.bp, incidents.api_bp, overview.bp, status.bp):
+    for blueprint in (health.bp, api.bp, alerts.bp, incidents.api_bp, overview.bp, status.bp):
         rest.register_blueprint(blueprint)
     errors.register(app)
-    for blueprint in (metrics.bp, pages.bp, incidents.bp, approvals.bp, api_outcomes.bp):
+    for blueprint in (metrics.bp, pages.bp, incidents.bp, approvals.bp):
         app.register_blueprint(blueprint)
-    app.extensions["metrics_collectors"] = metrics.extra_collectors(app)
+    app.extensions["build_info"] = build.build_info_reader(app)
+    # The reader is looked up at each scrape: the demo package may replace it.
+    app.extensions["metrics_collectors"] = [
+        metrics.StoreCollector(store, lambda: app.extensions["build_info"]())]
+    demo = demo_package()
+    if demo is not None:
+        demo.init_app(app)
 
     # Both loops end when the app is stopped (stop_background); gunicorn workers just exit.
     stop = app.extensions["background_stop"] = threading.Event()
@@ -73,3 +78,13 @@ def stop_background(app: Flask, timeout: float = 10.0) -> None:
     app.extensions["background_stop"].set()
     for thread in app.extensions["background_threads"]:
         thread.join(timeout)
+
+
+def demo_package():
+    """license_server.demo when it is installed, else None (the core runs without it)."""
+    try:
+        return importlib.import_module("license_server.demo")
+    except ModuleNotFoundError as exc:
+        if exc.name != "license_server.demo":  # a missing module inside the demo is a bug
+            raise
+        return None

@@ -8,16 +8,20 @@ import re
 
 from flask import abort, current_app, g, request
 
-from license_server import admin_actions, config_changes, metrics, reaper, status
+from werkzeug.exceptions import HTTPException
+
+from license_server import (admin_actions, config_changes, events, incident_tracking, reaper, status,
+                            story_store)
 from license_server.config import load_tools
 from license_server.db import get_store
 from license_server.openapi import Blueprint
-from license_server.errors import Exhausted, UnknownTool
-from license_server.logs import log_event, seat_kind
+from license_server.errors import Exhausted, LicenseError, UnknownTool
+from license_server.logs import log_event
 from license_server.schemas import (BorrowQuerySchema, BorrowRequestSchema, BorrowSchema,
                                     ErrorSchema, ForceReturnSchema, ReturnRequestSchema,
                                     StatusSchema, ToolSchema, ToolUpdateSchema)
 
+log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api", description="Borrow and return tool seats.")
 
 
@@ -59,23 +63,24 @@ IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,200}$")
 def borrow(body):
     """Borrow a seat: commit first, then overage (charged), 409 when none is left."""
     idempotency = idempotency_of(body)
+    store = get_store()
     try:
-        seat = take_seat(get_store(), body, idempotency)
+        seat = take_seat(store, body, idempotency)
     except (UnknownTool, Exhausted) as exc:
-        metrics.BORROW_FAILURES.labels(tool=body["tool"] if isinstance(exc, Exhausted) else "unknown",
-                                       reason=exc.code).inc()
-        log_event("borrow_rejected", f"Borrow of {body['tool']} by {body['user']} refused: {exc.code}",
-                  level=logging.WARNING, tool=body["tool"], user=body["user"], team=body["team"],
-                  reason=exc.code)
+        events.borrow_refused(body["tool"], exc.code, store=store, user=body["user"], team=body["team"])
         raise
+    except (LicenseError, HTTPException):
+        raise
+    except Exception:
+        events.borrow_failed(store, body["tool"])
+        raise
+    # A client that marks its runs sends X-Run-ID with each borrow; without it the dashboard
+    # splits runs at quiet gaps (license_server/overview.py).
+    events.borrow_run(store, seat["id"], request.headers.get("X-Run-ID", ""))
     if seat.pop("replayed", False):
         # The first answer again: no second seat, so nothing more to count or log as a borrow.
         return seat, 201, {"Idempotent-Replayed": "true"}
-    metrics.count_borrow(seat)
-    kind = "overage" if seat["overage"] else "commit"
-    log_event("borrow", f"{seat['user']} borrowed a {kind} seat of {seat['tool']}",
-              tool=seat["tool"], user=seat["user"], team=seat["team"], overage=seat["overage"],
-              borrow_id=seat["id"], cost=seat["cost"], lease_seconds=body["lease_seconds"])
+    events.borrow_granted(seat, body["lease_seconds"])
     return seat
 
 
@@ -111,11 +116,7 @@ def take_seat(store, body: dict, idempotency=None) -> dict:
 def return_seat(body):
     """Return a borrowed seat; a second return of the same id frees nothing (409)."""
     seat = get_store().return_borrow(body["id"])
-    metrics.RETURNS.labels(tool=seat["tool"]).inc()
-    # `seat` names the kind: only borrow lines carry `overage`, so `| overage="true"`
-    # finds the overage borrows alone (docs/contracts.md).
-    log_event("return", f"{seat['user']} returned a seat of {seat['tool']}", tool=seat["tool"],
-              user=seat["user"], team=seat["team"], seat=seat_kind(seat), borrow_id=seat["id"])
+    events.seat_returned(seat)
     return seat
 
 
@@ -153,7 +154,13 @@ def force_return(user):
 def reset():
     """Fresh demo state: the catalog from the tools file, no borrows or history (admin)."""
     actor = g.actor
-    get_store().reset(load_tools(current_app.config["TOOLS_FILE"]))
-    status.record_reset(get_store())
+    store = get_store()
+    store.reset(load_tools(current_app.config["TOOLS_FILE"]))
+    status.record_reset(store)
+    try:  # the incident story starts afresh; the reset itself is done whatever happens here
+        story_store.clear(store)
+        incident_tracking.close_on_reset(store)
+    except Exception:
+        log.exception("could not close the incident story on reset")
     log_event("reset", f"{actor} reset the server to a fresh demo state", actor=actor)
     return {"status": "ok", "detail": "Catalog reloaded; every borrow, change and alert cleared."}

@@ -8,6 +8,13 @@ from flask import abort, current_app, request
 from license_server import token_guard
 
 
+def admin_token_matches(candidate: str) -> bool:
+    """Whether `candidate` is the configured ADMIN_TOKEN, compared in constant time (never
+    true while no token is configured): the one check of the admin API and /config/login."""
+    expected = current_app.config.get("ADMIN_TOKEN") or ""
+    return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
+
+
 def check_admin() -> str:
     """Abort 403 when no token is configured, 401 when missing or wrong; return the actor."""
     expected = current_app.config.get("ADMIN_TOKEN") or ""
@@ -20,7 +27,7 @@ def check_admin() -> str:
     if scheme.lower() != "bearer" or not token:
         abort(401, "This endpoint needs the admin token: send 'Authorization: Bearer <ADMIN_TOKEN>'.")
     token_guard.refuse_if_limited()
-    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if not admin_token_matches(token.strip()):
         token_guard.record_failure()
         abort(401, "The admin token is wrong: use the ADMIN_TOKEN the server was started with.")
     # Stored in the change history and logged: one short line.

@@ -1,16 +1,16 @@
 """One way to change a tool's configuration: the API's PUT and the /config form both come here.
 
 Each changed field is stored as a history row (which also moves the last-change gauge that
-Grafana's annotations read), logged as `config_change`, counted in
-`license_config_changes_total`, and put on the timeline of the tool's open incidents as the fix.
+Grafana's annotations read), recorded by events.config_changed (counted in
+`license_config_changes_total`, logged as `config_change`), and put on the timeline of the
+tool's open incidents as the fix.
 """
 from __future__ import annotations
 
-from license_server import metrics
+from license_server import events
 from license_server.errors import UnknownTool
-from license_server.logs import log_event
 
-FIELDS = ("commit", "max_overage", "overage_cost", "commit_cost_monthly")
+FIELDS = events.CONFIG_FIELDS
 
 
 def describe(before: dict, after: dict) -> str:
@@ -28,12 +28,7 @@ def apply(store, name: str, changes: dict, actor: str, source: str) -> tuple[dic
     if before is None:
         raise UnknownTool(f"No tool named {name!r}. GET /api/tools lists the catalog.")
     after = store.update_tool(name, changes, actor=actor)
-    changed = [field for field in FIELDS if before[field] != after[field]]
-    for field in changed:
-        metrics.CONFIG_CHANGES.labels(tool=name).inc()
-        log_event("config_change", f"{actor} changed {field} of {name} from {before[field]} to {after[field]}",
-                  tool=name, field=field, old=before[field], new=after[field], actor=actor, source=source)
-    if changed:
+    if events.config_changed(before, after, actor, source):
         incident_tracking.record_fix(store, name, f"{describe(before, after)} ({source})", actor)
     return before, after
 

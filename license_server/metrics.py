@@ -131,23 +131,6 @@ class ProcessGroupCollector:
                                 "Resident memory of master and workers.", value=rss)
 
 
-def build_info_reader(app):
-    """A function returning the running version: the newest demo deployment or the configured one."""
-    from license_server import deployments
-
-    def read():
-        return deployments.current_build(app.extensions["store"], app.config)
-
-    return read
-
-
-def extra_collectors(app) -> list:
-    """Collectors of scrape-time state registered on every scrape registry."""
-    from license_server.demo_metrics import DemoStateCollector
-    store = app.extensions["store"]
-    return [StoreCollector(store, build_info_reader(app)), DemoStateCollector(store)]
-
-
 @bp.get("/metrics")
 def metrics():
     """The Prometheus exposition of this server (all workers together)."""
@@ -179,12 +162,3 @@ def observe_request(route: str, method: str, status: int, seconds: float) -> Non
     HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
     HTTP_DURATION.labels(route=route, method=method).observe(seconds)
 
-
-def count_borrow(borrow: dict) -> None:
-    """Count a granted seat, its overage and its cost."""
-    tool = borrow["tool"]
-    BORROW_SUCCESS.labels(tool=tool).inc()
-    CHECKOUTS_BY_USER.labels(tool=tool, user=borrow["user"], team=borrow["team"] or "").inc()
-    if borrow["overage"]:
-        OVERAGE_CHECKOUTS.labels(tool=tool).inc()
-        OVERAGE_COST.labels(tool=tool).inc(borrow["cost"])

@@ -8,7 +8,7 @@ from flask import g, request
 from flask_smorest import Api
 from webargs.flaskparser import FlaskParser
 
-from license_server import auth, errors
+from license_server import auth, errors, events
 from license_server.schemas import ErrorSchema
 
 
@@ -65,9 +65,8 @@ class LicenseApi(Api):
         messages = (getattr(error, "data", None) or {}).get("messages")
         if messages:
             status = 400
-        if status in (400, 413) and request.path == "/api/borrow" and request.method == "POST":
-            from license_server import metrics
-            metrics.BORROW_FAILURES.labels(tool="unknown", reason="invalid_request").inc()
+        if status in (400, 413) and request.endpoint == "api.borrow":
+            events.borrow_invalid()
         if messages:
             detail = f"Invalid request: {errors.flatten(messages)}"
         elif status == 413 and error.description == type(error).description:
@@ -89,6 +88,8 @@ def init_app(app) -> LicenseApi:
     app.config.update(API_TITLE="License server", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
                       OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json")
     api = LicenseApi(app)
+    # Where optional blueprint sets (license_server.demo) find the Api to register with.
+    app.extensions["rest_api"] = api
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("webhookBearer", {
         "type": "http", "scheme": "bearer",

@@ -10,7 +10,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    session, url_for)
 from marshmallow import Schema, ValidationError, fields, validate
 
-from license_server import config_changes, token_guard
+from license_server import auth, config_changes, token_guard
 from license_server.db import get_store
 
 bp = Blueprint("pages", __name__)
@@ -75,12 +75,6 @@ def is_admin() -> bool:
 def admin_token_configured() -> bool:
     """Whether the server was started with an admin token at all."""
     return bool(current_app.config.get("ADMIN_TOKEN"))
-
-
-def token_matches(candidate: str) -> bool:
-    """Constant-time comparison of a typed token with the configured admin token."""
-    expected = current_app.config.get("ADMIN_TOKEN") or ""
-    return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
 
 
 def csrf_token() -> str:
@@ -159,7 +153,7 @@ def login():
             status=429))
         response.headers["Retry-After"] = str(wait)
         return response
-    if not token_matches(request.form.get("token", "")):
+    if not auth.admin_token_matches(request.form.get("token", "")):
         token_guard.record_failure()
         return render_config({"token": "That admin token is not right. Type the value of "
                                        "ADMIN_TOKEN the server was started with."}, status=401)

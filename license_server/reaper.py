@@ -5,8 +5,7 @@ import logging
 import threading
 import time
 
-from license_server import metrics
-from license_server.logs import log_event, seat_kind
+from license_server import events
 
 log = logging.getLogger(__name__)
 
@@ -15,10 +14,7 @@ def reclaim(store) -> list[dict]:
     """Reclaim every expired lease once, logging and counting each one."""
     expired = store.reap_expired()
     for seat in expired:
-        metrics.LEASE_EXPIRATIONS.labels(tool=seat["tool"]).inc()
-        log_event("lease_expired", f"Lease of {seat['user']} on {seat['tool']} expired; seat reclaimed",
-                  level=logging.WARNING, tool=seat["tool"], user=seat["user"], team=seat["team"],
-                  seat=seat_kind(seat), borrow_id=seat["id"])
+        events.lease_expired(seat)
     return expired
 
 

@@ -7,7 +7,6 @@ from flask import current_app
 from marshmallow import Schema, fields
 
 from license_server.db import get_store
-from license_server.deployments import current_build
 from license_server.openapi import Blueprint
 from license_server.timestamps import iso
 
@@ -38,4 +37,4 @@ def status():
     store = get_store()
     at = store.get_demo_state(RESET_KEY)
     return {"last_reset_at": iso(at) if at else None,
-            "version": current_build(store, current_app.config)["version"]}
+            "version": current_app.extensions["build_info"]()["version"]}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from prometheus_client.core import GaugeMetricFamily
 
-from license_server import demo_marks, faults
+from license_server.demo import acts, faults
 
 
 class DemoStateCollector:
@@ -25,9 +25,9 @@ class DemoStateCollector:
         for labels, value in faults.fault_gauge_samples(self.store):
             active.add_metric([labels["fault"], labels["variant"]], value)
         yield active
-        acts = GaugeMetricFamily("license_demo_act_timestamp_seconds",
-                                 "Unix time the act of a demo scenario last started.",
-                                 labels=["scenario", "act"])
-        for labels, value in demo_marks.act_gauge_samples(self.store):
-            acts.add_metric([labels["scenario"], labels["act"]], value)
-        yield acts
+        started = GaugeMetricFamily("license_demo_act_timestamp_seconds",
+                                    "Unix time the act of a demo scenario last started.",
+                                    labels=["scenario", "act"])
+        for labels, value in acts.act_gauge_samples(self.store):
+            started.add_metric([labels["scenario"], labels["act"]], value)
+        yield started

@@ -7,9 +7,13 @@ import time
 from flask import abort, current_app
 from marshmallow import Schema, fields, validate
 
-from license_server import demo_support, faults
+from license_server.build import base_build
+from license_server.db import get_store
+from license_server.demo import faults
+from license_server.logs import log_event
 from license_server.openapi import Blueprint
 from license_server.schemas import ErrorSchema, LenientSchema, literal
+from license_server.timestamps import iso
 
 bp = Blueprint("deployments", __name__, url_prefix="/api/deployments",
                description="Deployments of the demo: versions, the faults they bring, rollbacks.")
@@ -68,12 +72,6 @@ class RolledBackSchema(Schema):
     rolled_back = fields.Nested(DeploymentSchema)
 
 
-def base_build(config) -> dict:
-    """The version the server process was started with."""
-    return {"version": config.get("APP_VERSION") or "unknown",
-            "commit": config.get("GIT_COMMIT") or "unknown", "deployed_at": None, "faults": {}}
-
-
 def _state(store) -> dict:
     """The deployment stack (newest last) and the log of every deploy and rollback."""
     state = store.get_demo_state(STATE_KEY) or {}
@@ -88,14 +86,14 @@ def current_build(store, config) -> dict:
 
 def _view(entry: dict) -> dict:
     """A deployment as the API shows it."""
-    return {**entry, "deployed_at": demo_support.iso(entry["deployed_at"]) if entry.get("deployed_at") else None}
+    return {**entry, "deployed_at": iso(entry["deployed_at"]) if entry.get("deployed_at") else None}
 
 
 @bp.get("")
 @bp.response(200, DeploymentsSchema())
 def list_deployments():
     """The running version and every deploy and rollback so far."""
-    store = demo_support.get_store()
+    store = get_store()
     state = _state(store)
     return {"current": _view(current_build(store, current_app.config)),
             "history": [_view(e) for e in state["history"]]}
@@ -110,7 +108,7 @@ def list_deployments():
 def deploy(body):
     """Record a deployment (admin); the faults it names are switched to their variants."""
     version, commit, wanted = body["version"], body["commit"], body["faults"] or {}
-    store = demo_support.get_store()
+    store = get_store()
     for name, variant in wanted.items():
         faults.check_variant(name, variant)
     previous = current_build(store, current_app.config)
@@ -120,9 +118,8 @@ def deploy(body):
     state["stack"].append(entry)
     state["history"].append({**entry, "action": "deploy"})
     store.set_demo_state(STATE_KEY, state)
-    demo_support.log_event("deployment", f"deployed {version} ({commit})", action="deploy",
-                           version=version, commit=commit, previous_version=previous["version"],
-                           faults=wanted)
+    log_event("deployment", f"deployed {version} ({commit})", action="deploy",
+              version=version, commit=commit, previous_version=previous["version"], faults=wanted)
     return {"current": _view(entry), "previous": _view(previous)}
 
 
@@ -132,7 +129,7 @@ def deploy(body):
 @bp.alt_response(409, schema=ErrorSchema)
 def rollback():
     """Go back to the previous version (admin); the faults the newest deployment brought go off."""
-    store = demo_support.get_store()
+    store = get_store()
     state = _state(store)
     if not state["stack"]:
         abort(409, "Nothing to roll back: the server still runs the version it started with. "
@@ -144,7 +141,7 @@ def rollback():
                              "deployed_at": time.time(), "faults": {}, "action": "rollback",
                              "rolled_back": undone["version"]})
     store.set_demo_state(STATE_KEY, state)
-    demo_support.log_event("deployment", f"rolled back {undone['version']} to {restored['version']}",
-                           action="rollback", version=restored["version"],
-                           commit=restored["commit"], previous_version=undone["version"])
+    log_event("deployment", f"rolled back {undone['version']} to {restored['version']}",
+              action="rollback", version=restored["version"], commit=restored["commit"],
+              previous_version=undone["version"])
     return {"current": _view(restored), "rolled_back": _view(undone)}

@@ -1,4 +1,5 @@
-"""Act markers: each act of a demo journey logged and exposed as a timestamp for annotations."""
+"""Acts of the demo journeys: each act's start logged, counted and exposed as a timestamp for
+Grafana's annotations (POST /api/demo/marks marks an act as started)."""
 from __future__ import annotations
 
 import re
@@ -7,18 +8,25 @@ import time
 from flask import abort
 from marshmallow import Schema, fields, validate
 
-from license_server import demo_support
+from prometheus_client import Counter
+
+from license_server.db import get_store
+from license_server.logs import log_event
 from license_server.openapi import Blueprint
 from license_server.schemas import ErrorSchema, LenientSchema, literal
+from license_server.timestamps import iso
 
-bp = Blueprint("demo_marks", __name__, url_prefix="/api/demo/marks",
+bp = Blueprint("acts", __name__, url_prefix="/api/demo/marks",
                description="Act markers of the demo journeys.")
+# The demo_state key (a stored name, kept as it was).
 STATE_KEY = "demo_marks"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 NAME_ERROR = ('Send {"scenario": "overage-crisis", "act": "fix"}: lower-case letters, digits, '
               "- and _, at most 40 characters each.")
+DEMO_ACTS = Counter("license_demo_acts", "Demo acts started, by scenario and act.",
+                    ["scenario", "act"])
 # Label values must stay bounded: at most this many scenario/act pairs are kept.
-MAX_MARKS = 200
+MAX_ACTS = 200
 
 
 def _name_field() -> fields.String:
@@ -28,7 +36,7 @@ def _name_field() -> fields.String:
                          error_messages=dict.fromkeys(("required", "null", "invalid"), error))
 
 
-class MarkRequestSchema(LenientSchema):
+class ActRequestSchema(LenientSchema):
     """POST /api/demo/marks."""
 
     error_messages = {"type": NAME_ERROR}
@@ -36,7 +44,7 @@ class MarkRequestSchema(LenientSchema):
     act = _name_field()
 
 
-class MarkSchema(Schema):
+class ActSchema(Schema):
     """An act marked: its latest start and, in the list, how often it was marked."""
 
     scenario = fields.String()
@@ -45,43 +53,43 @@ class MarkSchema(Schema):
     count = fields.Integer()
 
 
-def marks(store) -> dict[str, dict]:
-    """Latest mark per "scenario/act": {"scenario", "act", "at", "count"}."""
+def acts(store) -> dict[str, dict]:
+    """Latest start per "scenario/act": {"scenario", "act", "at", "count"}."""
     return store.get_demo_state(STATE_KEY) or {}
 
 
 @bp.get("")
-@bp.response(200, MarkSchema(many=True))
-def list_marks():
+@bp.response(200, ActSchema(many=True))
+def list_acts():
     """Every act marked so far with its latest time."""
-    return sorted(({**m, "at": demo_support.iso(m["at"])} for m in marks(demo_support.get_store()).values()),
+    return sorted(({**m, "at": iso(m["at"])} for m in acts(get_store()).values()),
                   key=lambda m: m["at"])
 
 
 @bp.post("")
 @bp.admin
-@bp.arguments(MarkRequestSchema())
-@bp.response(201, MarkSchema())
+@bp.arguments(ActRequestSchema())
+@bp.response(201, ActSchema())
 @bp.alt_response(400, schema=ErrorSchema)
 @bp.alt_response(409, schema=ErrorSchema)
-def mark(body):
+def start_act(body):
     """Record that an act starts now (admin), e.g. {"scenario": "overage-crisis", "act": "fix"}."""
     scenario, act = body["scenario"], body["act"]
-    store = demo_support.get_store()
-    state = marks(store)
+    store = get_store()
+    state = acts(store)
     key = f"{scenario}/{act}"
-    if key not in state and len(state) >= MAX_MARKS:
-        abort(409, f"Already {MAX_MARKS} distinct acts marked; reset the server (POST /api/reset "
+    if key not in state and len(state) >= MAX_ACTS:
+        abort(409, f"Already {MAX_ACTS} distinct acts marked; reset the server (POST /api/reset "
                    "clears the marks) before adding new names.")
     now = time.time()
     state[key] = {"scenario": scenario, "act": act, "at": now,
                   "count": state.get(key, {}).get("count", 0) + 1}
     store.set_demo_state(STATE_KEY, state)
-    demo_support.count_demo_act(scenario, act)
-    demo_support.log_event("demo_act", f"{scenario}: act {act}", scenario=scenario, act=act)
-    return {"scenario": scenario, "act": act, "at": demo_support.iso(now)}
+    DEMO_ACTS.labels(scenario=scenario, act=act).inc()
+    log_event("demo_act", f"{scenario}: act {act}", scenario=scenario, act=act)
+    return {"scenario": scenario, "act": act, "at": iso(now)}
 
 
 def act_gauge_samples(store) -> list[tuple[dict, float]]:
     """license_demo_act_timestamp_seconds samples: the latest start of each act."""
-    return [({"scenario": m["scenario"], "act": m["act"]}, m["at"]) for m in marks(store).values()]
+    return [({"scenario": m["scenario"], "act": m["act"]}, m["at"]) for m in acts(store).values()]

@@ -1,16 +1,20 @@
 """Fault switches for the demo journeys: graded, switchable at run time, kept in the database."""
 from __future__ import annotations
 
+import logging
 import random
 import time
 
 from flask import abort, g, request
 from marshmallow import Schema, fields
 
-from license_server import demo_support
+from license_server import events
+from license_server.db import get_store
 from license_server.errors import LicenseError
+from license_server.logs import log_event
 from license_server.openapi import Blueprint
 from license_server.schemas import ErrorSchema, LenientSchema, literal
+from license_server.timestamps import iso
 
 bp = Blueprint("faults", __name__, url_prefix="/api/faults",
                description="Fault switches for the demo journeys.")
@@ -70,7 +74,7 @@ def describe(name: str, active: dict) -> dict:
     return {"name": name, "description": FAULTS[name]["description"],
             "variants": ["off", *FAULTS[name]["variants"]],
             "variant": entry["variant"] if entry else "off",
-            "since": demo_support.iso(entry["since"]) if entry else None}
+            "since": iso(entry["since"]) if entry else None}
 
 
 VARIANT_ERROR = ('Send a JSON body like {"variant": "off"}: "off" or one of the fault\'s variants '
@@ -99,7 +103,7 @@ class FaultSwitchSchema(LenientSchema):
 @bp.response(200, FaultSchema(many=True))
 def list_faults():
     """Every fault switch with its variants and current state."""
-    active = active_faults(demo_support.get_store())
+    active = active_faults(get_store())
     return [describe(name, active) for name in FAULTS]
 
 
@@ -109,7 +113,7 @@ def list_faults():
 def show_fault(name):
     """One fault switch."""
     check_variant(name, "off")
-    return describe(name, active_faults(demo_support.get_store()))
+    return describe(name, active_faults(get_store()))
 
 
 @bp.put("/<name>")
@@ -122,10 +126,9 @@ def switch_fault(body, name):
     """Switch one fault to a variant, or "off" (admin)."""
     variant = body["variant"]
     check_variant(name, variant)
-    active = set_faults(demo_support.get_store(), {name: variant})
-    demo_support.log_event("fault_change", f"fault {name} set to {variant}",
-                           level="warning" if variant != "off" else "info",
-                           fault=name, variant=variant)
+    active = set_faults(get_store(), {name: variant})
+    log_event("fault_change", f"fault {name} set to {variant}",
+              level=logging.WARNING if variant != "off" else logging.INFO, fault=name, variant=variant)
     return describe(name, active)
 
 
@@ -138,7 +141,7 @@ class InjectedServerError(LicenseError):
 @bp.before_app_request
 def borrow_faults_hook():
     """Apply the borrow faults to POST /api/borrow before its view runs."""
-    if request.method == "POST" and request.path == "/api/borrow":
+    if request.endpoint == "api.borrow":
         body = request.get_json(silent=True)
         if isinstance(body, dict) and isinstance(body.get("tool"), str):
             apply_borrow_faults(body["tool"])
@@ -149,18 +152,16 @@ def apply_borrow_faults(tool: str) -> None:
     if g.get("borrow_faults_applied"):
         return
     g.borrow_faults_applied = True
-    active = active_faults(demo_support.get_store())
+    active = active_faults(get_store())
     latency = active.get("borrow_latency")
     if latency:
         time.sleep(FAULTS["borrow_latency"]["variants"][latency["variant"]])
     errors = active.get("borrow_errors")
     if errors and random.random() * 100 < FAULTS["borrow_errors"]["variants"][errors["variant"]]:
-        demo_support.count_server_error(tool)
         body = request.get_json(silent=True) or {}
-        demo_support.log_event("borrow_rejected", f"Borrow of {tool} failed: server error",
-                               level="error", tool=tool, user=body.get("user"),
-                               team=body.get("team"), reason="server_error",
-                               fault="borrow_errors", variant=errors["variant"])
+        events.borrow_refused(tool, "server_error", store=get_store(), user=body.get("user"),
+                              team=body.get("team"), message=f"Borrow of {tool} failed: server error",
+                              level=logging.ERROR, fault="borrow_errors", variant=errors["variant"])
         raise InjectedServerError("The server failed to handle this borrow; retry, and if it "
                                   "keeps failing check the latest deployment and /api/faults.")
 

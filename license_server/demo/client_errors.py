@@ -1,10 +1,13 @@
 """Browser-side errors reported by the pages: logged with the request id and counted."""
 from __future__ import annotations
 
-from flask import abort, request
-from marshmallow import Schema, fields, validate
+import logging
 
-from license_server import demo_support
+from flask import abort, g, request
+from marshmallow import Schema, fields, validate
+from prometheus_client import Counter
+
+from license_server.logs import log_event
 from license_server.openapi import Blueprint
 from license_server.schemas import ErrorSchema, LenientSchema, literal
 
@@ -15,6 +18,8 @@ KINDS = ("error", "unhandledrejection")
 PAGES = ("dashboard", "config")
 MAX_FIELD = 2000
 MAX_BYTES = 16_384
+FRONTEND_ERRORS = Counter("license_frontend_errors", "JavaScript errors reported by the pages.",
+                          ["page", "kind"])
 MESSAGE_ERROR = 'Send a JSON body with at least {"message": "..."} describing the error.'
 
 
@@ -63,10 +68,10 @@ def report(body):
     kind = body["kind"] if body["kind"] in KINDS else "error"
     # The page label stays bounded: anything unknown counts as "other".
     page = body["page"] if body["page"] in PAGES else "other"
-    demo_support.count_frontend_error(page, kind)
-    demo_support.log_event("client_error", f"browser error on {page}: {_text(body, 'message')}",
-                           level="error", page=page, kind=kind, error_message=_text(body, "message"),
-                           source=_text(body, "source"), line=body["line"],
-                           column=body["column"], stack=_text(body, "stack"),
-                           user_agent=request.headers.get("User-Agent", "")[:200])
-    return {"recorded": True, "request_id": demo_support.request_id()}
+    FRONTEND_ERRORS.labels(page=page, kind=kind).inc()
+    log_event("client_error", f"browser error on {page}: {_text(body, 'message')}",
+              level=logging.ERROR, page=page, kind=kind, error_message=_text(body, "message"),
+              source=_text(body, "source"), line=body["line"], column=body["column"],
+              stack=_text(body, "stack"), user_agent=request.headers.get("User-Agent", "")[:200])
+    # The id echoed in X-Request-ID, so the browser's report and the server's line meet.
+    return {"recorded": True, "request_id": g.get("request_id") or request.headers.get("X-Request-ID")}
