@@ -1,6 +1,6 @@
 """Benchmark: time from the first overage borrow to HighOverageRate at the webhook (demo profile).
 
-    python bench/bench_detection.py [--runs 5] [--hold 45]
+    python -m bench.bench_detection [--runs 5] [--hold 45]
 
 Starts a native stack (license server, Prometheus, Alertmanager) on free loopback ports.
 Each run resets the server, waits until no HighOverageRate is active, runs the heavy
@@ -23,14 +23,10 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from license_demo import detection_config  # noqa: E402
-from license_demo.overage_load import (DAVINCI, first_overage_borrow_at,  # noqa: E402
-                                       heavy_borrow_load, stress_test_available,
-                                       wait_until)
-from license_demo.stack import Stack, StackSettings, received_at  # noqa: E402
+from bench.overage_load import DAVINCI, first_overage_borrow_at, heavy_borrow_load, stress_test_available, wait_until
+from license_demo.clients import received_at
+from license_demo.stack import detection_config
+from license_demo.stack.stack import Stack, StackSettings
 
 TOKEN = "bench-admin-token"
 

@@ -1,6 +1,6 @@
 """Resident memory of the native stack's processes after a burst of borrows (sizes the compose limits).
 
-    .venv/bin/python bench/bench_stack_memory.py [--seconds 20]
+    .venv/bin/python -m bench.bench_stack_memory [--seconds 20]
 
 Prints the RSS of the license server (gunicorn master and workers), Prometheus and
 Alertmanager next to the memory limits docker-compose.yml gives them.
@@ -17,10 +17,9 @@ from pathlib import Path
 import requests
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from license_demo.stack.stack import Stack, StackSettings
 
-from license_demo.stack import Stack, StackSettings  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 COMPOSE_NAMES = {"license-server": "license-server", "prometheus": "prometheus",
                  "alertmanager": "alertmanager"}

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from license_demo.overage_load import DAVINCI, heavy_borrow_load
+from bench.overage_load import DAVINCI, heavy_borrow_load
 
 pytestmark = pytest.mark.stack
 

@@ -17,8 +17,8 @@ import pexpect
 import pytest
 import requests
 
-from license_demo.baseline import BaselineLoad
-from license_demo.stack import received_at
+from license_demo.stack.baseline import BaselineLoad
+from license_demo.clients import received_at
 
 pytestmark = pytest.mark.stack
 

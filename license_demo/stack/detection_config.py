@@ -5,7 +5,7 @@ stack (service names, demo profile). Every other copy (the native stack's loopba
 the production profile, email and Slack switched on from the environment) is rendered from
 them here, so the variants cannot drift apart.
 
-    python -m license_demo.detection_config --target compose --out build/detection
+    python -m license_demo.stack.detection_config --target compose --out build/detection
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS_SOURCE = REPO / "prometheus" / "prometheus.yml"
 ALERTMANAGER_SOURCE = REPO / "alertmanager" / "alertmanager.yml"
 CHANNELS_SOURCE = REPO / "alertmanager" / "channels.yml"
