@@ -161,6 +161,24 @@ class PrometheusClient:
         response = requests.get(self.url.rstrip("/") + "/api/v1/status/flags", timeout=TIMEOUT)
         return _check(response, "Prometheus flags").json()["data"]
 
+    def rules(self, kind: str | None = None) -> list[dict]:
+        """The rules Prometheus loaded, every group's, of one type ("alert" or "record") when given."""
+        try:
+            response = requests.get(self.url.rstrip("/") + "/api/v1/rules",
+                                    params={"type": kind} if kind else {}, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
+        groups = _check(response, "Prometheus rules").json()["data"]["groups"]
+        return [rule for group in groups for rule in group.get("rules", [])]
+
+    def targets(self) -> list[dict]:
+        """The active scrape targets with their health and last error."""
+        try:
+            response = requests.get(self.url.rstrip("/") + "/api/v1/targets", timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
+        return _check(response, "Prometheus targets").json()["data"]["activeTargets"]
+
     def alerts(self) -> list[dict]:
         """Alerts Prometheus holds now, pending or firing."""
         try:

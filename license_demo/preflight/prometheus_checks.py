@@ -7,23 +7,17 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import requests
-import yaml
 
 from license_demo.preflight.report import Report
-from license_demo.preflight.targets import REPO, Targets, get, short_error
+from license_demo.preflight.targets import Targets, get, short_error
+from license_demo.rule_settings import load_rule_settings
 
-# The rendered rule files (prometheus/generate_rules.py): both profiles hold the same alerts.
-RULE_FILES = (REPO / "prometheus" / "rules" / "demo.yml", REPO / "prometheus" / "rules" / "production.yml")
 SERVER_JOB = "license-server"
 
 
 def expected_alerts() -> set[str]:
-    """Every alert name of the project's rule set."""
-    names = set()
-    for path in RULE_FILES:
-        for group in yaml.safe_load(path.read_text())["groups"]:
-            names.update(rule["alert"] for rule in group["rules"] if "alert" in rule)
-    return names
+    """Every alert name of the project's rule set (prometheus/rules.src.yml, both profiles)."""
+    return set(load_rule_settings().alert_names)
 
 
 def duration_seconds(duration: str) -> float:

@@ -85,10 +85,9 @@ def prometheus_facts(col: FactLog) -> None:
                   'up{job="license-server"}', ("instance",), "up")
     ev.data["up"] = min((r["value"] for r in up), default=None)
     try:
-        targets = requests.get(prom.url.rstrip("/") + "/api/v1/targets", timeout=10).json()
-        errors = [t.get("lastError") for t in targets["data"]["activeTargets"]
+        errors = [t.get("lastError") for t in prom.targets()
                   if t.get("labels", {}).get("job") == "license-server" and t.get("lastError")]
-    except (requests.RequestException, ValueError, KeyError):
+    except (DemoError, ValueError, KeyError):
         errors = []
     ev.data["target_error"] = errors[0] if errors else ""
     col.add("scrape_error", "last scrape error of the license-server target", ev.data["target_error"] or "none",

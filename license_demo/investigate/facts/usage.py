@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
-from license_demo.investigate import rule_settings, wording
-from license_demo.investigate.wording import plural
+from license_demo.investigate import loaded_rules, wording
 from license_demo.investigate.facts.alerts import ALERT_SERIES
 from license_demo.investigate.promql import duration, grew
+from license_demo.investigate.wording import plural
+from license_demo.rule_settings import load_rule_settings
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import Evidence, FactLog
@@ -197,13 +198,13 @@ def _demand_distribution(col: FactLog, tool: str, in_use: str) -> None:
         col.add("demand_mean", f"average {tool} seats in use over those samples",
                 round(sum(samples) / len(samples), 1), f"mean of {query}", "prometheus", "seat")
     try:
-        settings = rule_settings.thresholds(s.rules_file)
+        settings = load_rule_settings(s.rules_file).values
         ev.data["overage_threshold"] = float(settings["high_overage_ratio"])
     except (ValueError, KeyError, TypeError) as exc:
         ev.notes.append(f"alert threshold unknown ({exc}): raise-commit cannot be sized")
-    ev.data["overage_alert_for"] = rule_settings.alert_for_seconds(col.sources.prometheus.url, "HighOverageRate")
-    ev.data["overage_rate_window"] = rule_settings.rate_window_seconds(col.sources.prometheus.url,
-                                                                       "tool:license_overage_checkouts:rate")
+    ev.data["overage_alert_for"] = loaded_rules.alert_for_seconds(col.sources.prometheus, "HighOverageRate")
+    ev.data["overage_rate_window"] = loaded_rules.rate_window_seconds(col.sources.prometheus,
+                                                                      "tool:license_overage_checkouts:rate")
 
 
 def _prices(col: FactLog, tool: str) -> None:
