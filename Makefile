@@ -53,7 +53,7 @@ down:
 	docker compose down
 
 dashboards: venv
-	$(PY) grafana/generate.py
+	$(PY) -m grafana.generate
 
 rules: venv
 	$(PY) prometheus/generate_rules.py

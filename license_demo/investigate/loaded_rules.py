@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from license_demo.clients import DemoError, PrometheusClient
+from license_demo.durations import duration_seconds
 
 
 def _rules(prometheus: PrometheusClient, kind: str) -> list[dict]:
@@ -20,11 +21,10 @@ def _rules(prometheus: PrometheusClient, kind: str) -> list[dict]:
 
 def rate_window_seconds(prometheus: PrometheusClient, record: str) -> float | None:
     """The range of the rate() in recording rule `record` as loaded (30 s in the demo, 5 min in production)."""
-    units = {"s": 1, "m": 60, "h": 3600}
     for rule in _rules(prometheus, "record"):
-        match = re.search(r"\[(\d+)([smh])\]", rule.get("query", "")) if rule.get("name") == record else None
+        match = re.search(r"\[(\d+[smh])\]", rule.get("query", "")) if rule.get("name") == record else None
         if match:
-            return float(match.group(1)) * units[match.group(2)]
+            return duration_seconds(match.group(1))
     return None
 
 

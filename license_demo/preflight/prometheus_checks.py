@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from license_demo.durations import duration_seconds
 from license_demo.preflight.report import Report
 from license_demo.preflight.targets import Targets, get, short_error
 from license_demo.rule_settings import load_rule_settings
@@ -18,12 +19,6 @@ SERVER_JOB = "license-server"
 def expected_alerts() -> set[str]:
     """Every alert name of the project's rule set (prometheus/rules.src.yml, both profiles)."""
     return set(load_rule_settings().alert_names)
-
-
-def duration_seconds(duration: str) -> float:
-    """A Prometheus duration such as 5s, 1m or 1m30s in seconds."""
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", duration))
 
 
 def _epoch(text: str) -> float:
@@ -63,7 +58,7 @@ def check_scrape(targets: Targets, report: Report) -> None:
         return
     server_host = urlsplit(targets.server).netloc
     target = next((t for t in jobs if urlsplit(t["scrapeUrl"]).netloc == server_host), jobs[0])
-    interval = duration_seconds(target.get("scrapeInterval", "")) or 15.0
+    interval = duration_seconds(target.get("scrapeInterval", ""), default=0.0) or 15.0
     age = time.time() - _epoch(target["lastScrape"]) if not target["lastScrape"].startswith("0001") else None
     where = target["scrapeUrl"]
     if target["health"] != "up":
