@@ -6,7 +6,7 @@ import time
 import gevent
 import requests
 
-from stress_test.report import percentile
+from stress_test.run_summary import percentile
 from stress_test.run_state import RunState
 from stress_test.tool_catalog import read_tools
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from stress_test import report, seats
+from stress_test import run_summary, seats
 from stress_test.profiles import PROFILES, Profile
 from stress_test.run_state import RunState
 from stress_test.settings import DEFAULT_SEED, RunSettings
@@ -58,4 +58,4 @@ def finish_run(environment, run: RunState) -> None:
     """Return the seats a cycle mode still holds, then print the summary table."""
     if run.settings.returns_seats:
         seats.return_held(run)
-    print(report.table(report.summary(run, stopped_by="locust")))
+    print(run_summary.table(run_summary.summary(run, stopped_by="locust")))

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import requests
 
 from license_demo.durations import duration_seconds
-from license_demo.preflight.report import Report
+from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import Targets, get, short_error
 from license_demo.rule_settings import load_rule_settings
 
