@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from license_demo.clients import ServerClient
 from license_demo.stack.stack import Stack, StackSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,7 +62,7 @@ def main() -> int:
         try:
             print(f"loading {stack.server_url} for {args.seconds:.0f} s ...", flush=True)
             stop, n = time.monotonic() + args.seconds, 0
-            tools = [t["name"] for t in requests.get(f"{stack.server_url}/api/tools").json()]
+            tools = [t["name"] for t in ServerClient(stack.server_url).tools()]
             while time.monotonic() < stop:
                 response = requests.post(f"{stack.server_url}/api/borrow", json={
                     "tool": tools[n % len(tools)], "user": f"user{n % 40}", "team": "bench"})
