@@ -53,12 +53,12 @@ down:
 	docker compose down
 
 dashboards: venv
-	$(PY) grafana/generate.py
+	$(PY) -m grafana.generate
 
 rules: venv
 	$(PY) prometheus/generate_rules.py
 
 bench: venv
-	$(PY) bench/bench_server.py
-	$(PY) bench/bench_detection.py
-	$(PY) bench/bench_scenario.py
+	$(PY) -m bench.bench_server
+	$(PY) -m bench.bench_detection
+	$(PY) -m bench.bench_scenario

@@ -1,6 +1,6 @@
 """Benchmark: time from the first overage borrow to HighOverageRate at the webhook (demo profile).
 
-    python bench/bench_detection.py [--runs 5] [--hold 45]
+    python -m bench.bench_detection [--runs 5] [--hold 45]
 
 Starts a native stack (license server, Prometheus, Alertmanager) on free loopback ports.
 Each run resets the server, waits until no HighOverageRate is active, runs the heavy
@@ -23,14 +23,10 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from license_demo import detection_config  # noqa: E402
-from license_demo.overage_load import (DAVINCI, first_overage_borrow_at,  # noqa: E402
-                                       heavy_borrow_load, stress_test_available,
-                                       wait_until)
-from license_demo.stack import Stack, StackSettings, received_at  # noqa: E402
+from bench.overage_load import DAVINCI, first_overage_borrow_at, heavy_borrow_load, stress_test_available, wait_until
+from license_demo.clients import received_at
+from license_demo.stack import detection_config
+from license_demo.stack.stack import Stack, StackSettings
 
 TOKEN = "bench-admin-token"
 
@@ -85,14 +81,14 @@ def measure_flaps(stack: Stack, hold: float) -> tuple[int, int]:
     return gaps, resolved
 
 
-def one_run(stack: Stack, index: int, hold: float, log_dir: Path) -> dict:
+def one_run(stack: Stack, index: int, hold: float) -> dict:
     """Reset, load, measure the delay to the webhook; optionally check for flapping."""
     stack.reset()
     wait_until(lambda: not high_overage_active(stack), timeout=120, poll=1,
                what="HighOverageRate to clear after the reset")
     time.sleep(random.uniform(0, 5))  # a random phase against the scrape and evaluation ticks
     since = time.time()
-    how = heavy_borrow_load(stack.server_url, DAVINCI, log_dir / f"run-{index}")
+    how = heavy_borrow_load(stack.server_url, DAVINCI)
     first = first_overage_borrow_at(stack.server_url, DAVINCI)
     if first is None:
         raise RuntimeError("the load produced no overage borrow; check the DaVinci settings")
@@ -120,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         with stack:
             results = []
             for index in range(1, args.runs + 1):
-                result = one_run(stack, index, args.hold if index == 1 else 0, Path(tmp))
+                result = one_run(stack, index, args.hold if index == 1 else 0)
                 flaps = (f", steady load {args.hold:.0f}s: {result['gaps']} polls not firing, "
                          f"{result['resolved']} resolved notifications"
                          if "gaps" in result else "")

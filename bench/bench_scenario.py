@@ -1,7 +1,7 @@
 """Benchmark: the full overage-crisis cycle in auto mode on a fresh native stack, phase by phase.
 
 Problem → alert → fix → alert resolved → verified with the same load (the guide's heavy
-full-cycle build job on DaVinci, twice), against the demo guide's 13 minutes by hand. Run: `.venv/bin/python bench/bench_scenario.py [--seed N] [--runs N]`.
+full-cycle build job on DaVinci, twice), against the demo guide's 13 minutes by hand. Run: `.venv/bin/python -m bench.bench_scenario [--seed N] [--runs N]`.
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from license_demo import report, runner
+from license_demo.scenarios import journey_runner, timeline_report
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.scenarios import SCENARIOS
-from license_demo.stack import Stack, StackSettings
+from license_demo.scenarios.journeys import SCENARIOS
+from license_demo.stack.stack import Stack, StackSettings
 
 GUIDE_MINUTES = 13
 
@@ -29,13 +29,13 @@ def one_run(stack: Stack, seed: int, workdir: Path) -> dict:
 
     server = ServerClient(stack.server_url, stack.admin_token)
     server.reset()
-    ctx = runner.Context(server=server, prometheus=PrometheusClient(stack.prometheus_url),
+    ctx = journey_runner.JourneyContext(server=server, prometheus=PrometheusClient(stack.prometheus_url),
                          alertmanager=AlertmanagerClient(stack.alertmanager_url), grafana=None,
                          mode="auto", seed=seed, workdir=workdir, alert_timeout=240, out=out)
     scenario = SCENARIOS["overage-crisis"]
-    timeline = runner.run(scenario, ctx)
-    report.write(scenario, timeline, workdir)
-    return report.to_json(scenario, timeline)
+    timeline = journey_runner.run(scenario, ctx)
+    timeline_report.write(scenario, timeline, workdir)
+    return timeline_report.to_json(scenario, timeline)
 
 
 def main(argv: list[str] | None = None) -> int:

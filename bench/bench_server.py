@@ -22,8 +22,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from license_demo.processes import start_license_server  # noqa: E402
+from license_demo.stack.processes import start_license_server
 
 DEFAULT_TOOL = "Vector - DaVinci Configurator SE"
 BENCH_TOKEN = "bench-admin-token"
@@ -220,7 +219,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Measure borrow+return cycles against GET /healthz on the same gunicorn "
                     "server (started here on SQLite in a temporary folder, unless --url).",
-        epilog="Example: .venv/bin/python bench/bench_server.py --duration 10 --clients 20")
+        epilog="Example: .venv/bin/python -m bench.bench_server --duration 10 --clients 20")
     parser.add_argument("--duration", type=float, default=10.0,
                         help="seconds measured per kind and round (default 10)")
     parser.add_argument("--rounds", type=int, default=2,

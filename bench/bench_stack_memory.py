@@ -1,6 +1,6 @@
 """Resident memory of the native stack's processes after a burst of borrows (sizes the compose limits).
 
-    .venv/bin/python bench/bench_stack_memory.py [--seconds 20]
+    .venv/bin/python -m bench.bench_stack_memory [--seconds 20]
 
 Prints the RSS of the license server (gunicorn master and workers), Prometheus and
 Alertmanager next to the memory limits docker-compose.yml gives them.
@@ -17,10 +17,10 @@ from pathlib import Path
 import requests
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from license_demo.clients import ServerClient
+from license_demo.stack.stack import Stack, StackSettings
 
-from license_demo.stack import Stack, StackSettings  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 COMPOSE_NAMES = {"license-server": "license-server", "prometheus": "prometheus",
                  "alertmanager": "alertmanager"}
@@ -62,7 +62,7 @@ def main() -> int:
         try:
             print(f"loading {stack.server_url} for {args.seconds:.0f} s ...", flush=True)
             stop, n = time.monotonic() + args.seconds, 0
-            tools = [t["name"] for t in requests.get(f"{stack.server_url}/api/tools").json()]
+            tools = [t["name"] for t in ServerClient(stack.server_url).tools()]
             while time.monotonic() < stop:
                 response = requests.post(f"{stack.server_url}/api/borrow", json={
                     "tool": tools[n % len(tools)], "user": f"user{n % 40}", "team": "bench"})

@@ -1,7 +1,7 @@
 """Write the Grafana JSON of every grafana/dashboards/*.dashboard.py into the provisioning folder.
 
-    python grafana/generate.py           # regenerate (make dashboards)
-    python grafana/generate.py --check   # exit 1 when a committed JSON is out of date
+    python -m grafana.generate           # regenerate (make dashboards)
+    python -m grafana.generate --check   # exit 1 when a committed JSON is out of date
 """
 from __future__ import annotations
 
@@ -18,17 +18,14 @@ SUFFIX = ".dashboard.py"
 
 def load_dashboards(folder: Path = DASHBOARDS) -> dict[str, dict]:
     """Return {file name: dashboard JSON} for every *.dashboard.py in `folder`."""
-    sys.path.insert(0, str(folder))
-    try:
-        from grafanalib._gen import loader
-        import panels
-        result = {}
-        for path in sorted(folder.glob(f"*{SUFFIX}")):
-            data = panels.to_json(loader(str(path)))
-            result[f"{data['uid']}.json"] = data
-        return result
-    finally:
-        sys.path.remove(str(folder))
+    from grafanalib._gen import loader
+
+    from grafana.dashboards import panels
+    result = {}
+    for path in sorted(folder.glob(f"*{SUFFIX}")):
+        data = panels.to_json(loader(str(path)))
+        result[f"{data['uid']}.json"] = data
+    return result
 
 
 def render(data: dict) -> str:

@@ -8,8 +8,8 @@ import sys
 # Each module listed here defines `register(subparsers)`, which adds its subcommand with
 # `parser.set_defaults(func=run)`; adding a subcommand is one line in this tuple.
 SUBCOMMAND_MODULES = (
-    "license_demo.stack",
-    "license_demo.scenario_cli",
+    "license_demo.stack.stack",
+    "license_demo.scenarios.scenario_cli",
     "license_demo.investigate.cli",
     "license_demo.preflight.cli",
 )

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import requests
 
@@ -11,6 +12,11 @@ TIMEOUT = 10
 
 class DemoError(RuntimeError):
     """A step of a scenario failed; the message says what to check next."""
+
+
+def received_at(alert: dict) -> float:
+    """Epoch seconds at which the server's webhook received `alert` (its `received_at`)."""
+    return datetime.fromisoformat(alert["received_at"].replace("Z", "+00:00")).timestamp()
 
 
 def _check(response: requests.Response, what: str) -> requests.Response:
@@ -100,6 +106,27 @@ class ServerClient:
         """Alerts as last received by the server's Alertmanager webhook."""
         return self.call("GET", "/api/alerts" + (f"?status={status}" if status else "")).json()
 
+    def wait_for_webhook(self, alertname: str, status: str = "firing", timeout: float = 90.0,
+                         labels: dict | None = None, since: float | None = None,
+                         poll: float = 0.25, see: str = "") -> dict:
+        """Wait until the server's webhook holds `alertname` in `status`; return that alert.
+
+        `labels` must all match; `since` (epoch seconds) ignores deliveries received earlier;
+        `see` names where to look when it times out.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for alert in self.alerts(status):
+                alert_labels = alert.get("labels", {})
+                if (alert_labels.get("alertname") == alertname
+                        and alert.get("status", status) == status
+                        and all(alert_labels.get(k) == v for k, v in (labels or {}).items())
+                        and (since is None or received_at(alert) >= since)):
+                    return alert
+            time.sleep(poll)
+        raise TimeoutError(f"{alertname} did not reach the webhook as {status} within "
+                           f"{timeout:.0f}s" + (f"; see {see}" if see else ""))
+
 
 @dataclass
 class PrometheusClient:
@@ -133,6 +160,24 @@ class PrometheusClient:
         """The command-line flags Prometheus runs with."""
         response = requests.get(self.url.rstrip("/") + "/api/v1/status/flags", timeout=TIMEOUT)
         return _check(response, "Prometheus flags").json()["data"]
+
+    def rules(self, kind: str | None = None) -> list[dict]:
+        """The rules Prometheus loaded, every group's, of one type ("alert" or "record") when given."""
+        try:
+            response = requests.get(self.url.rstrip("/") + "/api/v1/rules",
+                                    params={"type": kind} if kind else {}, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
+        groups = _check(response, "Prometheus rules").json()["data"]["groups"]
+        return [rule for group in groups for rule in group.get("rules", [])]
+
+    def targets(self) -> list[dict]:
+        """The active scrape targets with their health and last error."""
+        try:
+            response = requests.get(self.url.rstrip("/") + "/api/v1/targets", timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
+        return _check(response, "Prometheus targets").json()["data"]["activeTargets"]
 
     def alerts(self) -> list[dict]:
         """Alerts Prometheus holds now, pending or firing."""

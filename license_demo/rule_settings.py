@@ -1,7 +1,8 @@
-"""The alert thresholds of prometheus/rules.src.yml `settings`, for everything that draws or quotes them.
+"""The alert thresholds and alert names of prometheus/rules.src.yml, for everything that draws or quotes them.
 
-The rules, the dashboards and their tests read the same numbers from here, so a threshold
-changed in the rule source moves the dashboard lines with it.
+The one reader of the rule source outside the rule generator: the dashboards, the investigator,
+preflight and their tests take the same numbers from here, so a threshold changed in the rule
+source moves the dashboard lines and the investigator's sizing with it.
 
     from license_demo.rule_settings import load_rule_settings
     settings = load_rule_settings()
@@ -33,6 +34,8 @@ class RuleSettings:
 
     values: dict
     alert_lines: dict[str, AlertLine]
+    # Every alert name of the rule groups (both profiles hold the same alerts).
+    alert_names: frozenset[str] = frozenset()
 
     def threshold(self, alert: str) -> float:
         """The threshold `alert` fires above (KeyError names the alerts that have one)."""
@@ -47,14 +50,24 @@ class RuleSettings:
         return self.alert_lines[alert].series
 
 
-def load_rule_settings(path: Path = RULES_SOURCE) -> RuleSettings:
-    """Read `settings` of the rule source at `path`."""
-    values = yaml.safe_load(Path(path).read_text())["settings"]
+def load_rule_settings(path: Path | str | None = None) -> RuleSettings:
+    """Read `settings` and the alert names of the rule source at `path` (default: the checkout's)."""
+    source = Path(path or RULES_SOURCE)
+    try:
+        data = yaml.safe_load(source.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read the alert thresholds from {source}: {exc}; run from a checkout of "
+                         "the project or pass --rules-file") from exc
+    values = data.get("settings")
+    if not isinstance(values, dict):
+        raise ValueError(f"{source} has no `settings` mapping with the alert thresholds")
     lines = {}
     for alert, entry in values.get("alert_series", {}).items():
         lines[alert] = AlertLine(alert=alert, series=entry["series"], setting=entry["threshold"],
                                  value=values[entry["threshold"]])
-    return RuleSettings(values=values, alert_lines=lines)
+    names = frozenset(rule["alert"] for group in data.get("rule_groups", []) for rule in group.get("rules", [])
+                      if "alert" in rule)
+    return RuleSettings(values=values, alert_lines=lines, alert_names=names)
 
 
 def percent(ratio: float) -> str:

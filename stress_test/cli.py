@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from stress_test import report, targets
+from stress_test import run_summary, targets
 from stress_test.menus import NoAnswer, Prompter
 from stress_test.population import BUILD_TEAM, TEAMS
 from stress_test.profiles import MODES, PROFILES, resolve_profile
@@ -263,10 +263,10 @@ def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
         out("\nCancelled; nothing was sent.")
         return EXIT_INTERRUPTED
     run, stopped_by = execute(settings, prices, out)
-    data = report.summary(run, stopped_by)
-    out(report.table(data))
+    data = run_summary.summary(run, stopped_by)
+    out(run_summary.table(data))
     if settings.summary_path:
-        report.write(data, settings.summary_path)
+        run_summary.write(data, settings.summary_path)
         out(f"\nSummary written to {settings.summary_path}")
     if data["fail_ratio"] > settings.max_fail_ratio:
         sys.stderr.write(f"run_stress_test: {data['errors']} of {data['requests']} requests failed "

@@ -6,9 +6,9 @@ import time
 import gevent
 import requests
 
-from stress_test.headers import request_headers
-from stress_test.report import percentile
+from stress_test.run_summary import percentile
 from stress_test.run_state import RunState
+from stress_test.tool_catalog import read_tools
 
 
 def overage_seats(session: requests.Session, run: RunState) -> int | None:
@@ -17,10 +17,7 @@ def overage_seats(session: requests.Session, run: RunState) -> int | None:
     Also refreshes the run's overage prices, so cost follows a price changed mid-run.
     """
     try:
-        response = session.get(f"{run.settings.target.rstrip('/')}/api/tools",
-                               headers=request_headers(), timeout=2)
-        response.raise_for_status()
-        tools = {tool["name"]: tool for tool in response.json()}
+        tools = {tool["name"]: tool for tool in read_tools(run.settings.target, timeout=2, session=session)}
     except (requests.RequestException, ValueError, KeyError, TypeError):
         return None
     run.overage_costs.update({name: tool.get("overage_cost", 0) for name, tool in tools.items()})

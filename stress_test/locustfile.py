@@ -12,20 +12,13 @@ Options of their own: --license-tool, --license-ops, --license-pace, --license-s
 from __future__ import annotations
 
 import random
-import sys
 import uuid
-from pathlib import Path
 
 from locust import HttpUser, events, task
 from locust.exception import StopUser
 
-try:
-    import stress_test  # noqa: F401
-except ImportError:  # plain `locust -f` outside the project's virtualenv: import from the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from stress_test.headers import SYNTHETIC, request_headers  # noqa: E402
-from stress_test.run_state import RunState, Seat, run_of  # noqa: E402
+from stress_test.headers import SYNTHETIC, request_headers
+from stress_test.run_state import RunState, Seat, run_of
 
 
 # Sends of one borrow when the connection fails (the first one included).
@@ -226,5 +219,5 @@ def stop_plain_run(environment, **_kwargs) -> None:
 if __name__ == "__main__":
     from locust import run_single_user
 
-    # Debug one engineer: python stress_test/locustfile.py --host http://localhost:8000 --license-ops 3
+    # Debug one engineer: python -m stress_test.locustfile --host http://localhost:8000 --license-ops 3
     run_single_user(FullCycleUser)

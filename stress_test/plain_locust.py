@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import sys
 
-import requests
-
-from stress_test import report, seats
-from stress_test.headers import request_headers
+from stress_test import run_summary, seats
 from stress_test.profiles import PROFILES, Profile
 from stress_test.run_state import RunState
 from stress_test.settings import DEFAULT_SEED, RunSettings
+from stress_test.tool_catalog import read_tools
 
 DEFAULT_TOOL = "Vector - DaVinci Configurator SE"
 
@@ -31,17 +29,10 @@ def add_arguments(parser) -> None:
                        help="name users <prefix>-01, <prefix>-02, ... instead of roster names")
 
 
-def tool_catalog(host: str) -> list[dict]:
-    """The tools of the server at `host` (GET /api/tools)."""
-    response = requests.get(f"{host.rstrip('/')}/api/tools", headers=request_headers(), timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
 def create_run(environment) -> RunState:
     """Build and attach the run state from Locust's parsed options (pooled budget)."""
     options = environment.parsed_options
-    catalog = tool_catalog(environment.host)
+    catalog = read_tools(environment.host)
     names = [tool["name"] for tool in catalog]
     tools = names if options.license_tool == "all" else [options.license_tool]
     if tools[0] not in names:
@@ -67,4 +58,4 @@ def finish_run(environment, run: RunState) -> None:
     """Return the seats a cycle mode still holds, then print the summary table."""
     if run.settings.returns_seats:
         seats.return_held(run)
-    print(report.table(report.summary(run, stopped_by="locust")))
+    print(run_summary.table(run_summary.summary(run, stopped_by="locust")))

@@ -1,35 +1,17 @@
-"""The simulated engineers: a fixed roster of teams and users, drawn from with a seeded RNG."""
+"""The simulated engineers: the roster's teams and users, drawn from with a seeded RNG."""
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 
-TEAMS: dict[str, tuple[str, ...]] = {
-    "powertrain": ("anna", "jonas", "lukas", "marie", "felix", "sofia", "tobias"),
-    "adas": ("chen", "priya", "david", "lena", "omar", "julia"),
-    "body-electronics": ("ben", "clara", "niklas", "emma", "paul"),
-    "chassis": ("sarah", "max", "hannah", "elias", "mia"),
-    "infotainment": ("noah", "laura", "yuki", "leon", "amelie"),
-}
+from stress_test.teams import BUILD_TEAM, TEAMS as ROSTER
 
-# The team whose build job the story is about: it drives DaVinci Configurator SE into
-# overage (its engineers use that tool most), so it is the stress test's default team.
-BUILD_TEAM = "body-electronics"
+__all__ = ["BUILD_TEAM", "TEAMS", "TOOL_WEIGHTS", "Member", "Population"]
 
-# How often each team reaches for each tool; tools missing here get weight 1 (new catalog entries).
-TOOL_WEIGHTS: dict[str, dict[str, int]] = {
-    "powertrain": {"Vector - DaVinci Configurator SE": 5, "Vector - DaVinci Developer": 3,
-                   "Vector - CANoe": 3, "ETAS - INCA": 5, "MathWorks - MATLAB/Simulink": 2,
-                   "dSPACE - TargetLink": 1},
-    "adas": {"MathWorks - MATLAB/Simulink": 6, "Vector - CANoe": 3, "dSPACE - TargetLink": 3,
-             "Vector - DaVinci Developer": 1},
-    "body-electronics": {"Vector - DaVinci Configurator SE": 6, "Vector - DaVinci Developer": 4,
-                         "Vector - CANoe": 3},
-    "chassis": {"ETAS - INCA": 4, "MathWorks - MATLAB/Simulink": 3, "Vector - CANoe": 2,
-                "dSPACE - TargetLink": 2},
-    "infotainment": {"Vector - CANoe": 5, "Vector - DaVinci Developer": 2,
-                     "MathWorks - MATLAB/Simulink": 1},
-}
+# Views of the one roster (stress_test/teams.py): the teams that have simulated engineers.
+TEAMS: dict[str, tuple[str, ...]] = {name: team.engineers for name, team in ROSTER.items() if team.engineers}
+TOOL_WEIGHTS: dict[str, dict[str, int]] = {name: team.tool_weights for name, team in ROSTER.items()
+                                           if team.tool_weights}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import requests
 
 from stress_test.headers import request_headers
+from stress_test.tool_catalog import read_tools
 
 LOCAL_URL = "http://localhost:8000"
 
@@ -103,9 +104,7 @@ def _reason(exc: Exception) -> str:
 def fetch_tools(url: str, timeout: float = 10.0) -> list[dict]:
     """The server's tool catalog (GET /api/tools); TargetError when it cannot be read."""
     try:
-        response = requests.get(f"{url}/api/tools", headers=request_headers(), timeout=timeout)
-        response.raise_for_status()
-        tools = response.json()
+        tools = read_tools(url, timeout)
     except (requests.RequestException, ValueError) as exc:
         raise TargetError(f"cannot read the tool list from {url}/api/tools ({exc}).") from exc
     if not tools:

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from license_demo.browser import CHROMIUM, CHROMIUM_ARGS
-from license_demo.processes import start_license_server
+from license_demo.stack.processes import start_license_server
 
 ADMIN_TOKEN = "test-admin-token"
 WEBHOOK_TOKEN = "test-webhook-token"
@@ -49,7 +49,7 @@ def native_stack(tmp_path_factory):
     Started on free loopback ports with the demo profile (2 s scrape and evaluation,
     demo rules, 2 s group_wait), the server on SQLite with ADMIN_TOKEN `test-admin-token`;
     started on first use and stopped at the end of the session. It yields a
-    `license_demo.stack.Stack`, whose stable interface is:
+    `license_demo.stack.stack.Stack`, whose stable interface is:
 
     - `server_url`, `prometheus_url`, `alertmanager_url`: `http://127.0.0.1:<port>`;
     - `admin_token`; `webhook_token` (the server's ALERT_WEBHOOK_TOKEN, which Alertmanager
@@ -66,7 +66,7 @@ def native_stack(tmp_path_factory):
     The stack is shared: a test that changes tools or borrows calls `reset()` first and
     expects alerts from earlier tests to be resolving.
     """
-    from license_demo.stack import Stack, StackSettings
+    from license_demo.stack.stack import Stack, StackSettings
 
     settings = StackSettings(data_dir=tmp_path_factory.mktemp("native-stack"),
                              admin_token=ADMIN_TOKEN, profile="demo")

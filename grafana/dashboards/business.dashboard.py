@@ -1,7 +1,7 @@
 """License Business Metrics: overage, cost, who drives it, availability; the alerts link here."""
-from panels import (BUSINESS_UID, CAPACITY_UID, OPERATIONS_UID, OVERAGE_LOGQL, PROM,
-                    AlertList, BarGauge, Gauge, LokiTarget, LOKI, Logs, Stat, Table, dashboard,
-                    explore_url, grid, panel_link, prom, steps, ts)
+from grafana.dashboards.panels import (BUSINESS_UID, CAPACITY_UID, OPERATIONS_UID, OVERAGE_LOGQL, PROM,
+                                       AlertList, BarGauge, Gauge, LokiTarget, LOKI, Logs, Stat, Table, dashboard,
+                                       explore_url, grid, panel_link, prom, steps, ts)
 
 from license_demo.rule_settings import dollars, load_rule_settings, percent
 

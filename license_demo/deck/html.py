@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from html import escape
 
 from license_demo.pacing import clock_text
-from license_demo.report import _duration
+from license_demo.scenarios.timeline_report import _duration
 
 STYLE = """
 body{font:16px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1320px;padding:24px;color:#1b1f24}

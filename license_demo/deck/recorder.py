@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import requests
 
 from license_demo import browser as chromium
-from license_demo.runner import act_urls
+from license_demo.scenarios.journey_runner import act_urls
 
 # The server's pages the audience sees; the other URLs of an act are APIs or other tools.
 SERVER_PAGES = ("/dashboard", "/config", "/incidents")
@@ -164,7 +164,7 @@ class DeckRecorder:
     def write(self, scenario, timeline) -> Path:
         """Render deck.html from the shots and the run's report; return its path."""
         from license_demo.deck.html import render
-        from license_demo.report import to_json
+        from license_demo.scenarios.timeline_report import to_json
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / "deck.html"
         path.write_text(render(scenario, to_json(scenario, timeline), self.shots, self.problems))

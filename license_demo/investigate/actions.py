@@ -42,7 +42,7 @@ class Action:
 
 
 @dataclass
-class Context:
+class ActionContext:
     """What the command lines need: URLs, the way this investigation was asked for, the contacts."""
 
     server_url: str
@@ -50,7 +50,7 @@ class Context:
     teams: dict
 
 
-def _curl(ctx: Context, method: str, path: str, body: dict | None = None) -> str:
+def _curl(ctx: ActionContext, method: str, path: str, body: dict | None = None) -> str:
     """The curl line for an admin call, with the token left in $ADMIN_TOKEN."""
     parts = [f"curl -X {method} -H \"Authorization: Bearer $ADMIN_TOKEN\""]
     if body is not None:
@@ -59,12 +59,12 @@ def _curl(ctx: Context, method: str, path: str, body: dict | None = None) -> str
     return " ".join(parts)
 
 
-def _command(ctx: Context, action_id: str) -> str:
+def _command(ctx: ActionContext, action_id: str) -> str:
     """The license-demo line that re-runs this investigation and applies `action_id` once approved."""
     return f"license-demo investigate {ctx.investigate_args} --approve {action_id} --approver \"$USER\""
 
 
-def raise_commit(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
+def raise_commit(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | None:
     """Buy the commit the observed demand needed to stay under the alert's threshold, with both costs."""
     d, tool = ev.data, ev.data.get("tool")
     config = d.get("tools", {}).get(tool) or {}
@@ -124,7 +124,7 @@ def raise_commit(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
         cost=cost)
 
 
-def notify_team(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
+def notify_team(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | None:
     """Tell the team (its lead, on its channel) what its job costs or blocks."""
     team = h.subject.get("team")
     if not team:
@@ -153,7 +153,7 @@ def notify_team(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
         command=_command(ctx, "notify-team"), notify=message)
 
 
-def force_return(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
+def force_return(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | None:
     """Return every seat the hoarding user holds, in one admin call."""
     user = h.subject.get("user")
     if not user:
@@ -176,7 +176,7 @@ def force_return(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
         cost=None, target={"user": user, "seats": seats, "borrow_ids": ids, "tools": tools})
 
 
-def rollback(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
+def rollback(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | None:
     """Go back to the previous version."""
     version, previous = h.subject.get("version"), h.subject.get("previous")
     target = f" to {previous}" if previous else ""
@@ -192,7 +192,7 @@ def rollback(ev: Evidence, h: Hypothesis, ctx: Context) -> Action | None:
                 "op": "<=", "value": 0, "alert": ev.data.get("alert_name"), "labels": {}})
 
 
-def restart_server(ev: Evidence, h: Hypothesis, ctx: Context) -> Action:
+def restart_server(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action:
     """Bring the server back (manual: the admin API is down with it)."""
     scraped_only = ev.data.get("server_reachable")
     if scraped_only:
@@ -221,7 +221,7 @@ PLAYBOOK = {
 }
 
 
-def recommend(ev: Evidence, ranked: list[Hypothesis], ctx: Context) -> list[Action]:
+def recommend(ev: Evidence, ranked: list[Hypothesis], ctx: ActionContext) -> list[Action]:
     """Actions for the likely hypotheses, most likely first, each id once, numbered by priority."""
     actions: list[Action] = []
     likely = [h for h in ranked if h.confidence >= MIN_CONFIDENCE]
@@ -238,7 +238,7 @@ def recommend(ev: Evidence, ranked: list[Hypothesis], ctx: Context) -> list[Acti
     return actions
 
 
-def _commit_pays_off(ev: Evidence, h: Hypothesis, ctx: Context) -> bool:
+def _commit_pays_off(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> bool:
     """For a build job: does the extra commit pay off at the window's pace, with demand above commit often?"""
     action = raise_commit(ev, h, ctx)
     return bool(action and action.cost and action.cost["pays_off"]) and ev.data.get("above_commit_fraction", 0) >= 0.25

@@ -9,17 +9,13 @@ from pathlib import Path
 
 from license_demo import cli_args
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.investigate import apply, audit, contacts, evidence, journal, report, rule_settings, wording
+from license_demo.investigate import audit, contacts, evidence, findings, remediation, timestamps, wording
+from license_demo.investigate.remediation import err as _err
+from license_demo.rule_settings import load_rule_settings
 from license_demo.investigate.investigation import Request, run
 
-APPROVAL_WORD = "yes"
 # The exit status when the license server cannot be reached (the report still says what Prometheus sees).
 EXIT_UNREACHABLE = 3
-
-
-def _err(line: str = "") -> None:
-    """Progress and prompts go to stderr so --json keeps stdout clean."""
-    print(line, file=sys.stderr, flush=True)
 
 
 def ask_tool(tools: list[str]) -> str | None:
@@ -49,75 +45,9 @@ def settings_from(args) -> evidence.Settings:
     hoarding = args.hoarding_seats
     if hoarding is None:
         # The same number SingleUserHoarding fires on, from the rules' one source.
-        hoarding = int(rule_settings.thresholds(args.rules_file).get("hoarding_seats", 10))
+        hoarding = int(load_rule_settings(args.rules_file).values.get("hoarding_seats", 10))
     return evidence.Settings(window=args.window, lookback=args.lookback, hoarding_seats=hoarding,
                              rules_file=args.rules_file)
-
-
-def choose(actions: list, wanted: str | None):
-    """The action to apply: the one named, else the first the investigator can carry out."""
-    if wanted:
-        return next((a for a in actions if a.id == wanted), None)
-    return next((a for a in actions if a.request is not None or a.notify is not None), None)
-
-
-def ask_approval(action) -> bool:
-    """Show the action and ask a person at the terminal to type yes."""
-    _err(f"\nAction {action.priority}: {action.title}\n  risk: {action.risk}\n  call: {action.curl}")
-    try:
-        # The prompt goes to stderr: with --json, stdout carries only the result.
-        print(f"Type '{APPROVAL_WORD}' to approve, anything else declines: ", end="", file=sys.stderr, flush=True)
-        answer = sys.stdin.readline()
-    except (EOFError, OSError):
-        answer = ""
-    return answer.strip().lower() == APPROVAL_WORD
-
-
-def approve_and_apply(args, sources, inv, log: audit.AuditLog) -> dict | None:
-    """Ask for (or take the explicit) approval, apply, verify; each step goes to the journal."""
-    action = choose(inv.actions, args.approve or args.action)
-    incident = inv.incident
-    if action is None:
-        named = args.approve or args.action
-        _err(f"error: no recommended action {named!r}; recommended: {', '.join(a.id for a in inv.actions) or 'none'}"
-             if named else "nothing to apply: no action the investigator can carry out")
-        return {"status": "not_applicable", "action": named}
-    what = f"{action.id}: {action.title}"
-    entry = journal.Journal(log, incident, request=action.request, alert=inv.result["alert"])
-    if args.approve:
-        approver, approved = args.approver, True
-        _err(f"approved by {approver} with --approve {action.id}")
-    elif not sys.stdin.isatty():
-        _err("error: approval needs a person: run this in a terminal and type yes at the prompt, "
-             "or pass --approve ACTION_ID --approver NAME")
-        entry.record("declined", args.approver or audit.operator(), what, "no terminal to ask for approval",
-                     timeline=False)
-        return {"status": "declined", "action": action.id, "reason": "no terminal"}
-    else:
-        approver = args.approver or audit.operator()
-        approved = ask_approval(action)
-    if not approved:
-        entry.record("declined", approver, what, "declined at the prompt; nothing changed")
-        _err("declined: nothing changed")
-        return {"status": "declined", "action": action.id, "approver": approver}
-    entry.record("approved", approver, what, "approved")
-    _err(f"applying {action.id} ...")
-    outcome = apply.execute(action, sources.server, args.notify_webhook)
-    _err(f"  {outcome.result}")
-    if not outcome.applied:
-        entry.record("failed", approver, what, outcome.result)
-        return {"status": "failed", "action": action.id, "approver": approver, **outcome.to_dict()}
-    entry.record("notified" if action.notify else "applied", approver, what, outcome.result)
-    if action.verify.get("expr"):
-        _err(f"verifying (up to {args.verify_timeout:.0f}s): {action.verify['expr']} "
-             f"{action.verify['op']} {action.verify['value']}")
-        outcome = apply.verify(action, outcome, sources.prometheus, sources.server, sources.alertmanager,
-                               args.verify_timeout, progress=_err)
-        entry.record("verified" if outcome.verified else "not_verified", "investigator", what, outcome.verification)
-        _err(f"  {'verified' if outcome.verified else 'NOT verified'}: {outcome.verification}")
-        if outcome.verified:
-            incident.event("resolved", f"{action.id} worked: {outcome.verification}", by="investigator")
-    return {"status": "applied", "action": action.id, "approver": approver, **outcome.to_dict()}
 
 
 def investigate_once(args, alert: str | None = None, tool: str | None = None, user: str | None = None,
@@ -132,11 +62,11 @@ def investigate_once(args, alert: str | None = None, tool: str | None = None, us
               f"{inv.result['alert'] or 'no alert'} {inv.result.get('tool') or ''}".strip(),
               f"{inv.result['status']}: {inv.result['summary']}", incident=inv.result["incident_id"])
     if not args.json:
-        print(report.terminal(inv.result, show_queries=not args.brief), flush=True)
+        print(findings.terminal(inv.result, show_queries=not args.brief), flush=True)
     if inv.result["error"]:
         _err(f"error: {inv.result['error']}")
     if (args.apply or args.approve) and inv.result["status"] != "nothing_abnormal":
-        inv.result["applied"] = approve_and_apply(args, sources, inv, log)
+        inv.result["applied"] = remediation.approve_and_apply(args, sources, inv, log)
     if args.json:
         print(json.dumps(inv.result, indent=2, default=str), flush=True)
     return inv.result
@@ -165,7 +95,7 @@ def watch(args) -> int:
                     continue
                 key = json.dumps(labels, sort_keys=True)
                 stamp = f"{alert.get('status')}@{alert.get('startsAt')}"
-                if seen.get(key) == stamp or (evidence.epoch(alert.get("received_at")) or 0) < since:
+                if seen.get(key) == stamp or (timestamps.epoch(alert.get("received_at")) or 0) < since:
                     continue
                 seen[key] = stamp
                 if alert.get("status") == "firing":

@@ -5,15 +5,11 @@ from pathlib import Path
 
 import yaml
 
-# The demo's teams; a YAML file with the same shape (`teams: {name: {lead, channel}}`) replaces them.
-TEAMS = {
-    "powertrain": {"lead": "Katrin Weber (powertrain lead)", "channel": "#team-powertrain"},
-    "adas": {"lead": "Raj Patel (ADAS lead)", "channel": "#team-adas"},
-    "body-electronics": {"lead": "Jana Novak (body electronics lead)", "channel": "#team-body-electronics"},
-    "chassis": {"lead": "Tom Berger (chassis lead)", "channel": "#team-chassis"},
-    "infotainment": {"lead": "Mei Lin (infotainment lead)", "channel": "#team-infotainment"},
-    "platform": {"lead": "Oskar Lind (platform and CI lead)", "channel": "#platform-ci"},
-}
+from stress_test.teams import TEAMS as ROSTER
+
+# The roster's leads and channels; a YAML file with the same shape (`teams: {name: {lead, channel}}`)
+# replaces them.
+TEAMS = {name: {"lead": team.lead, "channel": team.channel} for name, team in ROSTER.items()}
 
 
 def load(path: str | None) -> dict:

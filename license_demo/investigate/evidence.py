@@ -1,23 +1,18 @@
-"""Gather the facts: numbers from Prometheus, the license server and Alertmanager, each with its query.
+"""The fact machinery: what to look at (Settings), where (Sources), what was found (Evidence, Fact).
 
-This module holds the machinery (Settings, Sources, Evidence, Collector) and the order in which the
-gatherers run; each topic's gatherers live in a facts_* module named after it, Loki's in logs.py.
+`FactLog` runs the queries at one instant and records each answer as a fact; the gatherers in
+`investigate.facts` use it, and `investigate.gather` runs them in order.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.investigate import facts_alerts, facts_changes, facts_health, facts_people, facts_usage, logs
-from license_demo.investigate.facts_alerts import ALERT_SERIES, SEVERITY_ORDER
-from license_demo.investigate.promql import grew
 from license_demo.investigate.subject import Subject
-from license_demo.investigate.timestamps import epoch, iso
+from license_demo.investigate.timestamps import iso
 
-__all__ = ["ALERT_SERIES", "SEVERITY_ORDER", "Collector", "Evidence", "Fact", "GATHERERS", "Settings", "Sources",
-           "epoch", "gather", "grew", "iso"]
+__all__ = ["Evidence", "Fact", "FactLog", "Settings", "Sources"]
 
 
 @dataclass
@@ -93,7 +88,7 @@ class Evidence:
                 "facts": [f.to_dict() for f in self.facts.values()], "notes": self.notes}
 
 
-class Collector:
+class FactLog:
     """Runs queries at one fixed instant and records each answer as a fact."""
 
     def __init__(self, sources: Sources, evidence: Evidence):
@@ -132,40 +127,3 @@ class Collector:
         if key:
             self.add(key, label, value, expr, "prometheus", unit)
         return value
-
-
-def _log_facts(col: Collector) -> None:
-    """Log lines from Loki, only when the investigator was given its URL."""
-    if col.sources.loki_url:
-        logs.add_log_facts(col, col.sources.loki_url)
-
-
-# The gatherers in the order they run; later ones read what earlier ones put in `ev.data`
-# (the alert in focus picks the tool, the tool picks whose borrows to count), and the facts
-# appear in reports in this order.
-GATHERERS: tuple[Callable[[Collector], None], ...] = (
-    facts_health.server_facts,
-    facts_health.reset_facts,
-    facts_health.prometheus_facts,
-    facts_alerts.alert_facts,
-    facts_alerts.focus_alert,
-    facts_usage.tool_facts,
-    facts_health.failure_facts,
-    facts_usage.focus_tool,
-    facts_people.borrower_facts,
-    facts_usage.demand_facts,
-    facts_people.holder_facts,
-    facts_changes.deployment_facts,
-    facts_alerts.alert_series_facts,
-    _log_facts,
-)
-
-
-def gather(sources: Sources, subject: Subject, settings: Settings, at: float | None = None) -> Evidence:
-    """Collect every fact the rules need, at one instant (now by default)."""
-    # A copy: the window may be shortened to the server's last reset for this evidence only.
-    ev = Evidence(at=at or time.time(), settings=replace(settings), subject=subject)
-    col = Collector(sources, ev)
-    for gatherer in GATHERERS:
-        gatherer(col)
-    return ev

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from license_demo.clients import DemoError
 from license_demo.investigate import actions as actions_mod
-from license_demo.investigate import evidence, hypotheses, report, subject, wording
+from license_demo.investigate import evidence, findings, gather, hypotheses, subject, timestamps, wording
 from license_demo.investigate.incident import IncidentRecorder
 
 # The name an incident is filed under when no alert fired (a hand-started investigation).
@@ -70,7 +70,7 @@ def command_args(req: Request) -> str:
 def _received_at(alert: dict | None, notification: dict | None) -> float | None:
     """When the alert reached us: the notification's receipt, else what the alert sources say."""
     if notification and notification.get("received_at"):
-        return evidence.epoch(notification["received_at"])
+        return timestamps.epoch(notification["received_at"])
     return (alert.get("received_at") or alert.get("starts_at")) if alert else None
 
 
@@ -125,12 +125,12 @@ def run(sources: evidence.Sources, req: Request, teams: dict) -> Investigation:
     """Gather, rank, recommend, and open (or join) the incident with the report."""
     tools, users, team_names = known_names(sources)
     subj = subject.parse(req.text, tools, users, team_names, alert=req.alert, tool=req.tool, user=req.user)
-    ev = evidence.gather(sources, subj, req.settings)
+    ev = gather.gather(sources, subj, req.settings)
     error = unreachable_error(ev, sources.server.url)
     # A server Prometheus scrapes fine is not down: the investigator is pointed at the wrong place,
     # and every hypothesis would be built on facts it could not read.
     ranked = [] if error and ev.data.get("up") == 1 else hypotheses.rank(ev)
-    ctx = actions_mod.Context(sources.server.url, command_args(req), teams)
+    ctx = actions_mod.ActionContext(sources.server.url, command_args(req), teams)
     recommended = actions_mod.recommend(ev, ranked, ctx) if ranked else []
     alert = ev.data.get("alert")
     labels = alert["labels"] if alert else {}
@@ -181,5 +181,5 @@ def _record(recorder: IncidentRecorder, result: dict, ev: evidence.Evidence, ale
                       alert_received_at=_received_at(alert, req.notification))
     result["incident_id"], result["incident_url"] = recorder.id, recorder.url()
     recorder.event("investigation_done", result["summary"], by="investigator",
-                   report={"markdown": report.markdown(result), "top_hypothesis": result["top_hypothesis"],
+                   report={"markdown": findings.markdown(result), "top_hypothesis": result["top_hypothesis"],
                            "first_action": result["first_action"]})

@@ -12,7 +12,7 @@ import requests
 
 from license_demo.preflight import (clock_checks, grafana_checks, loki_checks, notification_checks,
                                     prometheus_checks, server_checks, stress_check, tabs)
-from license_demo.preflight.report import FAIL, PASS, SKIP, Line, Report
+from license_demo.preflight.checklist import FAIL, PASS, SKIP, Line, Report
 from license_demo.preflight.targets import Targets
 
 __all__ = ["FAIL", "PASS", "SKIP", "Line", "Report", "Targets", "run"]

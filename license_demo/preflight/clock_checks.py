@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
-from license_demo.preflight.report import Report
+from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import Targets, get
 
 

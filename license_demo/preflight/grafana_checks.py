@@ -6,7 +6,7 @@ import json
 import requests
 import yaml
 
-from license_demo.preflight.report import Report
+from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import REPO, Targets, get, short_error
 
 DATASOURCES_FILE = REPO / "grafana" / "provisioning" / "datasources" / "datasources.yml"

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import requests
 
-from license_demo.preflight.report import Report
+from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import TIMEOUT, Targets, short_error
 from license_server.loki_push import PUSH_PATH, LokiHandler
 

@@ -9,8 +9,8 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from license_demo.preflight.prometheus_checks import duration_seconds
-from license_demo.preflight.report import Report
+from license_demo.durations import duration_seconds
+from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import TIMEOUT, Targets, get, short_error
 
 PROBE_ALERT = "PreflightProbe"
@@ -121,9 +121,9 @@ def check_notification(targets: Targets, report: Report, server_ok: bool) -> Non
     config = _config(targets)
     channels = _channels(config)
     route = config.get("route", {})
-    group_wait = duration_seconds(route.get("group_wait", "30s"))
+    group_wait = duration_seconds(route.get("group_wait", "30s"), default=0.0)
     # A probe joining an existing group (an earlier probe's) waits for its next group_interval tick.
-    group_interval = duration_seconds(route.get("group_interval", "5m"))
+    group_interval = duration_seconds(route.get("group_interval", "5m"), default=0.0)
     timeout = group_wait + 10 + (group_interval if _probe_group(targets) else 0)
     probe = uuid.uuid4().hex[:12]
     # Critical routes through every channel; info stays on the server's webhook.

@@ -7,29 +7,18 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import requests
-import yaml
 
-from license_demo.preflight.report import Report
-from license_demo.preflight.targets import REPO, Targets, get, short_error
+from license_demo.durations import duration_seconds
+from license_demo.preflight.checklist import Report
+from license_demo.preflight.targets import Targets, get, short_error
+from license_demo.rule_settings import load_rule_settings
 
-# The rendered rule files (prometheus/generate_rules.py): both profiles hold the same alerts.
-RULE_FILES = (REPO / "prometheus" / "rules" / "demo.yml", REPO / "prometheus" / "rules" / "production.yml")
 SERVER_JOB = "license-server"
 
 
 def expected_alerts() -> set[str]:
-    """Every alert name of the project's rule set."""
-    names = set()
-    for path in RULE_FILES:
-        for group in yaml.safe_load(path.read_text())["groups"]:
-            names.update(rule["alert"] for rule in group["rules"] if "alert" in rule)
-    return names
-
-
-def duration_seconds(duration: str) -> float:
-    """A Prometheus duration such as 5s, 1m or 1m30s in seconds."""
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", duration))
+    """Every alert name of the project's rule set (prometheus/rules.src.yml, both profiles)."""
+    return set(load_rule_settings().alert_names)
 
 
 def _epoch(text: str) -> float:
@@ -65,11 +54,11 @@ def check_scrape(targets: Targets, report: Report) -> None:
     if not jobs:
         report.fail("prometheus.target", f"Prometheus has no `{SERVER_JOB}` scrape job",
                     f"add a scrape job `{SERVER_JOB}` for {targets.server}/metrics to prometheus.yml "
-                    "(license_demo/detection_config.py renders one) and reload Prometheus")
+                    "(license_demo/stack/detection_config.py renders one) and reload Prometheus")
         return
     server_host = urlsplit(targets.server).netloc
     target = next((t for t in jobs if urlsplit(t["scrapeUrl"]).netloc == server_host), jobs[0])
-    interval = duration_seconds(target.get("scrapeInterval", "")) or 15.0
+    interval = duration_seconds(target.get("scrapeInterval", ""), default=0.0) or 15.0
     age = time.time() - _epoch(target["lastScrape"]) if not target["lastScrape"].startswith("0001") else None
     where = target["scrapeUrl"]
     if target["health"] != "up":

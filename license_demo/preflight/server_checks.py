@@ -7,7 +7,7 @@ from urllib.parse import quote
 import requests
 import yaml
 
-from license_demo.preflight.report import Report
+from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import PROBE_TOOL, STORY_TOOL, TIMEOUT, Targets, get, short_error
 
 CONFIG_FIELDS = ("commit", "max_overage", "overage_cost", "commit_cost_monthly")

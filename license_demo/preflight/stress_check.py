@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from license_demo.preflight.report import Report
+from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import PROBE_TOOL, REPO, Targets
 
 RUN_TIMEOUT = 90

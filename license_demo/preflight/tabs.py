@@ -4,7 +4,7 @@ from __future__ import annotations
 import requests
 
 from license_demo.preflight.grafana_checks import dashboards
-from license_demo.preflight.report import Report
+from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import Targets, get
 
 

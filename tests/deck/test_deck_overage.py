@@ -10,7 +10,7 @@ import pytest
 
 from license_demo import alert_wait
 from license_demo.clients import AlertmanagerClient, PrometheusClient, ServerClient
-from license_demo.scenarios import SCENARIOS
+from license_demo.scenarios.journeys import SCENARIOS
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 REPO = Path(__file__).resolve().parents[2]

@@ -3,20 +3,20 @@ from __future__ import annotations
 
 import pytest
 
-from license_demo import runner
+from license_demo.scenarios import journey_runner
 from license_demo.clients import ServerClient
 from license_demo.deck import DeckRecorder
 from license_demo.preflight.grafana_checks import dashboards
-from license_demo.processes import free_port
+from license_demo.stack.processes import free_port
 from loopback_peers import GrafanaPeer
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 TOKEN = "glsa_deck"
 
 
-def _context(stack, grafana_url: str) -> runner.Context:
+def _context(stack, grafana_url: str) -> journey_runner.JourneyContext:
     """A run's context on the shared stack with a Grafana URL."""
-    return runner.Context(server=ServerClient(stack.server_url, stack.admin_token), prometheus=None,
+    return journey_runner.JourneyContext(server=ServerClient(stack.server_url, stack.admin_token), prometheus=None,
                           alertmanager=None, grafana=None, grafana_url=grafana_url, out=lambda line: None)
 
 
@@ -24,7 +24,7 @@ def test_config_is_shot_logged_in_and_grafana_with_its_token(native_stack, brows
     grafana = GrafanaPeer(TOKEN, {}, dict(dashboards()))
     recorder = DeckRecorder(tmp_path, native_stack.server_url, native_stack.admin_token,
                             grafana_url=grafana.url, grafana_token=TOKEN, browser=browser)
-    act = runner.Act("fix", "Decision and fix", lambda ctx: None,
+    act = journey_runner.Act("fix", "Decision and fix", lambda ctx: None,
                      show=["{server}/config", "{grafana}/d/license-business-metrics"])
     try:
         recorder.on_act_end(_context(native_stack, grafana.url), 5, act)
@@ -46,7 +46,7 @@ def test_a_page_that_fails_is_noted_and_the_act_goes_on(native_stack, browser, t
     dead = f"http://127.0.0.1:{free_port()}"
     recorder = DeckRecorder(tmp_path, native_stack.server_url, native_stack.admin_token,
                             grafana_url=dead, browser=browser)
-    act = runner.Act("problem", "The problem appears", lambda ctx: None,
+    act = journey_runner.Act("problem", "The problem appears", lambda ctx: None,
                      show=["{server}/api/tools", "{grafana}/d/license-business-metrics"])
     try:
         recorder.on_act_end(_context(native_stack, dead), 2, act)

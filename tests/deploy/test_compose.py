@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from license_demo import detection_config
+from license_demo.stack import detection_config
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER_PORT = 8000

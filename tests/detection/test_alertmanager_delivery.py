@@ -22,8 +22,8 @@ import pytest
 import requests
 import yaml
 
-from license_demo import detection_config
-from license_demo.processes import free_port, spawn, wait_http
+from license_demo.stack import detection_config
+from license_demo.stack.processes import free_port, spawn, wait_http
 
 pytestmark = pytest.mark.stack
 TOOL = "Vector - DaVinci Configurator SE"

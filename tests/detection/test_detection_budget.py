@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from license_demo import detection_config
+from license_demo.stack import detection_config
 
 PROMETHEUS_DIR = Path(__file__).resolve().parents[2] / "prometheus"
 

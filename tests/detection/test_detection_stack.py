@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from license_demo.overage_load import DAVINCI, heavy_borrow_load
+from bench.overage_load import DAVINCI, heavy_borrow_load
 
 pytestmark = pytest.mark.stack
 
@@ -25,7 +25,7 @@ def _fresh(stack, name: str, status: str, since: float, timeout: float) -> dict:
                                   since=since)
 
 
-def test_overage_alerts_reach_the_webhook_and_resolve_after_the_fix(native_stack, tmp_path):
+def test_overage_alerts_reach_the_webhook_and_resolve_after_the_fix(native_stack):
     """HighOverageRate and OverageLimitReached fire under heavy load and resolve after the fix."""
     stack = native_stack
     stack.reset()
@@ -33,7 +33,7 @@ def test_overage_alerts_reach_the_webhook_and_resolve_after_the_fix(native_stack
     assert (before["commit"], before["max_overage"], before["in_use"]) == (5, 15, 0)
     started = time.time()
 
-    heavy_borrow_load(stack.server_url, DAVINCI, tmp_path)
+    heavy_borrow_load(stack.server_url, DAVINCI)
     loaded = _tool(stack, DAVINCI)
     assert loaded["overage_in_use"] == 15, loaded  # the load used up every overage seat
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from license_demo.processes import free_port
+from license_demo.stack.processes import free_port
 
 CLI = [sys.executable, "-m", "license_demo.cli"]
 

@@ -1,22 +1,17 @@
 """Fixtures for the Grafana tests: the generated dashboards and a native stack after a stress-like load."""
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from stack_load import StackLoad
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "grafana"))
-
 
 @pytest.fixture(scope="session")
 def generated_dashboards() -> dict:
     """{file name: dashboard JSON} as grafana/generate.py builds them from the Python."""
-    import generate
+    from grafana import generate
     return generate.load_dashboards()
 
 

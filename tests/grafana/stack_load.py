@@ -25,7 +25,7 @@ class StackLoad:
     """Borrow, return, exhaust, expire, fault, deploy, in cycles, until stopped."""
 
     def __init__(self, stack):
-        """Prepare a load on `stack` (a license_demo.stack.Stack)."""
+        """Prepare a load on `stack` (a license_demo.stack.stack.Stack)."""
         self.stack = stack
         self.url = stack.server_url
         self.session = requests.Session()

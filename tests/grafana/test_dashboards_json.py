@@ -26,7 +26,7 @@ def all_panels(dashboards):
 
 def test_committed_json_equals_generated(generated_dashboards):
     """Each committed JSON file is exactly what its .dashboard.py generates (run `make dashboards`)."""
-    import generate
+    from grafana import generate
     committed = {p.name: p.read_text() for p in JSON_DIR.glob("*.json")}
     assert set(committed) == set(generated_dashboards)
     for name, data in generated_dashboards.items():
@@ -34,13 +34,13 @@ def test_committed_json_equals_generated(generated_dashboards):
 
 
 def test_generate_check_mode_detects_drift(tmp_path):
-    """`generate.py --check` passes on the committed files and fails on a changed copy."""
-    script = [sys.executable, str(REPO / "grafana/generate.py")]
-    assert subprocess.run(script + ["--check"], capture_output=True).returncode == 0
+    """`python -m grafana.generate --check` passes on the committed files and fails on a changed copy."""
+    script = [sys.executable, "-m", "grafana.generate"]
+    assert subprocess.run(script + ["--check"], capture_output=True, cwd=REPO).returncode == 0
     for path in JSON_DIR.glob("*.json"):
         (tmp_path / path.name).write_text(path.read_text().replace("Overage", "Overdue"))
     done = subprocess.run(script + ["--check", "--out", str(tmp_path)], capture_output=True,
-                          text=True)
+                          text=True, cwd=REPO)
     assert done.returncode == 1 and "make dashboards" in done.stdout
 
 
@@ -203,7 +203,7 @@ def test_explore_links_select_the_chosen_tools(generated_dashboards, chosen):
 
 def test_links_between_dashboards_and_to_explore(generated_dashboards):
     """Every dashboard links the others (by tag) and Explore with the tool's overage query."""
-    import panels as shared
+    from grafana.dashboards import panels as shared
     for name, dash in generated_dashboards.items():
         kinds = {link["type"]: link for link in dash["links"]}
         assert kinds["dashboards"]["tags"] == shared.TAGS and kinds["dashboards"]["includeVars"]

@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from license_demo.investigate.evidence import grew
+from license_demo.investigate.promql import grew
 
 DAVINCI = "Vector - DaVinci Configurator SE"
 

@@ -14,10 +14,10 @@ import requests
 
 from investigator_helpers import DAVINCI, cli_env, fact, fresh, investigate, wait_prom
 from license_demo.clients import PrometheusClient, ServerClient
-from license_demo.investigate import logs
-from license_demo.investigate.evidence import Collector, Evidence, Settings, Sources
+from license_demo.investigate.facts import loki_lines
+from license_demo.investigate.evidence import Evidence, FactLog, Settings, Sources
 from license_demo.investigate.subject import Subject
-from license_demo.processes import free_port
+from license_demo.stack.processes import free_port
 from loki_query_api import QUERY_RANGE, LokiQueryAPI, label_string, rfc3339_ns, server_log_entries
 
 # DaVinci's commit in the demo configuration: borrows past it are overage.
@@ -141,7 +141,7 @@ def test_investigator_log_facts_are_the_overage_lines_it_asked_loki_for(native_s
         at, window = result["evidence"]["at_epoch"], result["evidence"]["window_seconds"]
         assert window <= WINDOW, result["evidence"]
         assert sent[0] == {"query": OVERAGE_QUERY, "start": str(int((at - window) * 1e9)), "end": str(int(at * 1e9)),
-                           "limit": str(logs.LIMIT), "direction": "backward"}
+                           "limit": str(loki_lines.LIMIT), "direction": "backward"}
         # The facts name the query that was sent.
         lines_fact, ids_fact = fact(result, "log_lines"), fact(result, "log_request_ids")
         assert lines_fact["query"] == f"GET {QUERY_RANGE} {OVERAGE_QUERY}" and ids_fact["query"] == OVERAGE_QUERY
@@ -150,7 +150,7 @@ def test_investigator_log_facts_are_the_overage_lines_it_asked_loki_for(native_s
         expected = overage_lines(log_path, int((at - window) * 1e9), int(at * 1e9))
         assert [line["request_id"] for line in expected] == ids[:COMMIT - 1:-1]
         assert lines_fact["value"] == len(expected) == 7
-        assert ids_fact["value"] == [line["request_id"] for line in expected][:logs.SAMPLE] == ids[:6:-1]
+        assert ids_fact["value"] == [line["request_id"] for line in expected][:loki_lines.SAMPLE] == ids[:6:-1]
         assert not any("Loki" in note for note in result["evidence"]["notes"]), result["evidence"]["notes"]
 
         # Loki failing: the investigation completes from metrics, with a note carrying Loki's answer.
@@ -181,12 +181,12 @@ def test_a_count_at_loki_limit_is_reported_as_a_lower_bound(server_factory, monk
     """When Loki returns as many lines as asked for, the count is kept and a note says it is a floor."""
     server = server_factory()
     ids = borrow_with_ids(server.url, COMMIT + 3)
-    monkeypatch.setattr(logs, "LIMIT", 2)
+    monkeypatch.setattr(loki_lines, "LIMIT", 2)
     ev = Evidence(at=time.time(), settings=Settings(window=120), subject=Subject(text="overage on DaVinci"),
                   data={"tool": DAVINCI, "now_by_tool": {DAVINCI: {"overage": 3}}})
-    col = Collector(Sources(server=ServerClient(server.url), prometheus=PrometheusClient("http://127.0.0.1:9")), ev)
+    col = FactLog(Sources(server=ServerClient(server.url), prometheus=PrometheusClient("http://127.0.0.1:9")), ev)
     with LokiQueryAPI(lambda: server_log_entries(server.log_path)) as loki:
-        logs.add_log_facts(col, loki.url)
+        loki_lines.add_log_facts(col, loki.url)
         assert loki.queries()[0]["limit"] == "2"
     assert ev.facts["log_lines"].value == 2
     assert ev.facts["log_request_ids"].value == ids[::-1][:2]

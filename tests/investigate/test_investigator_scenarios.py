@@ -18,8 +18,8 @@ import requests
 
 from investigator_helpers import (DAVINCI, assert_matches_prometheus, audit_records, cli_env, fact, fresh,
                                   incident, investigate, investigate_at_terminal, prom_value, wait_prom)
-from license_demo.investigate import rule_settings
-from license_demo.processes import free_port
+from license_demo.rule_settings import load_rule_settings
+from license_demo.stack.processes import free_port
 
 pytestmark = pytest.mark.stack
 
@@ -27,7 +27,7 @@ BUILD_TEAM, BUILD_AGENTS = "body-electronics", ["ben", "clara", "niklas", "emma"
 RUNAWAY = "ci-nightly-build"
 # Confidence bands a top hypothesis must fall in.
 HIGH, LIKELY = (0.6, 1.0), (0.3, 0.6)
-THRESHOLD = float(rule_settings.thresholds()["high_overage_ratio"])
+THRESHOLD = float(load_rule_settings().values["high_overage_ratio"])
 
 
 def borrow(stack, tool: str, user: str, team: str) -> requests.Response:
@@ -143,7 +143,7 @@ def bad_deployment(stack, tmp_path) -> Situation:
 
 def server_stopped(stack, tmp_path) -> Situation:
     """A private stack whose server process is stopped: Prometheus sees it down and alerts."""
-    from license_demo.stack import Stack, StackSettings
+    from license_demo.stack.stack import Stack, StackSettings
 
     private = Stack(StackSettings(data_dir=tmp_path / "stack", admin_token="down-test-token")).start(timeout=60)
     try:

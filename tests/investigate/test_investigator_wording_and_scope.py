@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from license_demo.investigate import logs
+from license_demo.investigate.facts import loki_lines
 from license_demo.investigate.evidence import Evidence, Settings
-from license_demo.investigate.facts_usage import choose_tool
+from license_demo.investigate.facts.usage import choose_tool
 from license_demo.investigate.subject import Subject
 from license_demo.investigate.wording import duration, ordinal, plural
 
@@ -60,11 +60,11 @@ def test_log_selector_reads_the_subjects_tool_first():
     data = {"tool": DAVINCI, "now_by_tool": {DAVINCI: {"overage": 15}}, "change": {"version": "1.1.0"},
             "failures_after": 13, "holder": "ben"}
     # An overage question about DaVinci reads DaVinci's overage borrows, not another tool's server errors.
-    assert logs.selector(data) == \
+    assert loki_lines.selector(data) == \
         f'{{app="license-server"}} | json | event="borrow" | tool="{DAVINCI}" | overage="true"'
     calm = {**data, "now_by_tool": {DAVINCI: {"overage": 0}}}
-    assert logs.selector(calm) == (f'{{app="license-server"}} | json | event="borrow_rejected" | reason="server_error"'
+    assert loki_lines.selector(calm) == (f'{{app="license-server"}} | json | event="borrow_rejected" | reason="server_error"'
                                    f' | tool="{DAVINCI}"')
-    assert logs.selector({**calm, "tool": None, "change": None}, user="ben") == \
+    assert loki_lines.selector({**calm, "tool": None, "change": None}, user="ben") == \
         '{app="license-server"} | json | event="borrow" | user="ben"'
-    assert logs.selector({}) is None
+    assert loki_lines.selector({}) is None

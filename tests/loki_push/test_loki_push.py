@@ -14,7 +14,7 @@ import requests
 import pytest
 from pythonjsonlogger.json import JsonFormatter
 
-from license_demo.processes import free_port
+from license_demo.stack.processes import free_port
 from license_server.loki_push import LokiHandler
 
 SCHEMA = json.loads((Path(__file__).parent / "loki_push_schema.json").read_text())

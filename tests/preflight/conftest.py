@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from license_demo.stack import Stack, StackSettings
+from license_demo.stack.stack import Stack, StackSettings
 
 
 def wait_until_quiet(stack, timeout: float = 150.0) -> None:

@@ -7,7 +7,7 @@ import yaml
 
 from preflight_helpers import failed, preflight, targets_for
 from license_demo.preflight import PASS
-from license_demo.processes import free_port
+from license_demo.stack.processes import free_port
 from loopback_peers import SMTPPeer
 
 pytestmark = pytest.mark.stack

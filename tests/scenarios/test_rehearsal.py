@@ -17,8 +17,8 @@ import pexpect
 import pytest
 import requests
 
-from license_demo.baseline import BaselineLoad
-from license_demo.stack import received_at
+from license_demo.stack.baseline import BaselineLoad
+from license_demo.clients import received_at
 
 pytestmark = pytest.mark.stack
 
@@ -48,7 +48,7 @@ def screenshot(page, stack, part: str, wait_for: str | None = None) -> Path:
     return path
 
 
-def start_stress_test(stack, summary: Path) -> pexpect.spawn:
+def spawn_run_stress_test(stack, summary: Path) -> pexpect.spawn:
     """`./run_stress_test.sh` in a terminal, the guide's Part 2 choices typed into its menus."""
     names = [t["name"] for t in requests.get(f"{stack.server_url}/api/tools", timeout=10).json()]
     child = pexpect.spawn(str(SCRIPT), ["--summary", str(summary)], cwd=str(SCRIPT.parent),
@@ -130,7 +130,7 @@ def test_the_guides_six_parts(native_stack, browser, tmp_path):
 
         # Part 2: the build job, through the presenter's script.
         started = time.time()
-        first_run = start_stress_test(stack, tmp_path / "run-1.json")
+        first_run = spawn_run_stress_test(stack, tmp_path / "run-1.json")
         first_run.expect(r"granted \d+ \(\d+ commit / [1-9]\d* overage\)", timeout=60)
         screenshot(page, stack, "part-2-the-problem")
 
@@ -165,7 +165,7 @@ def test_the_guides_six_parts(native_stack, browser, tmp_path):
         # Part 6: the same settings again; HighOverageRate must stay silent throughout.
         seen = []
         rerun_started = time.time()
-        second_run = start_stress_test(stack, tmp_path / "run-2.json")
+        second_run = spawn_run_stress_test(stack, tmp_path / "run-2.json")
         run2 = finish(second_run, tmp_path / "run-2.json",
                       during=lambda: seen.extend(stack.query(OVERAGE_ALERT)))
         time.sleep(4)  # the last scrape and evaluation of the run

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import requests
 
-from license_demo import runner
+from license_demo.scenarios import journey_runner
 from license_demo.clients import ServerClient
 
 
@@ -11,17 +11,17 @@ def test_guided_mode_pauses_prints_and_marks(server_factory, admin_token):
     """Two acts: one pause, talking points and URLs printed, both acts in /api/demo/marks."""
     server = server_factory()
     ran, prompts, lines = [], [], []
-    scenario = runner.Scenario(
+    scenario = journey_runner.Scenario(
         name="rehearsal-check", title="Rehearsal check", story="Two acts.",
-        acts=[runner.Act("first", "First act", lambda ctx: ran.append("first"),
+        acts=[journey_runner.Act("first", "First act", lambda ctx: ran.append("first"),
                          say=["Say this first."], show=["{server}/dashboard"]),
-              runner.Act("second", "Second act", lambda ctx: ran.append("second"),
+              journey_runner.Act("second", "Second act", lambda ctx: ran.append("second"),
                          say=["Then this."], show=["{grafana}/d/x"], automotive="Months.")],
         phases=[])
-    ctx = runner.Context(server=ServerClient(server.url, admin_token), prometheus=None,
+    ctx = journey_runner.JourneyContext(server=ServerClient(server.url, admin_token), prometheus=None,
                          alertmanager=None, grafana=None, mode="guided", grafana_url="http://grafana:3000",
                          out=lines.append, pause=prompts.append)
-    timeline = runner.run(scenario, ctx)
+    timeline = journey_runner.run(scenario, ctx)
     assert ran == ["first", "second"]
     assert prompts == ["-- press Enter for act 2: Second act --"]
     text = "\n".join(lines)
@@ -38,19 +38,19 @@ def test_auto_mode_never_pauses(server_factory, admin_token):
     """Auto mode runs straight through and prints no talking points."""
     server = server_factory()
     prompts, lines = [], []
-    scenario = runner.Scenario(name="auto-check", title="Auto check", story="",
-                               acts=[runner.Act(f"a{i}", f"Act {i}", lambda ctx: None, say=["x"])
+    scenario = journey_runner.Scenario(name="auto-check", title="Auto check", story="",
+                               acts=[journey_runner.Act(f"a{i}", f"Act {i}", lambda ctx: None, say=["x"])
                                      for i in range(3)], phases=[])
-    ctx = runner.Context(server=ServerClient(server.url, admin_token), prometheus=None,
+    ctx = journey_runner.JourneyContext(server=ServerClient(server.url, admin_token), prometheus=None,
                          alertmanager=None, grafana=None, mode="auto", out=lines.append,
                          pause=prompts.append)
-    runner.run(scenario, ctx)
+    journey_runner.run(scenario, ctx)
     assert prompts == [] and not any("say:" in line for line in lines)
 
 
 def test_live_stress_lines_follow_the_run(server_factory):
     """With live=True the stress test's own lines (live line, summary) reach the output as it runs."""
-    from license_demo import load
+    from license_demo.scenarios import load
 
     server = server_factory()
     lines: list[str] = []

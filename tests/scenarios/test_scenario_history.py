@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from license_demo import backfill, history
+from license_demo.scenarios import backfill, history
 from license_demo.clients import PrometheusClient
-from license_demo.processes import free_port, spawn, wait_http
+from license_demo.stack.processes import free_port, spawn, wait_http
 
 DAVINCI = "Vector - DaVinci Configurator SE"
 CATALOG = [

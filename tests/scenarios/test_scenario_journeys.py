@@ -7,41 +7,42 @@ from pathlib import Path
 
 import pytest
 
-from license_demo import alert_wait, cli, report, runner
+from license_demo import alert_wait, cli
+from license_demo.scenarios import journey_runner, timeline_report
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.processes import free_port, spawn, wait_http
-from license_demo.scenarios import SCENARIOS
+from license_demo.stack.processes import free_port, spawn, wait_http
+from license_demo.scenarios.journeys import SCENARIOS
 
 pytestmark = pytest.mark.stack
 
 
-def fresh_context(stack, tmp_path: Path, lines: list, prometheus_url: str | None = None) -> runner.Context:
+def fresh_context(stack, tmp_path: Path, lines: list, prometheus_url: str | None = None) -> journey_runner.JourneyContext:
     """A rehearsal context on the shared stack, after a reset and with every fault off."""
     server = ServerClient(stack.server_url, stack.admin_token)
     server.reset()
     for fault in server.faults():
         if fault["variant"] != "off":
             server.set_fault(fault["name"], "off")
-    return runner.Context(server=server, prometheus=PrometheusClient(prometheus_url or stack.prometheus_url),
+    return journey_runner.JourneyContext(server=server, prometheus=PrometheusClient(prometheus_url or stack.prometheus_url),
                           alertmanager=AlertmanagerClient(stack.alertmanager_url), grafana=None,
                           mode="auto", seed=42, workdir=tmp_path, alert_timeout=120,
                           out=lines.append)
 
 
-def settle(ctx: runner.Context, *alertnames: str) -> None:
+def settle(ctx: journey_runner.JourneyContext, *alertnames: str) -> None:
     """Wait until alerts left by earlier tests on the shared stack are gone (pending included)."""
     alert_wait.ensure_quiet(ctx.server, ctx.alertmanager, ctx.prometheus, alertnames, 150,
                             out=lambda line: None)
 
 
-def assert_complete(name: str, timeline: runner.Timeline) -> dict:
+def assert_complete(name: str, timeline: journey_runner.Timeline) -> dict:
     """The report has every phase timed, in order, and says so."""
-    data = report.to_json(SCENARIOS[name], timeline)
+    data = timeline_report.to_json(SCENARIOS[name], timeline)
     assert data["complete"], data["phases"]
     for phase in data["phases"]:
         assert phase["seconds"] is not None and phase["seconds"] >= 0, phase
     assert [a["act"] for a in data["acts"]] == [a.key for a in SCENARIOS[name].acts]
-    markdown = report.to_markdown(SCENARIOS[name], timeline)
+    markdown = timeline_report.to_markdown(SCENARIOS[name], timeline)
     assert "Cloud DevOps vs automotive" in markdown and "not reached" not in markdown
     return data
 
@@ -56,7 +57,7 @@ def test_overage_crisis_fires_resolves_and_lowers_overage(native_stack, tmp_path
     # The guide's run at its pace, with 30 instead of 100 operations per worker (about 20 s).
     ctx.options["ops"] = 30
     settle(ctx, "HighOverageRate")
-    timeline = runner.run(SCENARIOS["overage-crisis"], ctx)
+    timeline = journey_runner.run(SCENARIOS["overage-crisis"], ctx)
     data = assert_complete("overage-crisis", timeline)
     m = data["measurements"]
     text = "\n".join(lines)
@@ -77,7 +78,7 @@ def test_bug_journey_rollback_stops_failures(native_stack, tmp_path):
     lines: list[str] = []
     ctx = fresh_context(native_stack, tmp_path, lines)
     settle(ctx, "BorrowFailureSpike")
-    timeline = runner.run(SCENARIOS["bug-journey"], ctx)
+    timeline = journey_runner.run(SCENARIOS["bug-journey"], ctx)
     data = assert_complete("bug-journey", timeline)
     assert 0.3 < data["measurements"]["failed_share_during_incident"] < 0.7
     assert data["measurements"]["failed_after_rollback"] == 0
@@ -136,7 +137,7 @@ def test_capacity_planning_backfills_a_running_prometheus(native_stack, history_
     lines: list[str] = []
     ctx = fresh_context(native_stack, tmp_path, lines, prometheus_url=history_prometheus["url"])
     ctx.options["prometheus_data"] = str(history_prometheus["data_dir"])
-    timeline = runner.run(SCENARIOS["capacity-planning"], ctx)
+    timeline = journey_runner.run(SCENARIOS["capacity-planning"], ctx)
     data = assert_complete("capacity-planning", timeline)
     m = data["measurements"]
     month = ctx.state["history"]
@@ -161,7 +162,7 @@ def test_capacity_planning_refuses_a_short_retention(native_stack, tmp_path):
         ctx = fresh_context(native_stack, tmp_path, [], prometheus_url=f"http://127.0.0.1:{port}")
         ctx.options["prometheus_data"] = str(tmp_path / "unused")
         with pytest.raises(DemoError, match="retention.time=35d"):
-            runner.run(SCENARIOS["capacity-planning"], ctx)
+            journey_runner.run(SCENARIOS["capacity-planning"], ctx)
     finally:
         proc.stop()
     assert not (tmp_path / "unused").exists()

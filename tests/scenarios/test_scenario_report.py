@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 
-from license_demo import report, runner
-from license_demo.scenarios import SCENARIOS
+from license_demo.scenarios import journey_runner, timeline_report
+from license_demo.scenarios.journeys import SCENARIOS
 
 
-def timeline_with(**moments) -> runner.Timeline:
+def timeline_with(**moments) -> journey_runner.Timeline:
     """A timeline holding the given moments (seconds after a fixed start)."""
-    timeline = runner.Timeline("overage-crisis", "auto", 42)
+    timeline = journey_runner.Timeline("overage-crisis", "auto", 42)
     for name, offset in moments.items():
         timeline.record(name, 1_800_000_000 + offset, source="test")
     return timeline
@@ -20,11 +20,11 @@ def test_every_phase_timed_and_compared(tmp_path):
     timeline = timeline_with(problem_started=0, alert_received=42, fix_applied=70,
                              alert_resolved=110, metrics_confirmed=150)
     scenario = SCENARIOS["overage-crisis"]
-    data = report.to_json(scenario, timeline)
+    data = timeline_report.to_json(scenario, timeline)
     assert [p["seconds"] for p in data["phases"]] == [42, 28, 40, 40]
     assert data["complete"] and data["total_seconds"] == 150
     assert data["comparison"][0]["cloud"] == "42 s" and "Hours" in data["comparison"][0]["automotive"]
-    md_path, json_path = report.write(scenario, timeline, tmp_path)
+    md_path, json_path = timeline_report.write(scenario, timeline, tmp_path)
     assert "| detection | problem started | alert received | 42 s |" in md_path.read_text()
     assert "2 min 30 s" in md_path.read_text()
     assert json.loads(json_path.read_text())["phases"][3]["seconds"] == 40
@@ -33,10 +33,10 @@ def test_every_phase_timed_and_compared(tmp_path):
 def test_missing_moment_marks_the_report_incomplete():
     """A run that stopped before the fix says which phases were not reached."""
     timeline = timeline_with(problem_started=0, alert_received=42)
-    data = report.to_json(SCENARIOS["overage-crisis"], timeline)
+    data = timeline_report.to_json(SCENARIOS["overage-crisis"], timeline)
     assert not data["complete"]
     assert data["phases"][1]["seconds"] is None
-    assert "not reached" in report.to_markdown(SCENARIOS["overage-crisis"], timeline)
+    assert "not reached" in timeline_report.to_markdown(SCENARIOS["overage-crisis"], timeline)
 
 
 def test_first_record_of_a_moment_wins():

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 import requests
 
-from license_demo.overage_load import DAVINCI, borrow_burst
+from bench.overage_load import DAVINCI, borrow_burst
 
 pytestmark = pytest.mark.stack
 

@@ -5,7 +5,7 @@ import random
 
 from stress_test.population import TEAMS, Population
 from stress_test.profiles import PROFILES, resolve_profile
-from stress_test.report import percentile
+from stress_test.run_summary import percentile
 from stress_test.run_state import OperationQuota
 from stress_test.spike import SPIKE, stage_at, users_at
 

@@ -1,16 +1,17 @@
 """The Friday-afternoon crisis: a runaway build script takes every seat of every tool."""
 from __future__ import annotations
 
-from license_demo import alert_wait, load
+from license_demo import alert_wait
+from license_demo.scenarios import load
 from license_demo.clients import DemoError
-from license_demo.runner import Act, Context, Scenario
+from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
 
 RUNAWAY_USER = "ci-nightly-build"
 RUNAWAY_TEAM = "platform"
 ALERTS = ("LicensesExhausted", "SingleUserHoarding")
 
 
-def baseline(ctx: Context) -> None:
+def baseline(ctx: JourneyContext) -> None:
     """Friday 16:30: seats free on every tool (seats a failed earlier run left are returned)."""
     left = ctx.server.borrows(user=RUNAWAY_USER)
     if left:
@@ -25,7 +26,7 @@ def baseline(ctx: Context) -> None:
     ctx.timeline.measurements["seats_free_before"] = free
 
 
-def runaway(ctx: Context) -> None:
+def runaway(ctx: JourneyContext) -> None:
     """The script borrows seat after seat on every tool until each answers 409 exhausted."""
     ctx.timeline.record("problem_started", source="runaway script started")
     taken, ids = 0, []
@@ -46,12 +47,12 @@ def runaway(ctx: Context) -> None:
     ctx.out(f"  {RUNAWAY_USER} now holds {taken} seats; {free} seats free anywhere")
 
 
-def detection(ctx: Context) -> None:
+def detection(ctx: JourneyContext) -> None:
     """Both alerts reach Alertmanager."""
     _wait_for_alerts(ctx, firing=True)
 
 
-def _wait_for_alerts(ctx: Context, firing: bool) -> None:
+def _wait_for_alerts(ctx: JourneyContext, firing: bool) -> None:
     """Wait for each alert to fire (or resolve); the phase moment is the first firing (last resolved)."""
     state = "received" if firing else "resolved"
     for name in ALERTS:
@@ -65,7 +66,7 @@ def _wait_for_alerts(ctx: Context, firing: bool) -> None:
                         source=("first of " if firing else "last of ") + ", ".join(ALERTS))
 
 
-def investigation(ctx: Context) -> None:
+def investigation(ctx: JourneyContext) -> None:
     """One user holds everything: Prometheus names them, the server lists the borrow ids."""
     prometheus = ctx.require_prometheus()
     top = prometheus.query("topk(1, sum by (user, team) (licenses_held_by_user))")
@@ -80,7 +81,7 @@ def investigation(ctx: Context) -> None:
     ctx.out(f'  logs: {{app="license-server"}} | json | user="{RUNAWAY_USER}" | event="borrow"')
 
 
-def force_return(ctx: Context) -> None:
+def force_return(ctx: JourneyContext) -> None:
     """One admin call returns every seat of the script; both alerts resolve."""
     result = ctx.server.force_return(RUNAWAY_USER)
     ctx.timeline.record("fix_applied", source=f"POST /api/users/{RUNAWAY_USER}/force-return")
@@ -95,7 +96,7 @@ def force_return(ctx: Context) -> None:
     ctx.out("  every alert the crisis caused has resolved")
 
 
-def verification(ctx: Context) -> None:
+def verification(ctx: JourneyContext) -> None:
     """Every tool lends seats again."""
     tools = ctx.server.tools()
     blocked = [t["name"] for t in tools if t["available"] == 0]
@@ -106,7 +107,7 @@ def verification(ctx: Context) -> None:
     ctx.out("  every tool has free seats again; a note goes to the script owner's manager")
 
 
-def cleanup(ctx: Context) -> None:
+def cleanup(ctx: JourneyContext) -> None:
     """After a failed run: give back every seat the script still holds."""
     ctx.server.force_return(RUNAWAY_USER)
 

@@ -12,10 +12,10 @@ from license_demo.investigate.promql import grew
 from license_demo.investigate.timestamps import epoch, iso
 
 if TYPE_CHECKING:
-    from license_demo.investigate.evidence import Collector
+    from license_demo.investigate.evidence import FactLog
 
 
-def server_facts(col: Collector) -> None:
+def server_facts(col: FactLog) -> None:
     """Can the investigator reach the server, and what tools does it lend."""
     ev, server = col.ev, col.sources.server
     try:
@@ -35,7 +35,7 @@ def server_facts(col: Collector) -> None:
             ev.notes.append(str(exc))
 
 
-def reset_facts(col: Collector) -> None:
+def reset_facts(col: FactLog) -> None:
     """Start every window at the server's last reset at the earliest, so rehearsals stay out.
 
     Prometheus keeps the counters of traffic from before a reset; counting from the reset on
@@ -70,7 +70,7 @@ def reset_facts(col: Collector) -> None:
         s.lookback = max(math.ceil(since), 1)
 
 
-def prometheus_facts(col: Collector) -> None:
+def prometheus_facts(col: FactLog) -> None:
     """Scrape health: `up` of the server target and the target's last error."""
     ev, prom = col.ev, col.sources.prometheus
     try:
@@ -85,17 +85,16 @@ def prometheus_facts(col: Collector) -> None:
                   'up{job="license-server"}', ("instance",), "up")
     ev.data["up"] = min((r["value"] for r in up), default=None)
     try:
-        targets = requests.get(prom.url.rstrip("/") + "/api/v1/targets", timeout=10).json()
-        errors = [t.get("lastError") for t in targets["data"]["activeTargets"]
+        errors = [t.get("lastError") for t in prom.targets()
                   if t.get("labels", {}).get("job") == "license-server" and t.get("lastError")]
-    except (requests.RequestException, ValueError, KeyError):
+    except (DemoError, ValueError, KeyError):
         errors = []
     ev.data["target_error"] = errors[0] if errors else ""
     col.add("scrape_error", "last scrape error of the license-server target", ev.data["target_error"] or "none",
             "GET /api/v1/targets", "prometheus")
 
 
-def failure_facts(col: Collector) -> None:
+def failure_facts(col: FactLog) -> None:
     """Failed borrows by tool and reason in the window, the failing share now, and fault switches on."""
     if not col.prometheus_ok:
         return

@@ -12,7 +12,7 @@ from license_demo.investigate.subject import symptom_alert
 from license_demo.investigate.timestamps import epoch
 
 if TYPE_CHECKING:
-    from license_demo.investigate.evidence import Collector, Evidence
+    from license_demo.investigate.evidence import Evidence, FactLog
 
 # The series each alert fires on, as PromQL with {tool} and {user} filled in; its baseline
 # is the same series over the same window one window earlier.
@@ -47,7 +47,7 @@ def _key(labels: dict) -> tuple:
     return tuple(sorted((k, v) for k, v in labels.items() if k not in ("alertstate", "__name__")))
 
 
-def alert_facts(col: Collector) -> None:
+def alert_facts(col: FactLog) -> None:
     """Which alerts fire now and which fired in the window (Prometheus, Alertmanager, the webhook record)."""
     ev, src = col.ev, col.sources
     alerts: dict[tuple, dict] = {}
@@ -86,7 +86,7 @@ def alert_facts(col: Collector) -> None:
     _fired_in_window(col, firing, received)
 
 
-def _fired_in_window(col: Collector, firing: list[dict], received: list[dict]) -> None:
+def _fired_in_window(col: FactLog, firing: list[dict], received: list[dict]) -> None:
     """Alerts that fired at some point in the window, even if resolved now (ALERTS and the webhook record)."""
     ev, window = col.ev, col.ev.settings.window
     fired = {_key(a["labels"]): a for a in firing}
@@ -142,14 +142,14 @@ def pick_alert(ev: Evidence) -> dict | None:
     return None
 
 
-def focus_alert(col: Collector) -> None:
+def focus_alert(col: FactLog) -> None:
     """Record the alert in focus and its name (None when no matching alert fired)."""
     ev = col.ev
     ev.data["alert"] = pick_alert(ev)
     ev.data["alert_name"] = ev.data["alert"]["labels"]["alertname"] if ev.data["alert"] else None
 
 
-def alert_series_facts(col: Collector) -> None:
+def alert_series_facts(col: FactLog) -> None:
     """The series the alert fires on: now, its peak in the window, its average one window earlier."""
     ev, w, span = col.ev, duration(col.ev.settings.window), wording.duration(col.ev.settings.window)
     alert = ev.data.get("alert")

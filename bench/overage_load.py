@@ -4,13 +4,14 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
 
 import requests
+
+from license_demo.scenarios.load import run_stress_test
+from stress_test.settings import DEFAULT_SEED
 
 DAVINCI = "Vector - DaVinci Configurator SE"
 
@@ -22,21 +23,6 @@ def stress_test_available() -> bool:
     probe = subprocess.run([sys.executable, "-m", "stress_test", "--help"],
                            capture_output=True, timeout=60)
     return probe.returncode == 0
-
-
-def start_stress_test(server_url: str, tool: str, log_dir: Path,
-                      profile: str = "heavy") -> subprocess.Popen:
-    """Start the stress test's borrow-only profile against `tool` in the background."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "stress_test", "--target", server_url, "--profile", profile,
-            "--mode", "borrow-only", "--tool", tool, "--yes",
-            "--summary", str(log_dir / "stress-summary.json")]
-    log = open(log_dir / "stress-test.log", "ab")
-    try:
-        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    finally:
-        log.close()
 
 
 def borrow_burst(server_url: str, tool: str, workers: int = 20, per_worker: int = 5,
@@ -64,18 +50,11 @@ def borrow_burst(server_url: str, tool: str, workers: int = 20, per_worker: int 
     return counts
 
 
-def heavy_borrow_load(server_url: str, tool: str, log_dir: Path, timeout: float = 180.0) -> str:
+def heavy_borrow_load(server_url: str, tool: str, timeout: float = 180.0) -> str:
     """Run the heavy borrow-only load to its end: the stress test if present, else a burst."""
     if stress_test_available():
-        process = start_stress_test(server_url, tool, log_dir)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-        if process.returncode != 0:
-            log = (log_dir / "stress-test.log").read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"stress test exited with {process.returncode}:\n{log}")
+        run_stress_test(server_url, tool, DEFAULT_SEED, profile="heavy", mode="borrow-only", timeout=timeout,
+                        out=lambda line: None)
         return "stress_test heavy borrow-only"
     borrow_burst(server_url, tool)
     return "20 threads x 5 borrows (requests)"
@@ -103,8 +82,3 @@ def wait_until(predicate, timeout: float, poll: float = 0.25, what: str = "condi
             return value
         time.sleep(poll)
     raise TimeoutError(f"{what} not met within {timeout:.0f}s")
-
-
-def temp_log_dir() -> Path:
-    """A fresh folder for load logs."""
-    return Path(tempfile.mkdtemp(prefix="overage-load-"))

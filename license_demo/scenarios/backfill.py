@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from license_demo.clients import DemoError, PrometheusClient
+from license_demo.durations import duration_seconds
 
 
 def create_blocks(openmetrics: str, data_dir: Path, promtool: str = "promtool") -> list[str]:
@@ -31,33 +32,11 @@ def create_blocks(openmetrics: str, data_dir: Path, promtool: str = "promtool") 
     return blocks
 
 
-UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-
-
-def duration_seconds(text: str) -> float:
-    """A Prometheus duration such as 15d, 2d12h or 1y in seconds (0 when unparsable)."""
-    total, number = 0.0, ""
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char.isdigit():
-            number += char
-        else:
-            unit = "ms" if text[index:index + 2] == "ms" else char
-            index += len(unit) - 1
-            if not number or unit not in UNITS:
-                return 0.0
-            total += int(number) * UNITS[unit]
-            number = ""
-        index += 1
-    return total
-
-
 def check_retention(prometheus: PrometheusClient, days: int) -> None:
     """Fail with instructions when Prometheus would delete backfilled data older than `days`."""
     flags = prometheus.flags()
     retention = flags.get("storage.tsdb.retention.time", "0s")
-    seconds = duration_seconds(retention)
+    seconds = duration_seconds(retention, default=0.0)
     # 0 means "default", which is 15 days unless a size limit alone is set.
     if (seconds or 15 * 86400) < (days + 1) * 86400:
         raise DemoError(f"Prometheus keeps only {retention if seconds else '15d'} of data, so it would "

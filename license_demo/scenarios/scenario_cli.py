@@ -6,11 +6,12 @@ from pathlib import Path
 
 import requests
 
-from license_demo import act_observers, cli_args, report, runner
+from license_demo.scenarios import act_observers, journey_runner, timeline_report
+from license_demo import cli_args
 from license_demo.browser import BrowserMissing
 from license_demo.clients import (AlertmanagerClient, DemoError, GrafanaClient, PrometheusClient,
                                   ServerClient)
-from license_demo.scenarios import SCENARIOS
+from license_demo.scenarios.journeys import SCENARIOS
 from license_demo.stack_urls import default_url
 
 
@@ -23,11 +24,11 @@ def _connection_args(parser) -> None:
                              "stack's, else http://127.0.0.1:9090)")
 
 
-def build_context(args, out=print) -> runner.Context:
+def build_context(args, out=print) -> journey_runner.JourneyContext:
     """Clients and settings for one run, from the parsed arguments."""
     grafana_token = os.environ.get("GRAFANA_TOKEN")
     grafana = GrafanaClient(args.grafana, grafana_token) if args.grafana and grafana_token else None
-    return runner.Context(
+    return journey_runner.JourneyContext(
         server=ServerClient(args.server, args.admin_token),
         prometheus=PrometheusClient(args.prometheus) if args.prometheus else None,
         alertmanager=AlertmanagerClient(args.alertmanager) if args.alertmanager else None,
@@ -55,7 +56,7 @@ def run_scenario(args, out=print) -> int:
         out(f"error: {exc}")
         return 2
     try:
-        runner.run(scenario, ctx)
+        journey_runner.run(scenario, ctx)
     except (DemoError, requests.RequestException) as exc:
         failure = str(exc)
         out(f"\nerror: {failure}")
@@ -66,8 +67,8 @@ def run_scenario(args, out=print) -> int:
         if failure:
             ctx.timeline.notes.append(f"The run stopped early: {failure}")
         if args.mode == "auto" or args.report:
-            md_path, json_path = report.write(scenario, ctx.timeline, Path(args.report_dir))
-            out(f"\n{report.to_markdown(scenario, ctx.timeline)}")
+            md_path, json_path = timeline_report.write(scenario, ctx.timeline, Path(args.report_dir))
+            out(f"\n{timeline_report.to_markdown(scenario, ctx.timeline)}")
             out(f"report: {md_path}\n        {json_path}")
     act_observers.finish(ctx.observers, scenario, ctx)
     return 1 if failure else 0

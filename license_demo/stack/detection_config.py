@@ -5,7 +5,7 @@ stack (service names, demo profile). Every other copy (the native stack's loopba
 the production profile, email and Slack switched on from the environment) is rendered from
 them here, so the variants cannot drift apart.
 
-    python -m license_demo.detection_config --target compose --out build/detection
+    python -m license_demo.stack.detection_config --target compose --out build/detection
 """
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from license_demo.durations import duration_seconds
+
+REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS_SOURCE = REPO / "prometheus" / "prometheus.yml"
 ALERTMANAGER_SOURCE = REPO / "alertmanager" / "alertmanager.yml"
 CHANNELS_SOURCE = REPO / "alertmanager" / "channels.yml"
@@ -37,11 +39,6 @@ PROFILES = {
 # The story's promise for the demo profile: the first overage borrow reaches the webhook as
 # HighOverageRate within this many seconds (the median of bench/bench_detection.py).
 DETECTION_BUDGET_SECONDS = 15.0
-
-
-def duration_seconds(text: str) -> float:
-    """Turn a Prometheus duration such as 2s, 5m or 1h into seconds."""
-    return float(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
 
 
 @dataclass(frozen=True)

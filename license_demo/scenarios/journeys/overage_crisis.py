@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from license_demo import alert_wait, load
+from license_demo import alert_wait
+from license_demo.scenarios import load
 from license_demo.clients import DemoError
-from license_demo.runner import Act, Context, Scenario
+from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
 from stress_test.population import BUILD_TEAM
 
 TOOL = "Vector - DaVinci Configurator SE"
@@ -19,7 +20,7 @@ THRESHOLD = 0.3
 PROFILE, MODE = "heavy", "full-cycle"
 
 
-def prepare(ctx: Context) -> dict:
+def prepare(ctx: JourneyContext) -> dict:
     """Check the state the journey starts from and restore it; return the live figures.
 
     Faults on, a configuration left by an earlier rehearsal (e.g. commit 10 after a guided
@@ -47,13 +48,13 @@ def prepare(ctx: Context) -> dict:
             "available": tool["available"], "cost": f"${tool['overage_cost']:,.0f}"}
 
 
-def _run_options(ctx: Context, live: bool) -> dict:
+def _run_options(ctx: JourneyContext, live: bool) -> dict:
     """The stress test's options for one build-job run of this journey."""
     return {"profile": PROFILE, "mode": MODE, "team": BUILD_TEAM, "live": live,
             "ops": ctx.options.get("ops")}
 
 
-def _measure_run(ctx: Context, label: str, summary: dict, cost_before: float) -> dict:
+def _measure_run(ctx: JourneyContext, label: str, summary: dict, cost_before: float) -> dict:
     """Borrows, overage share and cost of one run: the stress test's count and the server's bill."""
     if "granted" not in summary:
         raise DemoError("the stress test wrote no summary; see its output above")
@@ -67,14 +68,14 @@ def _measure_run(ctx: Context, label: str, summary: dict, cost_before: float) ->
     return result
 
 
-def _alert_seen_during(ctx: Context, started: float) -> bool:
+def _alert_seen_during(ctx: JourneyContext, started: float) -> bool:
     """True when Prometheus had HighOverageRate pending or firing for DaVinci since `started`."""
     seconds = max(1, int(time.time() - started))
     expr = f'max_over_time(ALERTS{{alertname="{ALERT}", tool="{TOOL}"}}[{seconds}s])'
     return bool(ctx.require_prometheus().query(expr))
 
 
-def _wait_for_scrape_after(ctx: Context, moment: float, timeout: float = 15.0) -> None:
+def _wait_for_scrape_after(ctx: JourneyContext, moment: float, timeout: float = 15.0) -> None:
     """Wait until Prometheus has scraped the server after `moment`, so counts include the run."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -84,7 +85,7 @@ def _wait_for_scrape_after(ctx: Context, moment: float, timeout: float = 15.0) -
         time.sleep(0.5)
 
 
-def baseline(ctx: Context) -> None:
+def baseline(ctx: JourneyContext) -> None:
     """Normal operations: the starting configuration, everything green."""
     tool = ctx.server.tool(TOOL)
     ctx.out(f"  {TOOL}: commit {tool['commit']}, overage up to {tool['max_overage']}, "
@@ -93,7 +94,7 @@ def baseline(ctx: Context) -> None:
     ctx.timeline.measurements["max_overage_before"] = tool["max_overage"]
 
 
-def problem(ctx: Context) -> None:
+def problem(ctx: JourneyContext) -> None:
     """The large build job: the stress test starts its full cycles on DaVinci in the background."""
     ctx.state["cost_before_run1"] = ctx.server.tool(TOOL)["overage_cost_total"]
     ctx.timeline.record("problem_started", source="stress test started")
@@ -101,7 +102,7 @@ def problem(ctx: Context) -> None:
         ctx.server.url, TOOL, ctx.seed, out=ctx.out, **_run_options(ctx, ctx.mode == "guided"))
 
 
-def detection(ctx: Context) -> None:
+def detection(ctx: JourneyContext) -> None:
     """Wait for HighOverageRate on DaVinci to reach the server (the banner) while the build runs."""
     seen = alert_wait.wait_for(ctx.server, ctx.alertmanager, ALERT, True, ctx.alert_timeout,
                                match={"tool": TOOL}, progress=ctx.out, webhook_only=True)
@@ -110,7 +111,7 @@ def detection(ctx: Context) -> None:
             f"{seen.at - ctx.timeline.events['problem_started']['at']:.0f}s after the build began)")
 
 
-def investigation(ctx: Context) -> None:
+def investigation(ctx: JourneyContext) -> None:
     """Which team: checkouts by team over the run from Prometheus; the run's own numbers."""
     summary = load.finish_stress_test(ctx.state.pop("load1"))
     run1 = _measure_run(ctx, "the build job", summary, ctx.state["cost_before_run1"])
@@ -132,7 +133,7 @@ def investigation(ctx: Context) -> None:
             f'| tool="{TOOL}"')
 
 
-def fix(ctx: Context) -> None:
+def fix(ctx: JourneyContext) -> None:
     """Raise commit 5 → 10 and lower overage 15 → 10; the alert resolves once the build is over."""
     tool = ctx.server.configure_tool(TOOL, **FIXED)
     ctx.timeline.record("fix_applied", source="PUT /api/config/tools")
@@ -143,7 +144,7 @@ def fix(ctx: Context) -> None:
     ctx.out(f"  {ALERT} resolved")
 
 
-def verification(ctx: Context) -> None:
+def verification(ctx: JourneyContext) -> None:
     """The same build job again: under the threshold, no alert, a smaller bill."""
     # The first run's alert may still be pending or firing in Prometheus after Alertmanager
     # and the webhook show it resolved: the rerun starts only once it is gone everywhere.
@@ -175,7 +176,7 @@ def verification(ctx: Context) -> None:
             + ": the fix is not enough for this load.")
 
 
-def cleanup(ctx: Context) -> None:
+def cleanup(ctx: JourneyContext) -> None:
     """After a failed run: the build job's seats go back (the stress test returns its own on stop)."""
     load.release_holders(ctx.server, TOOL)
 

@@ -8,10 +8,10 @@ from license_demo.investigate import wording
 from license_demo.investigate.promql import grew
 
 if TYPE_CHECKING:
-    from license_demo.investigate.evidence import Collector
+    from license_demo.investigate.evidence import FactLog
 
 
-def borrower_facts(col: Collector) -> None:
+def borrower_facts(col: FactLog) -> None:
     """Who drives the borrows of the tool in focus, and which teams hold its seats now."""
     ev, w, s, tool = col.ev, wording.duration(col.ev.settings.window), col.ev.settings, col.ev.data.get("tool")
     if not tool:
@@ -50,7 +50,7 @@ def borrower_facts(col: Collector) -> None:
     ev.data["held_by_team"] = held
 
 
-def holder_facts(col: Collector) -> None:
+def holder_facts(col: FactLog) -> None:
     """Who holds the most seats now, and on how many tools."""
     ev = col.ev
     top = col.rows("top_holders", "seats held now by the top 5 users",

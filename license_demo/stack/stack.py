@@ -11,14 +11,15 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import requests
 
-from license_demo import detection_config, ui_links
-from license_demo.processes import (ManagedProcess, free_port, spawn, start_license_server,
-                                    wait_http)
+from license_demo import ui_links
+from license_demo.clients import PrometheusClient, ServerClient
+from license_demo.stack import detection_config
+from license_demo.stack.processes import (ManagedProcess, free_port, spawn, start_license_server,
+                                          wait_http)
 
 # Binary names in the order they are looked for, and the Debian package providing them.
 BINARIES = {
@@ -33,11 +34,6 @@ URLS_FILE = "urls.json"
 # Seconds a dead license server stays down before the stack restarts it: long enough for
 # LicenseServerDown to fire (scrape + evaluation + for + group_wait of the demo profile).
 SERVER_RESTART_DELAY = 15.0
-
-
-def received_at(alert: dict) -> float:
-    """Epoch seconds at which the server's webhook received `alert` (its `received_at`)."""
-    return datetime.fromisoformat(alert["received_at"].replace("Z", "+00:00")).timestamp()
 
 
 class StackError(RuntimeError):
@@ -312,17 +308,11 @@ class Stack:
 
     def query(self, expr: str) -> list[dict]:
         """Run an instant PromQL query and return the result vector."""
-        response = requests.get(f"{self.prometheus_url}/api/v1/query",
-                                params={"query": expr}, timeout=10)
-        response.raise_for_status()
-        return response.json()["data"]["result"]
+        return PrometheusClient(self.prometheus_url).query(expr)
 
     def alerts_received(self, status: str | None = None) -> list[dict]:
         """Return the alerts the server's webhook has received (`status`: firing/resolved)."""
-        params = {"status": status} if status else {}
-        response = requests.get(f"{self.server_url}/api/alerts", params=params, timeout=10)
-        response.raise_for_status()
-        return response.json()
+        return self.client().alerts(status)
 
     def wait_for_webhook(self, alertname: str, status: str = "firing", timeout: float = 90.0,
                          labels: dict | None = None, since: float | None = None,
@@ -331,26 +321,17 @@ class Stack:
 
         `labels` must all match; `since` (epoch seconds) ignores deliveries received earlier.
         """
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for alert in self.alerts_received(status):
-                alert_labels = alert.get("labels", {})
-                if (alert_labels.get("alertname") == alertname
-                        and alert.get("status", status) == status
-                        and all(alert_labels.get(k) == v for k, v in (labels or {}).items())
-                        and (since is None or received_at(alert) >= since)):
-                    return alert
-            time.sleep(poll)
-        raise TimeoutError(f"{alertname} did not reach the webhook as {status} within "
-                           f"{timeout:.0f}s; see {self.prometheus_url}/api/v1/alerts and "
-                           f"{self.alertmanager_url}/api/v2/alerts")
+        return self.client().wait_for_webhook(
+            alertname, status, timeout, labels, since, poll,
+            see=f"{self.prometheus_url}/api/v1/alerts and {self.alertmanager_url}/api/v2/alerts")
 
     def admin(self, method: str, path: str, json: dict | None = None) -> requests.Response:
         """Call an admin endpoint of the server with the stack's token; raise on errors."""
-        response = requests.request(method, f"{self.server_url}{path}", json=json, timeout=10,
-                                    headers={"Authorization": f"Bearer {self.admin_token}"})
-        response.raise_for_status()
-        return response
+        return self.client().call(method, path, json=json, admin=True)
+
+    def client(self) -> ServerClient:
+        """The license server's API client, with the stack's admin token."""
+        return ServerClient(self.server_url, self.admin_token)
 
     def reset(self) -> None:
         """Return the server to its fresh demo state (POST /api/reset)."""
@@ -454,7 +435,7 @@ def run(args) -> int:
         for note in stack.notes:
             _print(f"  alert delivery: {note}")
         if args.baseline:
-            from license_demo.baseline import BaselineLoad
+            from license_demo.stack.baseline import BaselineLoad
             baseline = BaselineLoad(stack.server_url).start()
             _print(f"Baseline: {baseline.engineers} engineers borrowing and returning on every "
                    "tool, within commit (--no-baseline for an idle server)")

@@ -3,23 +3,24 @@ from __future__ import annotations
 
 import time
 
-from license_demo import alert_wait, load
+from license_demo import alert_wait
+from license_demo.scenarios import load
 from license_demo.clients import DemoError
-from license_demo.runner import Act, Context, Scenario
+from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
 
 ALERT = "BorrowFailureSpike"
 FAULTS = {"borrow_errors": "50pct", "dashboard_js_error": "on"}
 USERS = ["anna", "ben", "chen", "dora", "emil"]
 
 
-def _traffic_window(ctx: Context, seconds: float) -> dict:
+def _traffic_window(ctx: JourneyContext, seconds: float) -> dict:
     """Let the background users run for `seconds` and return what they saw."""
     ctx.state["traffic"].take()
     time.sleep(seconds)
     return ctx.state["traffic"].take()
 
 
-def baseline(ctx: Context) -> None:
+def baseline(ctx: JourneyContext) -> None:
     """Users borrow and return as usual; note the version running now."""
     alert_wait.ensure_quiet(ctx.server, ctx.alertmanager, ctx.prometheus, [ALERT],
                             ctx.alert_timeout, ctx.out)
@@ -33,7 +34,7 @@ def baseline(ctx: Context) -> None:
     ctx.out(f"  users borrowing: {seen['status_counts']}")
 
 
-def deploy(ctx: Context) -> None:
+def deploy(ctx: JourneyContext) -> None:
     """Deploy the next version; it carries the bug (half of the borrows fail, the widget throws)."""
     before = ctx.state["version_before"]
     major, minor, *_ = (before["version"].split(".") + ["0", "0"])
@@ -45,7 +46,7 @@ def deploy(ctx: Context) -> None:
     ctx.out(f"  deployed {version} (commit {commit}) with faults {FAULTS}")
 
 
-def detection(ctx: Context) -> None:
+def detection(ctx: JourneyContext) -> None:
     """BorrowFailureSpike reaches Alertmanager."""
     seen = alert_wait.wait_for(ctx.server, ctx.alertmanager, ALERT, True, ctx.alert_timeout,
                                progress=ctx.out)
@@ -53,7 +54,7 @@ def detection(ctx: Context) -> None:
     ctx.out(f"  {ALERT} firing for {seen.labels.get('tool')} (seen via {seen.source})")
 
 
-def investigation(ctx: Context) -> None:
+def investigation(ctx: JourneyContext) -> None:
     """The failing requests: their ids, the error share, the deployment just before."""
     seen = _traffic_window(ctx, 2)
     counts = seen["status_counts"]
@@ -71,7 +72,7 @@ def investigation(ctx: Context) -> None:
             "the failures started right after it")
 
 
-def rollback(ctx: Context) -> None:
+def rollback(ctx: JourneyContext) -> None:
     """Roll back to the previous version; its faults go with it; the alert resolves."""
     result = ctx.server.rollback()
     ctx.timeline.record("fix_applied", source="POST /api/deployments/rollback")
@@ -82,7 +83,7 @@ def rollback(ctx: Context) -> None:
     ctx.out(f"  {ALERT} resolved")
 
 
-def verification(ctx: Context) -> None:
+def verification(ctx: JourneyContext) -> None:
     """No borrow fails with 5xx any more."""
     try:
         seen = _traffic_window(ctx, 3)

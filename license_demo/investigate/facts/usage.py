@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
-from license_demo.investigate import rule_settings, wording
-from license_demo.investigate.wording import plural
-from license_demo.investigate.facts_alerts import ALERT_SERIES
+from license_demo.investigate import loaded_rules, wording
+from license_demo.investigate.facts.alerts import ALERT_SERIES
 from license_demo.investigate.promql import duration, grew
+from license_demo.investigate.wording import plural
+from license_demo.rule_settings import load_rule_settings
 
 if TYPE_CHECKING:
-    from license_demo.investigate.evidence import Collector, Evidence
+    from license_demo.investigate.evidence import Evidence, FactLog
 
 # The symptoms whose tools can be found in the data when the subject names none, and the
 # per-tool figure that shows each (read from ev.data after tool_facts and failure_facts).
@@ -19,7 +20,7 @@ SYMPTOM_FIGURES = {
 }
 
 
-def tool_facts(col: Collector) -> None:
+def tool_facts(col: FactLog) -> None:
     """Seats per tool now, borrows and overage in the window and the baseline before it."""
     ev, s = col.ev, col.ev.settings
     ws, bs = s.window, s.baseline_seconds
@@ -106,7 +107,7 @@ def choose_tool(ev: Evidence) -> str | None:
     return chosen
 
 
-def focus_tool(col: Collector) -> None:
+def focus_tool(col: FactLog) -> None:
     """Record the tool in focus (None when nothing points to one); ask at a terminal when several fit."""
     ev, subject = col.ev, col.ev.subject
     alert_tool = (ev.data.get("alert") or {}).get("labels", {}).get("tool")
@@ -117,7 +118,7 @@ def focus_tool(col: Collector) -> None:
     ev.data["tool"] = choose_tool(ev)
 
 
-def demand_facts(col: Collector) -> None:
+def demand_facts(col: FactLog) -> None:
     """How steady the demand for the tool in focus is, its distribution over the window, its overage now."""
     ev, s, tool = col.ev, col.ev.settings, col.ev.data.get("tool")
     if not tool or not col.prometheus_ok:
@@ -148,7 +149,7 @@ def demand_facts(col: Collector) -> None:
     _prices(col, tool)
 
 
-def _scrapes(col: Collector, metric: str, tool: str, seconds: int) -> dict[float, float]:
+def _scrapes(col: FactLog, metric: str, tool: str, seconds: int) -> dict[float, float]:
     """The raw scraped samples of `metric` for `tool` over `seconds`, summed per scrape time."""
     result = col.sources.prometheus.query(f'{metric}{{tool="{tool}"}}[{seconds}s]', at=col.ev.at)
     out: dict[float, float] = {}
@@ -159,7 +160,7 @@ def _scrapes(col: Collector, metric: str, tool: str, seconds: int) -> dict[float
     return out
 
 
-def _demand_distribution(col: Collector, tool: str, in_use: str) -> None:
+def _demand_distribution(col: FactLog, tool: str, in_use: str) -> None:
     """Seats in use and checkouts per scrape over the window: what a new commit must cover.
 
     Raw scrapes rather than a range query: each sample then carries the time the server was
@@ -197,16 +198,16 @@ def _demand_distribution(col: Collector, tool: str, in_use: str) -> None:
         col.add("demand_mean", f"average {tool} seats in use over those samples",
                 round(sum(samples) / len(samples), 1), f"mean of {query}", "prometheus", "seat")
     try:
-        settings = rule_settings.thresholds(s.rules_file)
+        settings = load_rule_settings(s.rules_file).values
         ev.data["overage_threshold"] = float(settings["high_overage_ratio"])
     except (ValueError, KeyError, TypeError) as exc:
         ev.notes.append(f"alert threshold unknown ({exc}): raise-commit cannot be sized")
-    ev.data["overage_alert_for"] = rule_settings.alert_for_seconds(col.sources.prometheus.url, "HighOverageRate")
-    ev.data["overage_rate_window"] = rule_settings.rate_window_seconds(col.sources.prometheus.url,
-                                                                       "tool:license_overage_checkouts:rate")
+    ev.data["overage_alert_for"] = loaded_rules.alert_for_seconds(col.sources.prometheus, "HighOverageRate")
+    ev.data["overage_rate_window"] = loaded_rules.rate_window_seconds(col.sources.prometheus,
+                                                                      "tool:license_overage_checkouts:rate")
 
 
-def _prices(col: Collector, tool: str) -> None:
+def _prices(col: FactLog, tool: str) -> None:
     """The live prices of the tool in focus, as the server exports them to Prometheus."""
     sel = f'tool="{tool}"'
     col.ev.data["commit_cost_monthly"] = col.scalar(

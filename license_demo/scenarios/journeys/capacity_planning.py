@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from license_demo import backfill, history
+from license_demo.scenarios import backfill, history
 from license_demo.clients import DemoError
-from license_demo.runner import Act, Context, Scenario
+from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
 
 TOOL = "Vector - DaVinci Configurator SE"
 SELECTOR = f'{{instance="{history.INSTANCE}",tool="{TOOL}"}}'
 
 
-def generate(ctx: Context) -> None:
+def generate(ctx: JourneyContext) -> None:
     """Thirty days of usage from the seed, with the catalog the server lends."""
     ctx.timeline.record("history_started", source="generator")
     tools = ctx.server.tools()
@@ -23,7 +23,7 @@ def generate(ctx: Context) -> None:
             f"{len(tools)} tools and {len(generated.held)} engineers")
 
 
-def load_into_prometheus(ctx: Context) -> None:
+def load_into_prometheus(ctx: JourneyContext) -> None:
     """promtool turns the history into blocks inside the Prometheus data dir."""
     generated = ctx.state["history"]
     data_dir = ctx.options.get("prometheus_data")
@@ -49,7 +49,7 @@ def load_into_prometheus(ctx: Context) -> None:
     ctx.timeline.record("history_visible", source="Prometheus query at the first generated step")
 
 
-def analyse(ctx: Context) -> None:
+def analyse(ctx: JourneyContext) -> None:
     """Peak usage and the month's overage cost, read back from Prometheus."""
     generated = ctx.state["history"]
     prometheus = ctx.require_prometheus()
@@ -62,7 +62,7 @@ def analyse(ctx: Context) -> None:
     ctx.out(f"  {TOOL}: peak {peak:.0f} seats, ${cost:,.0f} overage charges this month")
 
 
-def decide(ctx: Context) -> None:
+def decide(ctx: JourneyContext) -> None:
     """Buy versus pay overage, computed from the data; apply the cheaper commit."""
     generated = ctx.state["history"]
     figure = history.buy_versus_overage(generated, TOOL)

@@ -10,10 +10,10 @@ from license_demo.investigate.promql import duration, grew
 from license_demo.investigate.timestamps import epoch
 
 if TYPE_CHECKING:
-    from license_demo.investigate.evidence import Collector
+    from license_demo.investigate.evidence import FactLog
 
 
-def deployment_facts(col: Collector) -> None:
+def deployment_facts(col: FactLog) -> None:
     """The versions seen in the window, the last version change and failures before and after it."""
     ev, w = col.ev, duration(col.ev.settings.window)
     versions = col.rows("versions_window", "versions reporting license_server_build_info in the last "

@@ -15,6 +15,7 @@ import time
 
 import requests
 
+from license_demo.clients import ServerClient
 from stress_test.population import BUILD_TEAM, TEAMS, TOOL_WEIGHTS
 
 HOLD_SECONDS = (4.0, 10.0)
@@ -51,7 +52,7 @@ class BaselineLoad:
 
     def start(self) -> "BaselineLoad":
         """Start one thread per background engineer of every tool in the catalog."""
-        tools = requests.get(f"{self.server_url}/api/tools", timeout=10).json()
+        tools = ServerClient(self.server_url).tools()
         for tool in tools:
             teams = teams_for(tool["name"])
             for index in range(engineers_per_tool(int(tool["commit"]))):

@@ -6,13 +6,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-# Teams, their size on day 0 and day 30 (one is hiring), and words naming the tools they use.
-TEAMS = {
-    "powertrain": (8, 8, ["DaVinci Configurator SE", "CANoe", "TargetLink"]),
-    "body-electronics": (6, 6, ["DaVinci Configurator SE", "CANoe", "Developer"]),
-    "adas": (5, 12, ["DaVinci Configurator SE", "MATLAB", "Simulink"]),
-    "chassis": (4, 4, ["INCA", "MATLAB", "TargetLink"]),
-}
+from stress_test.teams import HISTORY_TEAMS
+
+# Teams, their size on day 0 and day 30 and words naming their tools: the roster's history view.
+TEAMS = HISTORY_TEAMS
 # Share of a team's engineers that hold a seat of one of their tools at the busiest hour.
 PEAK_SHARE = 0.4
 # UTC offset of the engineers' working day (central Europe in winter).

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from license_demo import pacing
-from license_demo.runner import Scenario, Timeline
+from license_demo.scenarios.journey_runner import Scenario, Timeline
 
 # The automotive column of the demo guide's comparison, one row per phase of a journey:
 # field data upload, the L1 → L2 → L3 handoffs, the OTA rollout, field confirmation.

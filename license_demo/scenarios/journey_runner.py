@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from license_demo import ui_links
-from license_demo.annotations import mark_act
+from license_demo.scenarios.annotations import mark_act
 from license_demo.clients import AlertmanagerClient, GrafanaClient, PrometheusClient, ServerClient
 
 
@@ -33,7 +33,7 @@ class Timeline:
 
 
 @dataclass
-class Context:
+class JourneyContext:
     """Everything an act needs: the clients, the run's settings and its timeline."""
 
     server: ServerClient
@@ -76,13 +76,13 @@ class Act:
 
     key: str
     title: str
-    run: Callable[[Context], None]
+    run: Callable[[JourneyContext], None]
     say: list[str] = field(default_factory=list)
     show: list[str] = field(default_factory=list)
     automotive: str = ""
     # Reads the live figures `say` lines name ({commit}, ...), before they are printed;
     # the first act's also checks and restores the state the journey needs.
-    facts: Callable[[Context], dict] | None = None
+    facts: Callable[[JourneyContext], dict] | None = None
 
 
 @dataclass
@@ -99,10 +99,10 @@ class Scenario:
     # The automotive column of the comparison, one entry per phase (default: report.AUTOMOTIVE).
     automotive: list[str] | None = None
     # Called when an act fails: gives back whatever the journey took (seats, faults).
-    cleanup: Callable[[Context], None] | None = None
+    cleanup: Callable[[JourneyContext], None] | None = None
 
 
-def act_urls(ctx: Context, templates: list[str]) -> list[str]:
+def act_urls(ctx: JourneyContext, templates: list[str]) -> list[str]:
     """The act's pages for this run, each one that answers on the stack in use.
 
     Without Grafana its pages become the server's dashboard; Alertmanager's UI link becomes
@@ -134,7 +134,7 @@ def act_urls(ctx: Context, templates: list[str]) -> list[str]:
     return urls
 
 
-def run(scenario: Scenario, ctx: Context) -> Timeline:
+def run(scenario: Scenario, ctx: JourneyContext) -> Timeline:
     """Play every act of `scenario`; guided mode waits for Enter before each act but the first."""
     ctx.timeline = ctx.timeline or Timeline(scenario.name, ctx.mode, ctx.seed)
     ctx.out(f"== {scenario.title} ({ctx.mode} mode, seed {ctx.seed}) ==\n{scenario.story}\n")
@@ -154,14 +154,14 @@ def run(scenario: Scenario, ctx: Context) -> Timeline:
     return ctx.timeline
 
 
-def _stop_background(ctx: Context) -> None:
+def _stop_background(ctx: JourneyContext) -> None:
     """Background load or traffic an act started must not outlive the run."""
     for value in ctx.state.values():
         if callable(getattr(value, "stop", None)):
             value.stop()
 
 
-def _play(scenario: Scenario, ctx: Context) -> None:
+def _play(scenario: Scenario, ctx: JourneyContext) -> None:
     """The acts in order, each marked and recorded in the timeline."""
     for number, act in enumerate(scenario.acts, start=1):
         if ctx.mode == "guided" and number > 1:

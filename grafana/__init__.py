@@ -1,0 +1,1 @@
+"""The Grafana dashboards as Python (grafanalib) and the generator of their provisioned JSON."""

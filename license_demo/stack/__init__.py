@@ -1,0 +1,1 @@
+"""The native stack: the license server, Prometheus and Alertmanager as local processes, and the baseline load."""

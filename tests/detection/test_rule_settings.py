@@ -1,0 +1,29 @@
+"""license_demo.rule_settings, the one reader of prometheus/rules.src.yml outside the rule generator."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from license_demo.rule_settings import RULES_SOURCE, load_rule_settings
+
+RENDERED = [RULES_SOURCE.parent / "rules" / name for name in ("demo.yml", "production.yml")]
+
+
+@pytest.mark.parametrize("rendered", RENDERED, ids=lambda p: p.name)
+def test_alert_names_are_the_alerts_of_each_rendered_profile(rendered: Path):
+    """Preflight checks Prometheus for these names: each rendered profile holds exactly them."""
+    alerts = {rule["alert"] for group in yaml.safe_load(rendered.read_text())["groups"]
+              for rule in group["rules"] if "alert" in rule}
+    assert load_rule_settings().alert_names == alerts
+
+
+def test_an_unreadable_rule_source_says_what_to_pass(tmp_path):
+    """A missing file or one without `settings` is a ValueError naming the file and the way out."""
+    with pytest.raises(ValueError, match=r"missing\.yml.*--rules-file"):
+        load_rule_settings(tmp_path / "missing.yml")
+    empty = tmp_path / "empty.yml"
+    empty.write_text("rule_groups: []\n")
+    with pytest.raises(ValueError, match="no `settings` mapping"):
+        load_rule_settings(empty)
