@@ -125,8 +125,10 @@ def demand_facts(col: FactLog) -> None:
         return
     sel = f'tool="{tool}"'
     # Steady demand: the share of the time with data in the lookback during which seats in use
-    # exceeded commit (a subquery only has points where the series has samples).
-    lb, step = duration(s.lookback), duration(max(5, s.lookback // 480))
+    # exceeded commit (a subquery only has points where the series has samples). About 480 points
+    # at most, and 1 s steps for a short window since a reset: a coarser step than the scrapes
+    # can leave a burst of a few seconds between two points and read it as never above commit.
+    lb, step = duration(s.lookback), duration(max(1, s.lookback // 480))
     in_use, commit = f"sum(licenses_in_use{{{sel}}})", f"sum(licenses_commit{{{sel}}})"
     points = col.scalar(None, "", f"count_over_time(({in_use})[{lb}:{step}])")
     covered = round((points or 0) * int(step[:-1]))
