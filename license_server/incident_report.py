@@ -50,7 +50,7 @@ def comparison(record: dict) -> list[dict]:
 
 def view(record: dict) -> dict:
     """The record as the API answers it: times in RFC 3339 UTC (timestamps.iso), durations added."""
-    return {**record, "opened_at": iso(record["opened_at"]),
+    return {**record, "alerts": record.get("alerts") or [record["alert"]], "opened_at": iso(record["opened_at"]),
             "timeline": [{**e, "at": iso(e["at"])} for e in record["timeline"]],
             "reports": [{**r, "at": iso(r.get("at"))} for r in record.get("reports", [])],
             "approvals": [{**a, "at": iso(a.get("at"))} for a in record.get("approvals", [])],

@@ -1,15 +1,17 @@
 """The incident as the spine of the story: opened by the first firing alert, fixed by a config
 change, verified and resolved by the server from its own records.
 
-- A firing alert (not `synthetic="true"`) opens an incident for its alert and tool, or joins
-  the open one. `problem_started` comes from the server's records: the first overage borrow
+- A firing alert (not `synthetic="true"`) opens an incident for its tool, or joins the tool's
+  open one whatever its alert (one incident per problem: HighOverageRate and
+  HighOverageCostBurn of one build job are one incident); alerts without a tool (a hoarding
+  user) have one incident per alert and user. `problem_started` comes from the server's records: the first overage borrow
   of the burst for overage alerts, the first refused borrow for exhaustion, the first failed
   or refused borrow for failure spikes.
 - A resolved alert leaves the incident open; the timeline says whether a fix came first.
 - A config change of the tool is the fix (`action_applied`).
 - Verification: once the borrows of the tool since the fix span VERIFY_WINDOW_SECONDS, number
   at least MIN_BORROWS and stay under the alert's condition (threshold from the rules
-  source), and the alert is not firing, the incident gets `verified` and `resolved`. For
+  source), and none of the incident's alerts is firing, the incident gets `verified` and `resolved`. For
   overage alerts the load must also be a real test of the fix: at its peak more seats in
   use than the commit before the fix (a light background load proves nothing).
 """
@@ -64,32 +66,34 @@ def receive(store, alerts: list[dict], now: float | None = None) -> None:
 
 
 def find_open(store, name: str, tool: str | None, user: str | None = None) -> dict | None:
-    """The open incident of this alert and tool (any user), or of this alert and user when the
+    """The open incident of this tool (any alert, any user), or of this alert and user when the
     alert names no tool (a hoarding user); newest first."""
-    return next((r for r in story_store.open_incidents(store)
-                 if r["alert"] == name and r.get("tool") == tool and (tool or r.get("user") == user)), None)
+    return next((r for r in story_store.open_incidents(store) if r.get("tool") == tool
+                 and (tool or (r["alert"] == name and r.get("user") == user))), None)
+
+
+def match_key(name: str, tool: str | None, user: str | None) -> str:
+    """The key two concurrent openings of one problem share (the store keeps one open per key)."""
+    return f"tool|{tool}" if tool else "|".join([name, "", user or ""])
+
+
+def incident_alerts(record: dict) -> list[str]:
+    """The alert names of an incident: the one that opened it first, then those that joined."""
+    return record.get("alerts") or [record["alert"]]
+
+
+def alert_state(record: dict, name: str) -> str | None:
+    """The last alert event kind of `name` on the timeline (None: never received)."""
+    states = [e["kind"] for e in record["timeline"]
+              if e["kind"] in ALERT_STATES and e.get("alert", record["alert"]) == name]
+    return states[-1] if states else None
 
 
 def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -> None:
     """Open the incident of a firing alert, or add the alert to the open one."""
     found = find_open(store, name, tool, alert["labels"].get("user"))
     if found is not None:
-        def join(record: dict) -> dict:
-            kinds = [e["kind"] for e in record["timeline"]]
-            if "problem_started" not in kinds:
-                started = problem_start(store, name, tool, alert, now)
-                if started is not None:
-                    record["timeline"].append(_event("problem_started", started, _start_detail(name)))
-            states = [e["kind"] for e in record["timeline"] if e["kind"] in ALERT_STATES]
-            if "alert_received" not in kinds:
-                record["timeline"].append(_event("alert_received", now, f"{name} firing"))
-            elif states and states[-1] == "alert_resolved":     # it had resolved: this is a new firing
-                fixed = "action_applied" in kinds
-                record["timeline"].append(_event("alert_refired", now, f"{name} fired again" + (
-                    " after the fix: the fix is not enough yet" if fixed else "")))
-            record["timeline"].sort(key=lambda e: e["at"])
-            return record
-        store.update_incident(found["id"], join)
+        _join(store, found, alert, name, tool, now)
         return
     started = problem_start(store, name, tool, alert, now)
     labels = alert["labels"]
@@ -101,24 +105,57 @@ def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -
               "opened_at": now, "timeline": [], "reports": []}
     if started is not None:
         record["timeline"].append(_event("problem_started", started, _start_detail(name)))
-    record["timeline"].append(_event("alert_received", now, f"{name} firing"))
-    record, created = store.create_incident(record, "|".join([name, tool or "", labels.get("user") or ""]), now)
+    record["timeline"].append(_event("alert_received", now, f"{name} firing", name))
+    record, created = store.create_incident(record, match_key(name, tool, labels.get("user")), now)
     if created:
         log_event("incident", f"incident {record['id']} opened for {name}", incident=record["id"],
                   alertname=name, tool=tool, action="opened")
+    else:   # another worker opened it for the same tool a moment ago
+        _join(store, record, alert, name, tool, now)
+
+
+def _join(store, found: dict, alert: dict, name: str, tool: str | None, now: float) -> None:
+    """Add a firing alert to an open incident: a new alert name, or a repeat, or a new firing."""
+    # Read outside the update's transaction. One problem: it began at the earliest sign any
+    # of its alerts reads (overage borrows come before the refusals of an exhausted tool).
+    new_sign = name not in incident_alerts(found) or not any(
+        e["kind"] == "problem_started" for e in found["timeline"])
+    started = problem_start(store, name, tool, alert, now) if new_sign else None
+
+    def join(record: dict) -> dict:
+        kinds = [e["kind"] for e in record["timeline"]]
+        names = incident_alerts(record)
+        begun = [e for e in record["timeline"] if e["kind"] == "problem_started"]
+        if started is not None:
+            if not begun or started < begun[0]["at"]:
+                record["timeline"] = [e for e in record["timeline"] if e["kind"] != "problem_started"]
+                record["timeline"].append(_event("problem_started", started, _start_detail(name)))
+        state = alert_state(record, name)
+        if name not in names:
+            record["alerts"] = names + [name]
+            record["timeline"].append(_event("alert_received", now, f"{name} firing (joined this incident: same tool)", name))
+        elif state is None:
+            record["timeline"].append(_event("alert_received", now, f"{name} firing", name))
+        elif state == "alert_resolved":     # it had resolved: this is a new firing
+            fixed = "action_applied" in kinds
+            record["timeline"].append(_event("alert_refired", now, f"{name} fired again" + (
+                " after the fix: the fix is not enough yet" if fixed else ""), name))
+        record["timeline"].sort(key=lambda e: e["at"])
+        return record
+    store.update_incident(found["id"], join)
 
 
 def _note_resolved(store, name: str, tool: str | None, user: str | None, now: float) -> None:
     """The alert resolved: the incident stays open until a fix is verified."""
     found = find_open(store, name, tool, user)
-    if found is None:
+    if found is None or name not in incident_alerts(found):
         return
 
     def note(record: dict) -> dict:
         fixed = any(e["kind"] == "action_applied" for e in record["timeline"])
         detail = (f"{name} resolved after the fix; the incident closes once the load stays under the threshold"
                   if fixed else f"{name} resolved without a fix; the incident stays open")
-        record["timeline"].append(_event("alert_resolved", now, detail))
+        record["timeline"].append(_event("alert_resolved", now, detail, name))
         return record
     store.update_incident(found["id"], note)
 
@@ -207,11 +244,14 @@ def verification(store, record: dict, thresholds: dict, now: float) -> dict | No
         what, count = "refused share" if name in EXHAUSTION_ALERTS else "failure share", count + bad
     else:
         return None
-    firing = any(a["labels"].get("alertname") == name and a["labels"].get("tool") == tool
-                 and not is_synthetic(a) for a in store.alerts(status="firing"))
+    names = incident_alerts(record)
+    firing = sorted({a["labels"].get("alertname") for a in store.alerts(status="firing")
+                     if a["labels"].get("alertname") in names and a["labels"].get("tool") == tool
+                     and not is_synthetic(a)}, key=names.index)
     ok = count >= MIN_BORROWS and span >= VERIFY_WINDOW_SECONDS and share < limit and demand_ok and not firing
+    still = f"; {', '.join(firing)} still firing" if firing else ""
     detail = (f"{count} borrows of {tool} in {span:.0f} s since the fix, {what} {share:.1%} "
-              f"(threshold {limit:.0%}){demand_note}{'; ' + name + ' still firing' if firing else ''}")
+              f"(threshold {limit:.0%}){demand_note}{still}")
     return {"ok": ok, "detail": detail, "borrows": count, "share": round(share, 4), "threshold": limit}
 
 
@@ -279,9 +319,12 @@ def start(store, thresholds: dict, interval: float,
     return thread
 
 
-def _event(kind: str, at: float, detail: str) -> dict:
-    """A timeline event written by the server itself."""
-    return {"kind": kind, "at": at, "detail": detail, "by": ACTOR}
+def _event(kind: str, at: float, detail: str, alert: str | None = None) -> dict:
+    """A timeline event written by the server itself (alert events name their alert)."""
+    event = {"kind": kind, "at": at, "detail": detail, "by": ACTOR}
+    if alert:
+        event["alert"] = alert
+    return event
 
 
 def _last(record: dict, kind: str) -> float | None:

@@ -151,6 +151,8 @@ class IncidentSchema(Schema):
 
     id = fields.String()
     alert = fields.String()
+    alerts = fields.List(fields.String(), metadata={"description": "The alert that opened it, then those that "
+                                                                   "joined it (same tool)."})
     tool = fields.String(allow_none=True)
     user = fields.String(allow_none=True)
     team = fields.String(allow_none=True)
@@ -174,7 +176,8 @@ class IncidentSchema(Schema):
                      description="An open incident with the same alert, tool and user, updated.")
 @api_bp.alt_response(400, schema=ErrorSchema)
 def create(body):
-    """Open an incident (admin), or return the open one for the same alert, tool and user."""
+    """Open an incident (admin), or return the open one of the same tool (without a tool: of the
+    same alert and user)."""
     alert, tool, user = body["alert"], body["tool"], body["user"]
     now = time.time()
     record = {"alert": alert, "tool": tool, "user": user, "team": body["team"],
@@ -189,7 +192,7 @@ def create(body):
     if opened is not None:
         record, created = opened, False
     else:
-        record, created = store.create_incident(record, "|".join([alert, tool or "", user or ""]), now)
+        record, created = store.create_incident(record, incident_tracking.match_key(alert, tool, user), now)
     if not created:
         record = store.update_incident(record["id"], lambda found: _refresh(found, body, g.actor))
     if created:

@@ -76,21 +76,18 @@ def focus_incident(store, now: float, since: float) -> dict | None:
     view = incident_report.view(record)
     kinds = [e["kind"] for e in record["timeline"]]
     resolved_at = incident_report.first(record, "resolved")
-    return {"id": record["id"], "alert": record["alert"], "tool": record.get("tool"), "user": record.get("user"),
+    return {"id": record["id"], "alert": record["alert"],
+            "other_alerts": incident_tracking.incident_alerts(record)[1:],
+            "tool": record.get("tool"), "user": record.get("user"),
             "team": team, "severity": record["severity"], "status": record["status"],
             "open_seconds": round((resolved_at or now) - record["opened_at"]),
             "to_detect_seconds": view["durations"]["to_detect_seconds"],
             "to_resolve_seconds": view["durations"]["to_resolve_seconds"],
-            "alert_resolved": _latest_alert_state(record) == "resolved",
+            "alert_resolved": all(incident_tracking.alert_state(record, name) == "alert_resolved"
+                                  for name in incident_tracking.incident_alerts(record)),
             "fixed": "action_applied" in kinds, "others_open": max(0, len(open_ones) - 1),
             "verification": incident_tracking.verification(store, record, current_app.extensions["alert_thresholds"],
                                                            now) if record["status"] != "resolved" else None}
-
-
-def _latest_alert_state(record: dict) -> str:
-    """firing or resolved, from the incident's own timeline."""
-    alert_events = [e for e in record["timeline"] if e["kind"] in ("alert_received", "alert_refired", "alert_resolved")]
-    return "resolved" if alert_events and alert_events[-1]["kind"] == "alert_resolved" else "firing"
 
 
 def _busiest_overage_tool(borrows: list[dict]) -> str | None:

@@ -223,13 +223,15 @@ def render_tests(source: dict, tests: dict, profile: str) -> dict:
         cases.append(render_case(case, rules_by_name[case["alert"]], params, profile, step))
         covered.add(case["alert"])
     for quiet in tests.get("quiet_cases", []):
-        at = f"{quiet['steps'] * step}s"
+        at = f"{per_profile(quiet['steps'], profile) * step}s"
+        # `state: firing` lets the alert be pending (its `for:` holds it back) but not fire.
+        state = f', alertstate="{quiet["state"]}"' if quiet.get("state") else ""
         cases.append({
             "name": quiet["title"],
             "interval": f"{step}s",
             "input_series": series_list(quiet["series"], profile),
             "alert_rule_test": [{"eval_time": at, "alertname": quiet["alert"], "exp_alerts": []}],
-            "promql_expr_test": [{"expr": f'count(ALERTS{{alertname="{quiet["alert"]}"}}) or vector(0)',
+            "promql_expr_test": [{"expr": f'count(ALERTS{{alertname="{quiet["alert"]}"{state}}}) or vector(0)',
                                   "eval_time": at, "exp_samples": [{"labels": "{}", "value": 0}]}],
         })
     missing = set(rules_by_name) - covered

@@ -2,11 +2,12 @@
 
 Part 2 and Part 6 run the real `stress_test/run_stress_test.sh` in a pseudo-terminal with
 the guide's choices typed into its menus (heavy, full cycle, DaVinci Configurator SE, the
-default team). Each part saves a screenshot of /dashboard at 1280x720 under
-test-artifacts/rehearsal/ (or $REHEARSAL_ARTIFACTS).
+default team); Part 5 fills the /config form in Chromium. Each part saves a screenshot of
+/dashboard at 1280x720 under test-artifacts/rehearsal/ (or $REHEARSAL_ARTIFACTS).
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import time
@@ -27,12 +28,48 @@ SCRIPT = REPO / "stress_test" / "run_stress_test.sh"
 DAVINCI = "Vector - DaVinci Configurator SE"
 ARTIFACTS = Path(os.environ.get("REHEARSAL_ARTIFACTS", REPO / "test-artifacts" / "rehearsal"))
 OVERAGE_ALERT = f'ALERTS{{alertname="HighOverageRate", tool="{DAVINCI}"}}'
+BUILD_TEAM = "body-electronics"
 
 
-def apply_fix(stack) -> None:
-    """Part 5, the guide's fix: DaVinci commit 5 -> 10, overage 15 -> 10."""
-    # Through the admin API here; the same change can be made on /config in the browser.
-    stack.admin("PUT", f"/api/config/tools/{DAVINCI}", json={"commit": 10, "max_overage": 10})
+def _config_form():
+    """tests/pages/config_form.py (a helper module beside the page tests, not a package)."""
+    spec = importlib.util.spec_from_file_location("config_form", REPO / "tests" / "pages" / "config_form.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def apply_fix(stack, page) -> None:
+    """Part 5, the guide's fix on /config in the browser: DaVinci commit 5 -> 10, overage 15 -> 10."""
+    _config_form().apply_config_in_form(page, stack.server_url, stack.admin_token, DAVINCI, 10, 10)
+
+
+def epoch(text: str) -> float:
+    """An API time (ISO 8601) as epoch seconds."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def davinci_incidents(stack, status: str = "open") -> list[dict]:
+    """The incidents on DaVinci (GET /api/incidents?status=...)."""
+    return [i for i in requests.get(f"{stack.server_url}/api/incidents", params={"status": status},
+                                    timeout=10).json() if i["tool"] == DAVINCI]
+
+
+def wait_for(predicate, timeout: float, poll: float = 1.0):
+    """Call `predicate()` until it returns something truthy (returned) or `timeout` passes (None)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(poll)
+    return None
+
+
+def davinci_alerts(stack) -> list[str]:
+    """Alert names on DaVinci pending or firing in Prometheus or firing at the webhook."""
+    names = [a["labels"]["alertname"] for a in stack.alerts_received("firing") if a["labels"].get("tool") == DAVINCI]
+    return names + [a["metric"]["alertname"] for a in stack.query(f'ALERTS{{tool="{DAVINCI}"}}')]
 
 
 def screenshot(page, stack, part: str, wait_for: str | None = None) -> Path:
@@ -103,8 +140,10 @@ def firing_names(stack) -> set[str]:
 
 
 def test_the_guides_six_parts(native_stack, browser, tmp_path):
-    """Part 1 green with baseline; Part 3 HighOverageRate at the webhook within 30 s of the first
-    overage borrow; Part 6 under 30 % overage with HighOverageRate never pending or firing."""
+    """Part 1 green with baseline; Part 3 HighOverageRate and the open incident within 30 s of the
+    first overage borrow; Part 4 the incident still open after the load, the build team named;
+    Part 5 the form's fix on its timeline; Part 6 under 30 % overage with HighOverageRate never
+    pending or firing, the incident resolved with both durations and no DaVinci alert on the banner."""
     stack = native_stack
     stack.reset()
     deadline = time.monotonic() + 150
@@ -141,6 +180,11 @@ def test_the_guides_six_parts(native_stack, browser, tmp_path):
         assert first is not None
         detect = received_at(alert) - first
         assert 0 <= detect <= 30, f"detected {detect:.1f}s after the first overage borrow"
+        opened = wait_for(lambda: davinci_incidents(stack), timeout=10, poll=0.5)
+        assert opened and len(opened) == 1, opened
+        incident = opened[0]
+        assert "HighOverageRate" in incident["alerts"], incident["alerts"]
+        assert 0 <= epoch(incident["opened_at"]) - first <= 30, (incident["opened_at"], first)
         # The banner shows it (the page polls the server's alerts every few seconds).
         screenshot(page, stack, "part-3-detection",
                    wait_for='#alerts li[data-alertname="HighOverageRate"]')
@@ -148,19 +192,24 @@ def test_the_guides_six_parts(native_stack, browser, tmp_path):
         share1 = run1["overage"] / run1["granted"]
         assert run1["granted"] == 2000 and share1 > 0.3
 
-        # Part 4: the investigation, after the build job ended.
-        # (The open incident and the build team on it are asserted here once incidents exist.)
-        screenshot(page, stack, "part-4-investigation")
+        # Part 4: the investigation, after the build job ended: one incident, still open, the
+        # build team named in it and on the dashboard's strip.
+        [incident] = davinci_incidents(stack)
+        assert incident["id"] == opened[0]["id"] and incident["team"] == BUILD_TEAM, incident
+        screenshot(page, stack, "part-4-investigation", wait_for=f'#incident[data-incident="{incident["id"]}"]')
+        assert page.locator("#incident-team").inner_text() == BUILD_TEAM
+        assert page.locator("#incident").get_attribute("data-status") == "open"
 
-        # Part 5: the fix.
-        apply_fix(stack)
+        # Part 5: the fix, on /config, lands on the incident's timeline.
+        apply_fix(stack, page)
         tool = requests.get(f"{stack.server_url}/api/tools/{DAVINCI}", timeout=10).json()
         assert (tool["commit"], tool["max_overage"]) == (10, 10)
+        [incident] = davinci_incidents(stack)
+        fixes = [e["detail"] for e in incident["timeline"] if e["kind"] == "action_applied"]
+        assert any("(config form)" in f for f in fixes), incident["timeline"]
         screenshot(page, stack, "part-5-fix")
-        deadline = time.monotonic() + 120
-        while stack.query(OVERAGE_ALERT) and time.monotonic() < deadline:
-            time.sleep(1)
-        assert not stack.query(OVERAGE_ALERT), "HighOverageRate did not resolve after the run"
+        assert wait_for(lambda: not davinci_alerts(stack), timeout=120), \
+            f"alerts on DaVinci still active after the run: {davinci_alerts(stack)}"
 
         # Part 6: the same settings again; HighOverageRate must stay silent throughout.
         seen = []
@@ -172,12 +221,22 @@ def test_the_guides_six_parts(native_stack, browser, tmp_path):
         window = int(time.time() - rerun_started) + 2
         seen += stack.query(f"max_over_time({OVERAGE_ALERT}[{window}s])")
         share2 = run2["overage"] / run2["granted"]
-        screenshot(page, stack, "part-6-verification")
         assert run2["granted"] == 2000 and share2 < 0.3, share2
         assert run2["cost"] < run1["cost"]
         assert not seen, f"HighOverageRate pending or firing during the rerun: {seen}"
+        # Verification: the server resolves the incident once the rerun held under the threshold.
+        resolved = wait_for(lambda: [i for i in davinci_incidents(stack, "resolved") if i["id"] == incident["id"]],
+                            timeout=90)
+        assert resolved, davinci_incidents(stack)
+        durations = resolved[0]["durations"]
+        assert durations["to_detect_seconds"] is not None and durations["to_resolve_seconds"] is not None, durations
+        screenshot(page, stack, "part-6-verification", wait_for='#incident[data-status="resolved"]')
+        banner = page.locator("#alerts li").all_inner_texts() if page.locator("#alerts").is_visible() else []
+        assert not [line for line in banner if "Configurator" in line], banner
+        assert not [a for a in stack.alerts_received("firing") if a["labels"].get("tool") == DAVINCI]
         print(f"rehearsal: detection {detect:.1f}s; overage {share1:.1%} (${run1['cost']:,.0f}) "
-              f"-> {share2:.1%} (${run2['cost']:,.0f})")
+              f"-> {share2:.1%} (${run2['cost']:,.0f}); incident {incident['id']} detected in "
+              f"{durations['to_detect_seconds']:.0f}s, resolved in {durations['to_resolve_seconds']:.0f}s")
     finally:
         context.close()
         baseline.stop()

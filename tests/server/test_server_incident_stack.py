@@ -23,9 +23,9 @@ def epoch(text: str) -> float:
 
 
 def open_incident(url: str, alert: str) -> dict | None:
-    """The open incident of `alert` on DaVinci, if any."""
+    """The open incident on DaVinci that `alert` opened or joined, if any."""
     return next((i for i in requests.get(f"{url}/api/incidents?status=open", timeout=10).json()
-                 if i["alert"] == alert and i["tool"] == DAVINCI), None)
+                 if alert in i["alerts"] and i["tool"] == DAVINCI), None)
 
 
 def test_alert_from_alertmanager_opens_the_incident(native_stack):

@@ -185,3 +185,44 @@ def test_alerts_without_a_tool_keep_one_incident_per_user(app, client):
     for user in ("hog", "pig", "hog"):
         post(client, app, "firing", alert("SingleUserHoarding", "firing", "s-" + user, user=user, team="powertrain"))
     assert sorted(i["user"] for i in incidents(client)) == ["hog", "pig"]
+
+
+def test_alerts_of_one_tool_are_one_incident(app, client, admin):
+    """HighOverageCostBurn on a tool with an open HighOverageRate incident joins it (timeline and
+    strip), another tool gets its own, and verification waits until none of its alerts fires."""
+    store = app.extensions["store"]
+    now = time.time()
+    fill(store, TOOL, now - 30, 20, keep=20)
+    post(client, app, "firing", alert("HighOverageRate", "firing", "rate", tool=TOOL))
+    post(client, app, "firing", alert("HighOverageCostBurn", "firing", "burn", tool=TOOL),
+         alert("LicensesExhausted", "firing", "ex", tool="Vector - CANoe"))
+    post(client, app, "firing", alert("HighOverageCostBurn", "firing", "burn", tool=TOOL))    # a repeat adds nothing
+    by_tool = {i["tool"]: i for i in incidents(client)}
+    assert sorted(by_tool) == ["Vector - CANoe", TOOL]
+    davinci = by_tool[TOOL]
+    assert (davinci["alert"], davinci["alerts"]) == ("HighOverageRate", ["HighOverageRate", "HighOverageCostBurn"])
+    assert [e["detail"] for e in davinci["timeline"] if e["kind"] == "alert_received"] == [
+        "HighOverageRate firing", "HighOverageCostBurn firing (joined this incident: same tool)"]
+    store.update_incident(by_tool["Vector - CANoe"]["id"], lambda r: {**r, "status": "resolved"})
+    shown = client.get("/api/overview").get_json()["incident"]
+    assert (shown["id"], shown["alert"], shown["other_alerts"]) == (davinci["id"], "HighOverageRate",
+                                                                    ["HighOverageCostBurn"])
+
+    # One of the two resolves: the incident is not "resolved without a fix" while the other fires.
+    post(client, app, "resolved", alert("HighOverageRate", "resolved", "rate", tool=TOOL))
+    assert client.get("/api/overview").get_json()["incident"]["alert_resolved"] is False
+    for seat in store.active_borrows():
+        store.return_borrow(seat["id"], now=now)
+    client.put(f"/api/config/tools/{TOOL}", json={"commit": 10, "max_overage": 10}, headers=admin)
+    fixed = time.time()
+    fill(store, TOOL, fixed + 1, 40, step=2, keep=6)                    # under the threshold for 80 s
+    assert incident_tracking.verify_open_incidents(store, THRESHOLDS, now=fixed + 82) == []
+    [check] = [i for i in incidents(client) if i["status"] == "open"]
+    detail = client.get("/api/overview").get_json()["incident"]["verification"]["detail"]
+    assert detail.endswith("; HighOverageCostBurn still firing"), detail
+
+    post(client, app, "resolved", alert("HighOverageCostBurn", "resolved", "burn", tool=TOOL))
+    assert incident_tracking.verify_open_incidents(store, THRESHOLDS, now=fixed + 84) == [check["id"]]
+    [incident] = [i for i in incidents(client) if i["tool"] == TOOL]
+    assert incident["status"] == "resolved" and kinds(incident)[-2:] == ["verified", "resolved"]
+    assert incident["durations"]["to_resolve_seconds"] is not None

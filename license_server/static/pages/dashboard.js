@@ -203,6 +203,10 @@ function renderIncident(incident) {
   document.getElementById("incident-team").textContent = incident.team || "–";
   document.getElementById("incident-age").textContent = duration(incident.open_seconds);
   document.getElementById("incident-detect").textContent = duration(incident.to_detect_seconds);
+  // Alerts that joined the incident (same tool): the first one names it, these are listed.
+  const others = incident.other_alerts || [];
+  document.getElementById("incident-others").textContent = others.join(", ");
+  document.getElementById("incident-others-fact").hidden = others.length === 0;
   const state = document.getElementById("incident-state");
   const check = incident.verification;
   let text = "alert firing: investigate";
