@@ -74,7 +74,11 @@ def build_job(ev: Evidence) -> Hypothesis:
     user_total = sum(r["value"] for r in users)
     h.rule(bool(users) and users[0]["value"] >= 0.8 * user_total, -0.2,
            f"one user ({users[0]['user'] if users else ''}) made 80% or more of them: a script, not a team's job")
-    h.rule(overage_now == 0, -0.3, "no overage seat is held now: the burst is over")
+    # Under churn (seats borrowed and returned) a scrape can catch no overage seat mid-run or just
+    # after it; while the tool's overage alert still fires, the burst is not over.
+    alerting = any(a["labels"].get("alertname") == "HighOverageRate" and a["labels"].get("tool") == tool
+                   for a in d.get("alerts", []))
+    h.rule(overage_now == 0 and not alerting, -0.3, "no overage seat is held now: the burst is over")
     h.rule(d.get("teams_over_20pct", 0) >= 3, -0.2,
            f"{d.get('teams_over_20pct')} teams each made 20% or more of the checkouts")
     h.rule(d.get("above_commit_fraction", 0) >= 0.5 and d.get("coverage_seconds", 0) >= 3600, -0.25,
