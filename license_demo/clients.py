@@ -163,29 +163,25 @@ class PrometheusClient:
 
     def rules(self, kind: str | None = None) -> list[dict]:
         """The rules Prometheus loaded, every group's, of one type ("alert" or "record") when given."""
-        try:
-            response = requests.get(self.url.rstrip("/") + "/api/v1/rules",
-                                    params={"type": kind} if kind else {}, timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
-        groups = _check(response, "Prometheus rules").json()["data"]["groups"]
+        groups = self._data("/api/v1/rules", "Prometheus rules",
+                            params={"type": kind} if kind else {})["groups"]
         return [rule for group in groups for rule in group.get("rules", [])]
 
     def targets(self) -> list[dict]:
         """The active scrape targets with their health and last error."""
-        try:
-            response = requests.get(self.url.rstrip("/") + "/api/v1/targets", timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
-        return _check(response, "Prometheus targets").json()["data"]["activeTargets"]
+        return self._data("/api/v1/targets", "Prometheus targets")["activeTargets"]
 
     def alerts(self) -> list[dict]:
         """Alerts Prometheus holds now, pending or firing."""
+        return self._data("/api/v1/alerts", "Prometheus alerts")["alerts"]
+
+    def _data(self, path: str, what: str, params: dict | None = None) -> dict:
+        """The `data` of a GET on Prometheus's API; DemoError when it cannot be reached."""
         try:
-            response = requests.get(self.url.rstrip("/") + "/api/v1/alerts", timeout=TIMEOUT)
+            response = requests.get(self.url.rstrip("/") + path, params=params or {}, timeout=TIMEOUT)
         except requests.RequestException as exc:
             raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
-        return _check(response, "Prometheus alerts").json()["data"]["alerts"]
+        return _check(response, what).json()["data"]
 
 
 @dataclass
