@@ -106,6 +106,10 @@ class ServerClient:
         """Alerts as last received by the server's Alertmanager webhook."""
         return self.call("GET", "/api/alerts" + (f"?status={status}" if status else "")).json()
 
+    def incidents(self, status: str | None = None) -> list[dict]:
+        """The server's incidents (GET /api/incidents), newest first; `status` open or resolved."""
+        return self.call("GET", "/api/incidents" + (f"?status={status}" if status else "")).json()
+
     def wait_for_webhook(self, alertname: str, status: str = "firing", timeout: float = 90.0,
                          labels: dict | None = None, since: float | None = None,
                          poll: float = 0.25, see: str = "") -> dict:

@@ -98,3 +98,11 @@ def browser():
     yield chromium
     chromium.close()
     playwright.stop()
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`make test` runs two workers), every test of the shared native stack runs
+    in one worker, one after another as they were written, while the other tests fill the other worker."""
+    for item in items:
+        if "native_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("native-stack"))

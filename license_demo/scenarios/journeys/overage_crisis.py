@@ -7,6 +7,7 @@ import time
 from license_demo import alert_wait
 from license_demo.scenarios import load
 from license_demo.clients import DemoError
+from license_demo.investigate.timestamps import epoch
 from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
 from stress_test.population import BUILD_TEAM
 
@@ -169,11 +170,47 @@ def verification(ctx: JourneyContext) -> None:
             f"(threshold {THRESHOLD:.0%}), cost per run ${run1['overage_cost_added']:,.0f} → "
             f"${run2['overage_cost_added']:,.0f}; {ALERT} during the rerun: "
             + ("pending or firing" if m["alert_during_rerun"] else "neither pending nor firing"))
+    _incident_outcome(ctx)
     if run2["overage_share"] >= THRESHOLD or m["alert_during_rerun"]:
         ctx.timeline.notes.append(
             f"The rerun still put {run2['overage_share']:.0%} of its borrows into overage"
             + (f" and {ALERT} went pending or fired" if m["alert_during_rerun"] else "")
             + ": the fix is not enough for this load.")
+
+
+def _incident_outcome(ctx: JourneyContext) -> None:
+    """Wait for the server to verify the fix and resolve the run's incident (its quiet window:
+    60 s of borrows under the threshold since the fix); record its time to detect and to resolve."""
+    since = ctx.timeline.events["problem_started"]["at"]
+
+    def ours() -> dict | None:
+        return next((i for i in ctx.server.incidents() if i["tool"] == TOOL and ALERT in i["alerts"]
+                     and epoch(i["opened_at"]) >= since - 1), None)
+
+    incident = ours()
+    if incident is None:
+        ctx.timeline.notes.append(f"The server opened no incident for {ALERT} on {TOOL} in this run.")
+        return
+    ctx.out(f"  incident {incident['id']}: waiting for the server to verify the fix (60 s of borrows "
+            "under the threshold since the fix)...")
+    deadline = time.monotonic() + ctx.alert_timeout
+    while incident["status"] != "resolved" and time.monotonic() < deadline:
+        time.sleep(2)
+        incident = ours() or incident
+    if incident["status"] != "resolved":
+        checks = [e["detail"] for e in incident["timeline"] if e["kind"] == "verification"]
+        ctx.timeline.notes.append(f"Incident {incident['id']} is still open after {ctx.alert_timeout:.0f} s"
+                                  + (f": {checks[-1]}" if checks else "") + ".")
+        ctx.out(f"  incident {incident['id']} still open")
+        return
+    durations = incident["durations"]
+    resolved_at = max(e["at"] for e in incident["timeline"] if e["kind"] == "resolved")
+    ctx.timeline.record("incident_resolved", epoch(resolved_at), source=f"GET /api/incidents ({incident['id']})")
+    m = ctx.timeline.measurements
+    m["incident_to_detect_seconds"] = durations["to_detect_seconds"]
+    m["incident_to_resolve_seconds"] = durations["to_resolve_seconds"]
+    ctx.out(f"  incident {incident['id']} resolved by the server: detected {durations['to_detect_seconds']:.0f}s "
+            f"after the first overage borrow, resolved {durations['to_resolve_seconds']:.0f}s after the alert")
 
 
 def cleanup(ctx: JourneyContext) -> None:
