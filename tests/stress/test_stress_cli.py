@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 from conftest import REPO, SCRIPT
@@ -141,6 +142,14 @@ def test_web_option_serves_the_locust_ui_on_loopback(server, tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_http(f"http://127.0.0.1:{port}/", timeout=30, proc=proc)
+        # The UI is served by a child whose command line is bare, while the CLI's own keeps
+        # options Locust does not know (--target, --tool): the index still answers.
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) == 1
+        child_argv = Path(f"/proc/{children[0]}/cmdline").read_text().split("\0")[:-1]
+        assert child_argv[1:] == ["-m", "stress_test.web_run"]
+        assert "--target" in Path(f"/proc/{proc.pid}/cmdline").read_text().split("\0")
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
         started = requests.post(f"http://127.0.0.1:{port}/swarm", timeout=10,
                                 data={"user_count": 2, "spawn_rate": 2, "host": server.url})
         assert started.json()["success"]
