@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import requests
-
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
 from license_demo.investigate.promql import duration
@@ -37,7 +35,7 @@ def alert_facts(col: FactLog) -> None:
             if a.get("state") == "firing" and _real(a["labels"]):
                 alerts[_key(a["labels"])] = {"labels": a["labels"], "active_at": epoch(a.get("activeAt")),
                                              "source": "prometheus"}
-    except (DemoError, requests.RequestException, KeyError):
+    except (DemoError, ValueError, KeyError):
         pass
     if src.alertmanager is not None:
         try:
@@ -45,13 +43,13 @@ def alert_facts(col: FactLog) -> None:
                 if _real(a["labels"]):
                     entry = alerts.setdefault(_key(a["labels"]), {"labels": a["labels"], "source": "alertmanager"})
                     entry["starts_at"] = epoch(a.get("startsAt"))
-        except (DemoError, requests.RequestException):
+        except (DemoError, ValueError):
             pass
     received = []
     if ev.data.get("server_reachable"):
         try:
             received = [a for a in src.server.alerts() if _real(a.get("labels", {}))]
-        except (DemoError, requests.RequestException):
+        except (DemoError, ValueError):
             pass
     for a in received:
         if a.get("status") == "firing":
