@@ -108,6 +108,14 @@ def read_until(proc: subprocess.Popen, predicate, timeout: float) -> str:
     raise AssertionError("expected output did not come:\n" + "".join(seen))
 
 
+def ctrl_c(proc: subprocess.Popen) -> tuple[str, str]:
+    """Press Ctrl-C once; the run's output once it has stopped with exit code 130."""
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    return out, err
+
+
 def test_ctrl_c_during_full_cycle_returns_held_seats_and_prints_the_summary(server, tmp_path):
     """SIGINT mid-run: holds end, every held seat goes back, the summary still appears."""
     summary_file = tmp_path / "summary.json"
@@ -118,12 +126,10 @@ def test_ctrl_c_during_full_cycle_returns_held_seats_and_prints_the_summary(serv
     try:
         read_until(proc, lambda line: bool(re.match(r"\s*[\d.]+s\s+ops .* granted [1-9]", line)), 60)
         # Seats are held right now by the run (a hold lasts 0.2-1 s in the heavy profile).
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        out, err = ctrl_c(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, err
     assert "Stopping: finishing operations in hand and returning held seats" in out
     assert "Summary:" in out and "stopped by Ctrl-C" in out
     summary = json.loads(summary_file.read_text())
@@ -156,11 +162,9 @@ def test_web_option_serves_the_locust_ui_on_loopback(server, tmp_path):
         deadline = time.monotonic() + 20
         while tool_state(server.url, DAVINCI)["in_use"] == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        out, err = ctrl_c(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, err
     assert f"Locust web UI: http://127.0.0.1:{port}" in out and "Summary:" in out
     assert sum(seats_in_use(server.url).values()) == 0
