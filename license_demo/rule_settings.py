@@ -1,9 +1,11 @@
 """The alert thresholds, the series each alert watches and the alert names of prometheus/rules.src.yml.
 
-The one reader of the rule source outside the rule generator: the dashboards, the investigator,
-preflight and their tests take the same numbers from here, so a threshold changed in the rule
-source moves the dashboard lines and the investigator's sizing with it, and the investigator
-reads each alert's series (`settings.alert_series`) from here too.
+The one reader of the rule source outside the rule generator and the server (whose
+license_server/rule_settings.py takes only the alert names and the two thresholds it judges
+fixes with): the dashboards, the investigator, preflight and their tests take the same numbers
+from here, so a threshold changed in the rule source moves the dashboard lines and the
+investigator's sizing with it, and the investigator reads each alert's series
+(`settings.alert_series`) from here too.
 
     from license_demo.rule_settings import load_rule_settings
     settings = load_rule_settings()

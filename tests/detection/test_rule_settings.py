@@ -1,4 +1,4 @@
-"""license_demo.rule_settings, the one reader of prometheus/rules.src.yml outside the rule generator."""
+"""license_demo.rule_settings, the reader of prometheus/rules.src.yml for the dashboards, investigator and preflight."""
 from __future__ import annotations
 
 import re
