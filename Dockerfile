@@ -13,7 +13,8 @@ COPY pyproject.toml README.md ./
 COPY license_server ./license_server
 COPY license_demo ./license_demo
 COPY stress_test ./stress_test
-# The alert names the server counts by name (others as "other"), read from the rule source.
+# The rule source: the alert names the server counts by name and the thresholds it judges
+# fixes with; the server refuses to start without it (ALERT_RULES_FILE below).
 COPY prometheus/rules.src.yml ./prometheus/rules.src.yml
 RUN pip install . \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin app \

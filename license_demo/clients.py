@@ -1,4 +1,4 @@
-"""HTTP clients for the parts a scenario talks to: license server, Prometheus, Alertmanager, Grafana."""
+"""HTTP clients for the parts a scenario talks to: license server, Prometheus, Alertmanager, Loki, Grafana."""
 from __future__ import annotations
 
 import time
@@ -203,6 +203,30 @@ class AlertmanagerClient:
         except requests.RequestException as exc:
             raise DemoError(f"Alertmanager at {self.url} unreachable ({exc})") from exc
         return _check(response, "Alertmanager alerts").json()
+
+
+@dataclass
+class LokiClient:
+    """Loki's query API."""
+
+    url: str
+
+    def query_range(self, query: str, start_ns: int, end_ns: int, limit: int,
+                    direction: str = "backward") -> list[dict]:
+        """The streams of a LogQL range query; DemoError says what Loki answered."""
+        params = {"query": query, "start": start_ns, "end": end_ns, "limit": limit, "direction": direction}
+        try:
+            response = requests.get(self.url.rstrip("/") + "/loki/api/v1/query_range", params=params,
+                                    timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise DemoError(f"Loki at {self.url} unreachable ({exc})") from exc
+        if response.status_code >= 400:
+            raise DemoError(f"Loki at {self.url} answered HTTP {response.status_code}: "
+                            f"{response.text.strip()[:200]}")
+        try:
+            return response.json()["data"]["result"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DemoError(f"Loki at {self.url} answered no query result ({exc!r})") from exc
 
 
 @dataclass

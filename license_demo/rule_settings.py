@@ -1,16 +1,20 @@
-"""The alert thresholds and alert names of prometheus/rules.src.yml, for everything that draws or quotes them.
+"""The alert thresholds, the series each alert watches and the alert names of prometheus/rules.src.yml.
 
-The one reader of the rule source outside the rule generator: the dashboards, the investigator,
-preflight and their tests take the same numbers from here, so a threshold changed in the rule
-source moves the dashboard lines and the investigator's sizing with it.
+The one reader of the rule source outside the rule generator and the server (whose
+license_server/rule_settings.py takes only the alert names and the two thresholds it judges
+fixes with): the dashboards, the investigator, preflight and their tests take the same numbers
+from here, so a threshold changed in the rule source moves the dashboard lines and the
+investigator's sizing with it, and the investigator reads each alert's series
+(`settings.alert_series`) from here too.
 
     from license_demo.rule_settings import load_rule_settings
     settings = load_rule_settings()
     settings.threshold("HighOverageCostBurn")   # 1000
+    settings.reading("LicensesExhausted").query(tool="Vector - DaVinci Configurator SE")
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -29,11 +33,32 @@ class AlertLine:
 
 
 @dataclass(frozen=True)
+class AlertReading:
+    """What the investigator reads for one alert: PromQL with {tool}/{user}, what it measures, its unit."""
+
+    alert: str
+    template: str
+    measures: str
+    unit: str
+
+    @property
+    def needs(self) -> set[str]:
+        """The placeholders the query needs filled: "tool", "user", both or none."""
+        return {name for name in ("tool", "user") if "{" + name + "}" in self.template}
+
+    def query(self, tool: str | None = None, user: str | None = None) -> str:
+        """The PromQL with the tool and user filled in."""
+        return self.template.replace("{tool}", tool or "").replace("{user}", user or "")
+
+
+@dataclass(frozen=True)
 class RuleSettings:
     """The `settings` block of the rule source and the alert -> series mapping it declares."""
 
     values: dict
     alert_lines: dict[str, AlertLine]
+    # What the investigator reads for each alert (threshold alerts and the others).
+    readings: dict[str, AlertReading] = field(default_factory=dict)
     # Every alert name of the rule groups (both profiles hold the same alerts).
     alert_names: frozenset[str] = frozenset()
 
@@ -49,6 +74,10 @@ class RuleSettings:
         """The series `alert` compares with its threshold."""
         return self.alert_lines[alert].series
 
+    def reading(self, alert: str) -> AlertReading | None:
+        """What the investigator reads for `alert`, None when the rule source gives nothing."""
+        return self.readings.get(alert)
+
 
 def load_rule_settings(path: Path | str | None = None) -> RuleSettings:
     """Read `settings` and the alert names of the rule source at `path` (default: the checkout's)."""
@@ -61,13 +90,17 @@ def load_rule_settings(path: Path | str | None = None) -> RuleSettings:
     values = data.get("settings")
     if not isinstance(values, dict):
         raise ValueError(f"{source} has no `settings` mapping with the alert thresholds")
-    lines = {}
+    lines, readings = {}, {}
     for alert, entry in values.get("alert_series", {}).items():
-        lines[alert] = AlertLine(alert=alert, series=entry["series"], setting=entry["threshold"],
-                                 value=values[entry["threshold"]])
+        if "threshold" in entry:
+            lines[alert] = AlertLine(alert=alert, series=entry["series"], setting=entry["threshold"],
+                                     value=values[entry["threshold"]])
+        if "investigate" in entry:
+            readings[alert] = AlertReading(alert=alert, template=entry["investigate"],
+                                           measures=entry.get("measures", alert), unit=entry.get("unit", ""))
     names = frozenset(rule["alert"] for group in data.get("rule_groups", []) for rule in group.get("rules", [])
                       if "alert" in rule)
-    return RuleSettings(values=values, alert_lines=lines, alert_names=names)
+    return RuleSettings(values=values, alert_lines=lines, readings=readings, alert_names=names)
 
 
 def percent(ratio: float) -> str:

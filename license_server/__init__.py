@@ -17,7 +17,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from license_server import (alerts, api, approvals, build, db, errors, health, incident_tracking,
                                 incidents, logs, metrics, openapi, overview, pages, reaper,
                                 request_limits, rule_settings, status, story_store)
-    from license_server.config import alert_names, from_environment, load_tools
+    from license_server.config import from_environment, load_tools
 
     app = Flask(__name__)
     app.config.update(from_environment())
@@ -25,15 +25,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
 
     logs.setup(app, on_drop=metrics.LOG_LINES_DROPPED.inc)
-    app.extensions["alert_names"] = alert_names(app.config["ALERT_RULES_FILE"])
-    if not app.extensions["alert_names"]:
-        app.logger.warning("No alert names in ALERT_RULES_FILE=%s: every alert is counted as "
-                           "alertname=\"other\". Point it at prometheus/rules.src.yml.",
-                           app.config["ALERT_RULES_FILE"])
+    rules = rule_settings.load(app.config["ALERT_RULES_FILE"])
+    app.extensions["alert_names"] = rules.names
     store = db.init_app(app, load_tools(app.config["TOOLS_FILE"]))
     metrics.init_series([tool["name"] for tool in store.list_tools()])
     story_store.init(store)
-    app.extensions["alert_thresholds"] = rule_settings.load(app.config.get("ALERT_RULES_FILE"))
+    app.extensions["alert_thresholds"] = rules.thresholds
 
     @app.before_request
     def begin():

@@ -15,6 +15,12 @@ def admin_token_matches(candidate: str) -> bool:
     return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
 
 
+def bearer_token() -> str:
+    """The token of the request's `Authorization: Bearer <token>` header ("" without one)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 def check_admin() -> str:
     """Abort 403 when no token is configured, 401 when missing or wrong; return the actor."""
     expected = current_app.config.get("ADMIN_TOKEN") or ""
@@ -22,12 +28,11 @@ def check_admin() -> str:
         abort(403, "Admin endpoints are disabled: start the server with ADMIN_TOKEN set "
                    "(e.g. ADMIN_TOKEN=$(openssl rand -hex 16)) and send it as "
                    "'Authorization: Bearer <token>'.")
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token()
+    if not token:
         abort(401, "This endpoint needs the admin token: send 'Authorization: Bearer <ADMIN_TOKEN>'.")
     token_guard.refuse_if_limited()
-    if not admin_token_matches(token.strip()):
+    if not admin_token_matches(token):
         token_guard.record_failure()
         abort(401, "The admin token is wrong: use the ADMIN_TOKEN the server was started with.")
     # Stored in the change history and logged: one short line.
@@ -41,11 +46,11 @@ def check_webhook() -> None:
         abort(403, "The alert webhook is disabled: start the server with ALERT_WEBHOOK_TOKEN "
                    "(or ALERT_WEBHOOK_TOKEN_FILE naming a file holding it) and give Alertmanager "
                    "the same token (webhook_configs http_config.authorization credentials_file).")
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token()
+    if not token:
         abort(401, "This webhook needs Alertmanager's credential: send "
                    "'Authorization: Bearer <ALERT_WEBHOOK_TOKEN>'.")
-    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if not hmac.compare_digest(token.encode(), expected.encode()):
         abort(401, "The webhook token is wrong: use the ALERT_WEBHOOK_TOKEN the server was "
                    "started with.")
 

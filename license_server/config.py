@@ -35,9 +35,9 @@ DEFAULTS = {
     # Bearer token Alertmanager sends to POST /api/alerts/webhook (or a file holding it).
     "ALERT_WEBHOOK_TOKEN": None,
     "ALERT_WEBHOOK_TOKEN_FILE": None,
-    # The rule source whose alert names become `alertname` label values (others: "other").
-    # It lives in the checkout, beside the package: an installed server without it counts
-    # every alert as "other" and uses rule_settings.FALLBACK (a warning says so).
+    # The rule source: its alert names become `alertname` label values (others: "other") and
+    # its thresholds judge fixes. It lives in the checkout, beside the package; the image
+    # ships it and sets this path; without it the server refuses to start.
     "ALERT_RULES_FILE": str(rule_settings.DEFAULT_PATH),
     # Seconds between lease-expiry sweeps in each worker.
     "LEASE_REAP_INTERVAL": 2.0,
@@ -101,24 +101,6 @@ def read_secret(path: str, setting: str) -> str:
     if not secret:
         raise ValueError(f"{setting}={path} is empty: write the token into it")
     return secret
-
-
-def alert_names(path: str) -> frozenset[str]:
-    """Every `alert:` name in a Prometheus rule source; empty when the file is missing."""
-    try:
-        document = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError):
-        return frozenset()
-    names, stack = set(), [document]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if isinstance(item.get("alert"), str):
-                names.add(item["alert"])
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return frozenset(names)
 
 
 def load_tools(path: str) -> list[dict]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from license_server import events
 from license_server.errors import UnknownTool
 
-FIELDS = events.CONFIG_FIELDS
-
 
 def describe(before: dict, after: dict) -> str:
     """'commit 5 → 10, max_overage 15 → 10' for the fields that changed."""
     return ", ".join(f"{field} {_plain(before[field])} → {_plain(after[field])}"
-                     for field in FIELDS if before[field] != after[field])
+                     for field in events.CONFIG_FIELDS if before[field] != after[field])
 
 
 def apply(store, name: str, changes: dict, actor: str, source: str) -> tuple[dict, dict]:

@@ -17,15 +17,13 @@ change, verified and resolved by the server from its own records.
 """
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from datetime import datetime
 
-from license_server import story_store
+from license_server import periodic, story_store
 from license_server.logs import log_event
 
-log = logging.getLogger(__name__)
 
 OVERAGE_ALERTS = ("HighOverageRate", "OverageLimitReached", "HighOverageCostBurn")
 EXHAUSTION_ALERTS = ("LicensesExhausted",)
@@ -303,20 +301,8 @@ def start(store, thresholds: dict, interval: float,
           stop: threading.Event | None = None) -> threading.Thread | None:
     """Check the open incidents every `interval` seconds in a daemon thread (one per worker)
     until `stop` is set."""
-    if interval <= 0:
-        return None
-    stop = stop or threading.Event()
-
-    def loop():
-        while not stop.wait(interval):
-            try:
-                verify_open_incidents(store, thresholds)
-            except Exception:  # a database hiccup must not stop the checks
-                log.exception("incident verification failed")
-
-    thread = threading.Thread(target=loop, name="incident-verifier", daemon=True)
-    thread.start()
-    return thread
+    return periodic.run_every(interval, lambda: verify_open_incidents(store, thresholds),
+                              "incident-verifier", stop)
 
 
 def _event(kind: str, at: float, detail: str, alert: str | None = None) -> dict:

@@ -10,14 +10,13 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    session, url_for)
 from marshmallow import Schema, ValidationError, fields, validate
 
-from license_server import auth, config_changes, token_guard
+from license_server import auth, config_changes, events, token_guard
 from license_server.db import get_store
 
 bp = Blueprint("pages", __name__)
 
 SEATS_ERROR = "Enter a whole number of seats, 0 or more (for example 10)."
 COST_ERROR = "Enter an amount in US dollars, 0 or more (for example 250 or 12.50)."
-EDITABLE = ("commit", "max_overage", "overage_cost", "commit_cost_monthly")
 FIELD_LABELS = {"commit": "commit seats", "max_overage": "max overage seats",
                 "overage_cost": "overage cost ($)", "commit_cost_monthly": "commit cost ($/month)"}
 
@@ -191,7 +190,7 @@ def update():
     tool = next((t for t in get_store().list_tools() if t["name"] == name), None)
     if tool is None:
         abort(404, f"There is no tool named {name!r}. Reload /config and pick a tool from it.")
-    typed = {field: request.form.get(field, "").strip() for field in EDITABLE}
+    typed = {field: request.form.get(field, "").strip() for field in events.CONFIG_FIELDS}
     try:
         wanted = ToolFormSchema().load(typed)
     except ValidationError as exc:

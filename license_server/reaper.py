@@ -1,13 +1,10 @@
 """Reclaims seats whose lease ran out, as real license managers do when a client dies."""
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
-from license_server import events
-
-log = logging.getLogger(__name__)
+from license_server import events, periodic
 
 
 def reclaim(store) -> list[dict]:
@@ -23,19 +20,9 @@ def start(store, interval: float, idempotency_seconds: float | None = None,
     """Sweep every `interval` seconds in a daemon thread until `stop` is set (each worker runs
     one; the guarded UPDATE in the store lets exactly one of them reclaim a given seat). The
     sweep also forgets Idempotency-Keys older than `idempotency_seconds`."""
-    if interval <= 0:
-        return None
-    stop = stop or threading.Event()
+    def sweep():
+        reclaim(store)
+        if idempotency_seconds:
+            store.forget_idempotency_keys(time.time() - idempotency_seconds)
 
-    def loop():
-        while not stop.wait(interval):
-            try:
-                reclaim(store)
-                if idempotency_seconds:
-                    store.forget_idempotency_keys(time.time() - idempotency_seconds)
-            except Exception:  # a database hiccup must not kill the sweeper
-                log.exception("lease sweep failed")
-
-    thread = threading.Thread(target=loop, name="lease-reaper", daemon=True)
-    thread.start()
-    return thread
+    return periodic.run_every(interval, sweep, "lease-reaper", stop)

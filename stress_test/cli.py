@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -257,12 +260,19 @@ def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
         out("Cancelled; nothing was sent.")
         return EXIT_OK
 
+    if settings.web:
+        return run_in_web_process(settings, prices, stdout)
     try:
         from stress_test.runner import execute  # loads Locust only once a run is decided
     except KeyboardInterrupt:
         out("\nCancelled; nothing was sent.")
         return EXIT_INTERRUPTED
     run, stopped_by = execute(settings, prices, out)
+    return finish(settings, run, stopped_by, out)
+
+
+def finish(settings: RunSettings, run, stopped_by: str, out) -> int:
+    """Print (and write) the summary of a finished run; return the exit code."""
     data = run_summary.summary(run, stopped_by)
     out(run_summary.table(data))
     if settings.summary_path:
@@ -274,3 +284,36 @@ def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
                          f"{settings.max_fail_ratio:.2%}; see the failures above and the server log\n")
         return EXIT_FAILURES
     return EXIT_INTERRUPTED if stopped_by == "interrupted" else EXIT_OK
+
+
+def run_in_web_process(settings: RunSettings, prices: dict[str, float], stdout) -> int:
+    """Run a --web load in `python -m stress_test.web_run`; relay its lines; return its code.
+
+    Locust's web UI reads the process's command line as its own options, so the run gets a
+    process whose command line is bare. It runs in its own process group and this process
+    passes Ctrl-C and SIGTERM on, so each one reaches it once, from a terminal or from kill.
+    """
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    child = subprocess.Popen([sys.executable, "-m", "stress_test.web_run"], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             process_group=0)
+
+    def pass_on(signum, _frame) -> None:
+        """Give the signal to the run, which stops gently the first time."""
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, pass_on) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        child.stdin.write(json.dumps({"settings": settings.to_dict(), "overage_costs": prices}))
+        child.stdin.close()
+        for line in child.stdout:
+            stdout.write(line)
+            stdout.flush()
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.kill()

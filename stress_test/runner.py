@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import time
 from argparse import Namespace
 
@@ -103,8 +102,7 @@ def execute(settings: RunSettings, overage_costs: dict[str, float], out=print) -
     live = gevent.spawn(print_live, run, out)
     try:
         if settings.web:
-            # Locust's web UI re-parses the process command line as Locust options; ours differ.
-            sys.argv[1:] = []
+            # Locust's web UI re-reads the command line: this runs in stress_test.web_run.
             environment.create_web_ui("127.0.0.1", settings.web_port)
             out(f"Locust web UI: http://127.0.0.1:{settings.web_port}  (start the test there; "
                 "Ctrl-C here stops it, returns held seats and prints the summary)")

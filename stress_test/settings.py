@@ -1,10 +1,10 @@
 """What one run does: target, tools, mode, profile and limits, passed to every part of the run."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from stress_test.profiles import RETURNING_MODES, Profile
+from stress_test.profiles import RETURNING_MODES, Pace, Profile
 
 DEFAULT_SEED = 42
 DEFAULT_MAX_SECONDS = 600.0
@@ -47,3 +47,21 @@ class RunSettings:
     def planned_operations(self) -> int:
         """Borrow operations the run is meant to make: workers x operations each."""
         return self.profile.workers * self.profile.ops
+
+    def to_dict(self) -> dict:
+        """These settings as JSON-ready data (handed to the --web run's own process)."""
+        data = asdict(self)
+        data["summary_path"] = str(self.summary_path) if self.summary_path else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunSettings":
+        """The settings `to_dict` gave."""
+        data = dict(data)
+        profile = dict(data.pop("profile"))
+        pace = profile.pop("pace")
+        data["profile"] = Profile(**profile, pace=Pace(think=tuple(pace["think"]),
+                                                       hold=tuple(pace["hold"]),
+                                                       stagger=pace["stagger"]))
+        data["summary_path"] = Path(data["summary_path"]) if data["summary_path"] else None
+        return cls(**data)

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
-
 from license_demo import browser as chromium
+from license_demo.clients import DemoError, ServerClient
 from license_demo.scenarios.journey_runner import act_urls
 
 # The server's pages the audience sees; the other URLs of an act are APIs or other tools.
@@ -43,6 +42,7 @@ class DeckRecorder:
         self.directory = Path(directory)
         self.server_url = server_url.rstrip("/")
         self.admin_token = admin_token
+        self.server = ServerClient(self.server_url, admin_token)
         self.grafana_url = (grafana_url or "").rstrip("/")
         self.grafana_token = grafana_token
         self.out = out
@@ -79,8 +79,7 @@ class DeckRecorder:
             try:
                 active = {a["labels"]["alertname"] for a in ctx.alertmanager.active()
                           if a["labels"].get("synthetic") != "true"}
-                shown = {a["labels"]["alertname"] for a in requests.get(
-                    self.server_url + "/api/alerts", params={"status": "firing"}, timeout=5).json()}
+                shown = {a["labels"]["alertname"] for a in self.server.alerts("firing")}
             except Exception:  # noqa: BLE001 - without the APIs there is nothing to wait for
                 return
             if active <= shown:
@@ -108,10 +107,10 @@ class DeckRecorder:
     def _incident_or_dashboard(self) -> str:
         """The newest open incident's page, or the dashboard."""
         try:
-            incidents = requests.get(self.server_url + "/api/incidents", params={"status": "open"}, timeout=5)
-            if incidents.status_code == 200 and incidents.json():
-                return f"{self.server_url}/incidents/{incidents.json()[0]['id']}"
-        except (requests.RequestException, ValueError, KeyError):
+            incidents = self.server.incidents("open")
+            if incidents:
+                return f"{self.server_url}/incidents/{incidents[0]['id']}"
+        except (DemoError, ValueError, KeyError, TypeError):
             pass
         return self.server_url + "/dashboard"
 

@@ -10,7 +10,6 @@ import yaml
 from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import PROBE_TOOL, STORY_TOOL, TIMEOUT, Targets, get, short_error
 
-CONFIG_FIELDS = ("commit", "max_overage", "overage_cost", "commit_cost_monthly")
 RESET_FIX = "run `license-demo preflight --reset` (or `license-demo reset`) to restore it"
 
 
@@ -99,15 +98,31 @@ def check_database_writable(targets: Targets, report: Report) -> None:
     report.ok("server.database", "database writable (one synthetic borrow and return)")
 
 
-def _story_catalog(targets: Targets) -> dict[str, dict]:
+def config_fields(targets: Targets) -> tuple[str, ...]:
+    """The tool settings a person can change, as the server declares them: the body of
+    `PUT /api/config/tools/{name}` in its OpenAPI document."""
+    spec = get(targets.server + "/openapi.json").json()
+    body = spec["paths"]["/api/config/tools/{name}"]["put"]["requestBody"]["content"]["application/json"]
+    schema = spec["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[-1]]
+    return tuple(schema["properties"])
+
+
+def _story_catalog(targets: Targets, fields: tuple[str, ...]) -> dict[str, dict]:
     """The starting configuration of the story, by tool name."""
     tools = yaml.safe_load(targets.tools_file.read_text())["tools"]
-    return {tool["name"]: {k: tool[k] for k in CONFIG_FIELDS} for tool in tools}
+    return {tool["name"]: {k: tool[k] for k in fields} for tool in tools}
 
 
 def check_config(targets: Targets, report: Report, tools: list[dict]) -> None:
     """Every tool at its tools.yaml values, none missing or extra."""
-    story = _story_catalog(targets)
+    try:
+        fields = config_fields(targets)
+    except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError) as exc:
+        report.fail("server.config", f"cannot read the tool settings from {targets.server}/openapi.json "
+                                     f"({short_error(exc)})",
+                    "check that this URL is the license server and that it answers GET /openapi.json")
+        return
+    story = _story_catalog(targets, fields)
     live = {tool["name"]: tool for tool in tools}
     differences = [f"{name} missing" for name in story if name not in live]
     differences += [f"{name} not in the story" for name in live if name not in story]

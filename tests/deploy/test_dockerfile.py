@@ -21,3 +21,12 @@ def test_dockerfile():
             assert (REPO / path).exists(), f"COPY {path}: missing"
     ignored = (REPO / ".dockerignore").read_text().split()
     assert ".venv" in ignored and ".git" in ignored and "README.md" not in ignored
+
+
+def test_image_ships_the_rule_source_where_alert_rules_file_points():
+    """The server refuses to start without the rule source: the image copies it to that path."""
+    text = (REPO / "Dockerfile").read_text()
+    workdir = Path(re.search(r"^WORKDIR (\S+)$", text, re.M).group(1))
+    copied = {workdir / dest: source for source, dest in re.findall(r"^COPY (\S+) (\S+)$", text, re.M)}
+    rules_file = Path(re.search(r"ALERT_RULES_FILE=(\S+)", text).group(1))
+    assert copied.get(rules_file) == "prometheus/rules.src.yml", (rules_file, copied)

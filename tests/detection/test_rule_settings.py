@@ -1,6 +1,7 @@
-"""license_demo.rule_settings, the one reader of prometheus/rules.src.yml outside the rule generator."""
+"""license_demo.rule_settings, the reader of prometheus/rules.src.yml for the dashboards, investigator and preflight."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,21 @@ def test_an_unreadable_rule_source_says_what_to_pass(tmp_path):
     empty.write_text("rule_groups: []\n")
     with pytest.raises(ValueError, match="no `settings` mapping"):
         load_rule_settings(empty)
+
+
+def test_every_alert_says_what_the_investigator_reads_and_it_is_the_alerts_series():
+    """Each alert has a reading with words and a unit, whose query reads a series of its rule."""
+    settings = load_rule_settings()
+    assert set(settings.readings) == settings.alert_names
+    source = yaml.safe_load(RULES_SOURCE.read_text())
+    exprs: dict[str, str] = {}
+    for group in source["rule_groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                exprs[rule["alert"]] = exprs.get(rule["alert"], "") + rule["expr"]
+    for alert, reading in settings.readings.items():
+        assert reading.measures != alert and reading.unit, alert
+        query = reading.query(tool="Tool A", user="ada")
+        assert "{tool}" not in query and "{user}" not in query, query
+        names = set(re.findall(r"[a-z_:]+(?=\{)", query))
+        assert names and all(name in exprs[alert] for name in names), (alert, names)

@@ -158,13 +158,13 @@ def test_investigator_log_facts_are_the_overage_lines_it_asked_loki_for(native_s
         code, failed, err = investigate(env, "overage spike on DaVinci", "--window", str(WINDOW), "--loki", loki.url)
         assert len(loki.queries()) == 2, "the investigator did not ask Loki"
     assert code == 0, err
-    assert_metrics_only(failed, f"Loki at {loki.url} gave no logs (HTTP 500: rpc error: code = Unavailable")
+    assert_metrics_only(failed, f"Loki at {loki.url} answered HTTP 500: rpc error: code = Unavailable")
 
     # Loki away: nothing listens on the port.
     away = f"http://127.0.0.1:{free_port()}"
     code, unreachable, err = investigate(env, "overage spike on DaVinci", "--window", str(WINDOW), "--loki", away)
     assert code == 0, err
-    assert_metrics_only(unreachable, f"Loki at {away} gave no logs (")
+    assert_metrics_only(unreachable, f"Loki at {away} unreachable (")
 
 
 def assert_metrics_only(result: dict, note_start: str) -> None:

@@ -6,7 +6,8 @@ import requests
 
 from preflight_helpers import failed, preflight, targets_for
 from license_demo.cli import main
-from license_demo.preflight import PASS, SKIP
+from license_demo.preflight import PASS, SKIP, server_checks
+from license_server import events
 
 pytestmark = pytest.mark.stack
 STORY_TOOL = "Vector - DaVinci Configurator SE"
@@ -33,6 +34,8 @@ def test_all_checks_pass_on_the_native_stack(quiet_stack):
     assert any(f"{quiet_stack.server_url}/dashboard" in tab for tab in tabs)
     assert any(f"{quiet_stack.alertmanager_url}/#/alerts" in tab for tab in tabs)
     assert text.rstrip().endswith("Open the 6 tabs above.")
+    # The settings compared with the story are the ones the server's OpenAPI says it changes.
+    assert server_checks.config_fields(targets_for(quiet_stack)) == events.CONFIG_FIELDS
 
 
 def test_a_seat_left_held_is_the_only_failure(quiet_stack):

@@ -50,3 +50,20 @@ def test_make_demo_serves_loopback_by_default():
                             capture_output=True, text=True, timeout=30).stdout
     assert "-m license_server --host 127.0.0.1" in plain
     assert "-m license_server --host 0.0.0.0" in shared
+
+
+def test_without_the_rule_source_the_server_refuses_to_start(tmp_path):
+    """No readable ALERT_RULES_FILE: exit at once naming it, before a database is made."""
+    env = {**os.environ, "ALERT_RULES_FILE": str(tmp_path / "rules.src.yml"),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'license.db'}"}
+    done = subprocess.run([sys.executable, "-m", "license_server", "--port", "1"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert f"ALERT_RULES_FILE={tmp_path / 'rules.src.yml'}" in done.stderr
+    assert "prometheus/rules.src.yml" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "license.db").exists()
+    from license_server import rule_settings
+    empty = tmp_path / "empty.yml"
+    empty.write_text("rule_groups: [{rules: [{alert: A, expr: up == 0}]}]\n")
+    with pytest.raises(ValueError, match="no high_overage_ratio, borrow_failure_ratio under settings"):
+        rule_settings.load(empty)

@@ -57,3 +57,13 @@ def test_only_invalid_borrows_count_as_invalid_request(client, scrape):
     assert client.post("/api/borrow", json={"user": "ana"}).status_code == 400
     assert client.post("/api/return", json={}).status_code == 400
     assert failures(scrape, client, "unknown", "invalid_request") == before + 1
+
+
+def test_the_api_the_form_and_openapi_change_the_config_fields_of_events():
+    """PUT /api/config/tools/<name>, the /config form and the OpenAPI body (which preflight
+    reads) declare exactly the fields whose changes events.config_changed records."""
+    from license_server import events, pages, schemas
+    assert tuple(schemas.ToolUpdateSchema().fields) == events.CONFIG_FIELDS
+    assert tuple(pages.ToolFormSchema().fields) == events.CONFIG_FIELDS
+    assert tuple(pages.FIELD_LABELS) == events.CONFIG_FIELDS
+

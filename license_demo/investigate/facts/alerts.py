@@ -3,37 +3,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import requests
-
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
 from license_demo.investigate.promql import duration
 from license_demo.investigate.subject import symptom_alert
 from license_demo.investigate.timestamps import epoch
+from license_demo.rule_settings import load_rule_settings
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import Evidence, FactLog
 
-# The series each alert fires on, as PromQL with {tool} and {user} filled in; its baseline
-# is the same series over the same window one window earlier.
-ALERT_SERIES = {
-    "HighOverageRate": 'tool:license_overage_seats:ratio{{tool="{tool}"}}',
-    "OverageLimitReached": 'sum(licenses_overage{{tool="{tool}"}})',
-    "HighOverageCostBurn": 'tool:license_overage_cost_burn:dollars_per_hour{{tool="{tool}"}}',
-    "LicensesExhausted": 'sum(licenses_available{{tool="{tool}"}})',
-    "SingleUserHoarding": 'sum(licenses_held_by_user{{user="{user}"}})',
-    "BorrowFailureSpike": 'sum(tool_reason:license_borrow_failures:ratio{{tool="{tool}",reason!="exhausted"}})',
-    "LicenseServerDown": 'min(up{{job="license-server"}})',
-}
-# What each series measures, for labels that do not name an alert that may not have fired.
-SERIES_NAMES = {"HighOverageRate": "share of seats in use that are overage",
-                "OverageLimitReached": "overage seats in use",
-                "HighOverageCostBurn": "overage cost burn", "LicensesExhausted": "seats free",
-                "SingleUserHoarding": "seats held by the user", "BorrowFailureSpike": "share of borrows failing",
-                "LicenseServerDown": "up of the license-server target"}
-SERIES_UNITS = {"HighOverageRate": "ratio", "OverageLimitReached": "seat", "HighOverageCostBurn": "$/h",
-                "LicensesExhausted": "seat", "SingleUserHoarding": "seat", "BorrowFailureSpike": "ratio",
-                "LicenseServerDown": "up"}
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -56,7 +35,7 @@ def alert_facts(col: FactLog) -> None:
             if a.get("state") == "firing" and _real(a["labels"]):
                 alerts[_key(a["labels"])] = {"labels": a["labels"], "active_at": epoch(a.get("activeAt")),
                                              "source": "prometheus"}
-    except (DemoError, requests.RequestException, KeyError):
+    except (DemoError, ValueError, KeyError):
         pass
     if src.alertmanager is not None:
         try:
@@ -64,13 +43,13 @@ def alert_facts(col: FactLog) -> None:
                 if _real(a["labels"]):
                     entry = alerts.setdefault(_key(a["labels"]), {"labels": a["labels"], "source": "alertmanager"})
                     entry["starts_at"] = epoch(a.get("startsAt"))
-        except (DemoError, requests.RequestException):
+        except (DemoError, ValueError):
             pass
     received = []
     if ev.data.get("server_reachable"):
         try:
             received = [a for a in src.server.alerts() if _real(a.get("labels", {}))]
-        except (DemoError, requests.RequestException):
+        except (DemoError, ValueError):
             pass
     for a in received:
         if a.get("status") == "firing":
@@ -155,15 +134,19 @@ def alert_series_facts(col: FactLog) -> None:
     alert = ev.data.get("alert")
     # The series the named (or hinted) alert reads is a fact even when that alert did not fire.
     name = alert["labels"]["alertname"] if alert else ev.subject.alert or symptom_alert(ev.subject)
-    template = ALERT_SERIES.get(name or "")
-    if not template:
+    try:
+        reading = load_rule_settings(ev.settings.rules_file).reading(name or "")
+    except ValueError as exc:
+        ev.notes.append(f"the series of {name} is unknown ({exc})")
+        return
+    if reading is None:
         return
     labels = alert["labels"] if alert else {}
     tool, user = labels.get("tool") or ev.data.get("tool"), labels.get("user") or ev.data.get("holder")
-    if ("{tool}" in template and not tool) or ("{user}" in template and not user):
+    if ("tool" in reading.needs and not tool) or ("user" in reading.needs and not user):
         return
-    series = template.format(tool=tool, user=user)
-    unit, what = SERIES_UNITS.get(name, ""), SERIES_NAMES.get(name, name)
+    series = reading.query(tool=tool, user=user)
+    unit, what = reading.unit, reading.measures
     if alert:
         what = f"{what} ({name}'s series)"
     col.scalar("alert_series_now", f"{what} now", series, unit, default=None)

@@ -4,8 +4,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import requests
-
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
 from license_demo.investigate.promql import grew
@@ -75,7 +73,7 @@ def prometheus_facts(col: FactLog) -> None:
     ev, prom = col.ev, col.sources.prometheus
     try:
         prom.query("vector(1)")
-    except (DemoError, requests.RequestException) as exc:
+    except (DemoError, ValueError) as exc:
         col.prometheus_ok = False
         ev.data["prometheus_reachable"] = False
         ev.notes.append(f"Prometheus unreachable: {exc}; facts come from the server only")

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import json
 
-import requests
-
+from license_demo.clients import DemoError, LokiClient
 from license_demo.investigate import wording
 
 SAMPLE = 5
@@ -54,18 +53,12 @@ def add_log_facts(col, loki_url: str) -> None:
         return
     start_ns, end_ns = int((ev.at - ev.settings.window) * 1e9), int(ev.at * 1e9)
     try:
-        response = requests.get(loki_url.rstrip("/") + "/loki/api/v1/query_range", timeout=10,
-                                params={"query": query, "start": start_ns, "end": end_ns,
-                                        "limit": LIMIT, "direction": "backward"})
-        response.raise_for_status()
-        streams = response.json()["data"]["result"]
+        streams = LokiClient(loki_url).query_range(query, start_ns, end_ns, LIMIT)
         # Loki answers one stream per label set, sorted by labels; with `| json` nearly every line is
         # its own stream, so "newest" needs the entries of all streams ordered by timestamp.
         values = sorted((v for s in streams for v in s.get("values", [])), key=lambda v: int(v[0]), reverse=True)
-    except (requests.RequestException, ValueError, KeyError, TypeError, IndexError) as exc:
-        answer = getattr(exc, "response", None)
-        detail = f"HTTP {answer.status_code}: {answer.text.strip()[:200]}" if answer is not None else str(exc)
-        ev.notes.append(f"Loki at {loki_url} gave no logs ({detail}); the investigation uses metrics only")
+    except (DemoError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        ev.notes.append(f"{exc}: no logs, the investigation uses metrics only")
         return
     lines = [line for v in values if (line := _line(v[1])) is not None]
     if len(values) >= LIMIT:

@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
 from license_demo.investigate import loaded_rules, wording
-from license_demo.investigate.facts.alerts import ALERT_SERIES
 from license_demo.investigate.promql import duration, grew
 from license_demo.investigate.wording import plural
 from license_demo.rule_settings import load_rule_settings
@@ -143,8 +142,13 @@ def demand_facts(col: FactLog) -> None:
         f"sum_over_time(({in_use} > bool {commit})[{lb}:{step}]) / {busy_expr}", "ratio")
     col.add("history_covered", f"time with {tool} data in Prometheus in the last {wording.duration(s.lookback)}",
             covered, f"count_over_time(({in_use})[{lb}:{step}]) * {step[:-1]}", "prometheus", "s")
-    series = ALERT_SERIES["HighOverageRate"].format(tool=tool)
-    col.scalar("overage_share_now", f"share of {tool} seats in use that are overage now", series, "ratio")
+    try:
+        share = load_rule_settings(s.rules_file).reading("HighOverageRate")
+    except ValueError:
+        share = None  # _demand_distribution notes that the rule source cannot be read
+    if share:
+        col.scalar("overage_share_now", f"share of {tool} seats in use that are overage now",
+                   share.query(tool=tool), share.unit)
     col.scalar("overage_seats_now", f"overage seats of {tool} in use now", f"sum(licenses_overage{{{sel}}})",
                "seat")
     _demand_distribution(col, tool, in_use)
