@@ -28,9 +28,10 @@ def line(run: RunState, seats: int | None, rate: float, p95: float | None) -> st
     """One live line: progress, outcomes, overage seats, cost, rate and p95 latency."""
     total = run.total()
     planned = f"/{run.quota.total}" if run.quota.total is not None else ""
+    retries = f"retries {run.retries}  " if run.retries else ""
     return (f"{run.elapsed:6.1f}s  ops {run.quota.finished:>5}{planned}  "
             f"granted {total.granted} ({total.commit} commit / {total.overage} overage)  "
-            f"refused {total.refused}  returned {total.returned}  errors {run.failures}  "
+            f"refused {total.refused}  returned {total.returned}  errors {run.failures}  {retries}"
             f"overage seats {'?' if seats is None else seats}  cost ${total.cost:,.0f}  "
             f"{rate:5.1f} ops/s  p95 {'-' if p95 is None else f'{p95:.0f} ms'}")
 

@@ -18,7 +18,7 @@ from locust import HttpUser, events, task
 from locust.exception import StopUser
 
 from stress_test.headers import SYNTHETIC, request_headers
-from stress_test.run_state import RunState, Seat, run_of
+from stress_test.run_state import Retried, RunState, Seat, run_of
 
 
 # Sends of one borrow when the connection fails (the first one included).
@@ -89,7 +89,7 @@ class LicenseUser(HttpUser):
                                   context={"tool": tool}) as response:
                 if response.status_code == 0 and attempt < BORROW_ATTEMPTS:
                     # No answer at all (connection refused, reset or timed out): send it again.
-                    response.failure(f"no answer ({response.error}); retrying with the same key")
+                    response.failure(Retried(f"no answer ({response.error}); sent again with the same key"))
                     continue
                 return self._borrowed(response, tool, keep)
         return None

@@ -92,10 +92,19 @@ class Tally:
     returned: int = 0
     errors: int = 0
     cost: float = 0.0
+    retries: int = 0
 
     def add(self, other: "Tally") -> "Tally":
         """Sum of two tallies."""
         return Tally(*(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__))
+
+
+class Retried(Exception):
+    """A borrow that got no answer and is sent again with its Idempotency-Key.
+
+    Locust's own statistics list the lost send as a failure; the run counts it as a retry,
+    because the resend gets the same seat (or refusal) and the operation still succeeds.
+    """
 
 
 @dataclass
@@ -123,6 +132,8 @@ class RunState:
     requests: int = 0
     failures: int = 0
     failure_reasons: Counter = field(default_factory=Counter)
+    retries: int = 0
+    retry_reasons: Counter = field(default_factory=Counter)
     already_returned: int = 0
     cleanup_returned: int = 0
     started_at: float = field(default_factory=time.monotonic)
@@ -171,10 +182,16 @@ class RunState:
         self.requests += 1
         self.latencies[name].append(response_time)
         self.recent.append(response_time)
-        if exception is not None:
+        tool = (context or {}).get("tool")
+        if isinstance(exception, Retried):
+            # Not a failure: counting it as one would fail a run whose every borrow succeeded.
+            self.retries += 1
+            self.retry_reasons[f"{name}: {exception}"[:160]] += 1
+            if tool:
+                self.tallies[tool].retries += 1
+        elif exception is not None:
             self.failures += 1
             self.failure_reasons[f"{name}: {exception}"[:160]] += 1
-            tool = (context or {}).get("tool")
             if tool:
                 self.tallies[tool].errors += 1
 

@@ -58,13 +58,15 @@ def summary(run: RunState, stopped_by: str) -> dict:
         "fail_ratio": round(run.fail_ratio, 6),
         "max_fail_ratio": settings.max_fail_ratio,
         "failure_reasons": dict(run.failure_reasons.most_common(10)),
+        "retries": run.retries,
+        "retry_reasons": dict(run.retry_reasons.most_common(10)),
         "cost": round(total.cost, 2),
         "duration": round(duration, 3),
         "rate": round(run.quota.finished / duration, 2) if duration > 0 else 0.0,
         "latency_ms": {name: latency(values) for name, values in sorted(run.latencies.items())},
         "per_tool": {tool: {"granted": t.granted, "commit": t.commit, "overage": t.overage,
                             "refused": t.refused, "returned": t.returned, "errors": t.errors,
-                            "cost": round(t.cost, 2)}
+                            "retries": t.retries, "cost": round(t.cost, 2)}
                      for tool, t in sorted(run.tallies.items())},
     }
 
@@ -100,6 +102,8 @@ def table(data: dict) -> str:
         f"  still held        {data['still_held']}",
         f"  errors            {data['errors']} of {data['requests']} requests "
         f"({data['fail_ratio']:.2%}, limit {data['max_fail_ratio']:.2%})",
+        *([f"  retries           {data['retries']}  (borrows sent again with the same key after no answer)"]
+          if data.get("retries") else []),
         f"  overage cost      ${data['cost']:,.2f}",
         "",
         f"  {'request':<10}{'count':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}",
@@ -109,4 +113,6 @@ def table(data: dict) -> str:
                      f"{_num(row['p99']):>9}")
     for reason, count in data["failure_reasons"].items():
         lines.append(f"  failure x{count}: {reason}")
+    for reason, count in data.get("retry_reasons", {}).items():
+        lines.append(f"  retry x{count}: {reason}")
     return "\n".join(lines)
