@@ -17,18 +17,21 @@ from stress_checks import DAVINCI, counters, seats_in_use
 PLAN = [[], [LOST], [], [RESET], [], [LOST, RESET]]
 
 
-def run_through_faults(server, stress_cli, tmp_path, *args: str) -> tuple[dict, FaultProxy]:
-    """One stress CLI run through the fault proxy; its summary and the proxy's borrow log."""
+def run_through_faults(server, stress_cli, tmp_path, *args: str):
+    """One stress CLI run through the fault proxy: the finished process, its summary, the proxy."""
     summary_file = tmp_path / "summary.json"
     with FaultProxy(server.url, PLAN) as proxy:
         done = stress_cli("--target", proxy.url, "--profile", "custom", *args, "--yes",
                           "--max-seconds", "30", "--summary", str(summary_file), timeout=60)
-    assert done.returncode == 0, done.stderr + done.stdout[-2000:]
-    return json.loads(summary_file.read_text()), proxy
+    assert summary_file.exists(), done.stderr + done.stdout[-2000:]
+    return done, json.loads(summary_file.read_text()), proxy
 
 
-def assert_retried_with_the_same_key(summary: dict, proxy: FaultProxy) -> None:
-    """One key per operation, every faulted send sent again with it, each resend a retry."""
+def assert_retried_with_the_same_key(done, summary: dict, proxy: FaultProxy) -> None:
+    """One key per operation, every faulted send sent again with it, each resend a retry.
+
+    Checked after the seats, so that a broken retry shows first in the seats it costs.
+    """
     log = proxy.log
     assert log.count(LOST) > 0 and log.count(RESET) > 0, "the plan should have faulted borrows"
     assert len(log.sends) == summary["operations"], "one Idempotency-Key per borrow operation"
@@ -37,34 +40,38 @@ def assert_retried_with_the_same_key(summary: dict, proxy: FaultProxy) -> None:
     assert summary["retries"] == log.count(LOST) + log.count(RESET)
     assert summary["errors"] == 0 and summary["failure_reasons"] == {}
     assert summary["granted"] + summary["refused"] == summary["operations"]
+    # Retries that got their answer fail no run, even under the default --max-fail-ratio.
+    assert done.returncode == 0, done.stderr + done.stdout[-2000:]
 
 
 def test_full_cycle_through_lost_answers_returns_every_seat_it_was_granted(server, stress_cli,
                                                                           tmp_path):
     """A lost answer's seat comes back on the retry: granted as the server counts, all returned."""
     before = counters(server.url)
-    summary, proxy = run_through_faults(server, stress_cli, tmp_path, "--workers", "6",
-                                        "--ops", "10", "--mode", "full-cycle", "--tool", DAVINCI)
+    done, summary, proxy = run_through_faults(server, stress_cli, tmp_path, "--workers", "6",
+                                              "--ops", "10", "--mode", "full-cycle",
+                                              "--tool", DAVINCI)
     after = counters(server.url)
     assert summary["operations"] == 60
-    assert_retried_with_the_same_key(summary, proxy)
     for name in ("granted", "overage", "cost", "returned"):
         assert summary[name] == after[name] - before[name], name
-    # Each worker gave back the seat it borrowed; none was left for the end of the run.
-    assert summary["returned"] == summary["granted"] and summary["returned_at_stop"] == 0
     assert sum(seats_in_use(server.url).values()) == 0
     assert requests.get(f"{server.url}/api/borrows", timeout=10).json() == []
+    # Each worker gave back the seat it borrowed; none was left for the end of the run.
+    assert summary["returned"] == summary["granted"] and summary["returned_at_stop"] == 0
+    assert_retried_with_the_same_key(done, summary, proxy)
 
 
 def test_borrow_only_through_lost_answers_holds_what_the_server_shows_in_use(server, stress_cli,
                                                                             tmp_path):
     """Kept seats: the summary's grants per tool are exactly the seats the server has out."""
-    summary, proxy = run_through_faults(server, stress_cli, tmp_path, "--workers", "4",
-                                        "--ops", "10", "--mode", "borrow-only", "--tool", "all")
+    done, summary, proxy = run_through_faults(server, stress_cli, tmp_path, "--workers", "4",
+                                              "--ops", "10", "--mode", "borrow-only",
+                                              "--tool", "all")
     assert summary["operations"] == 40
-    assert_retried_with_the_same_key(summary, proxy)
     assert summary["granted"] == counters(server.url)["granted"] == summary["still_held"]
     in_use = {tool: count for tool, count in seats_in_use(server.url).items() if count}
     assert in_use == {tool: t["granted"] for tool, t in summary["per_tool"].items() if t["granted"]}
     borrows = requests.get(f"{server.url}/api/borrows", timeout=10).json()
     assert len(borrows) == summary["granted"] == len({b["id"] for b in borrows})
+    assert_retried_with_the_same_key(done, summary, proxy)
