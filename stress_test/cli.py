@@ -36,7 +36,8 @@ teams:    {teams}
           team) unless --team says otherwise; mixed-teams draws from every team.
 
 A refused borrow (409, no seat left) is an expected outcome, not a failure; transport
-errors and 5xx are failures. Ctrl-C stops cleanly: seats held by cycle modes are returned
+errors and 5xx are failures. A borrow that gets no answer is sent again with the same
+Idempotency-Key (3 sends at most) and counts as a retry, not a failure. Ctrl-C stops cleanly: seats held by cycle modes are returned
 and the summary is printed; a second Ctrl-C exits at once.
 
 exit codes: 0 done; 1 failed requests above --max-fail-ratio; 2 bad input or unreachable

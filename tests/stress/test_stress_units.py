@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import random
 
+from stress_test import live, run_summary
 from stress_test.population import TEAMS, Population
 from stress_test.profiles import PROFILES, resolve_profile
 from stress_test.run_summary import percentile
-from stress_test.run_state import OperationQuota
+from stress_test.run_state import OperationQuota, Retried, RunState
+from stress_test.settings import RunSettings
 from stress_test.spike import SPIKE, stage_at, users_at
 
 
@@ -72,3 +74,23 @@ def test_nearest_rank_percentile():
     values = [float(v) for v in range(100, 0, -1)]
     assert (percentile(values, 0.5), percentile(values, 0.95), percentile(values, 0.99)) == (50, 95, 99)
     assert percentile([], 0.95) is None
+
+
+def test_a_resent_borrow_is_a_retry_and_not_a_failed_request():
+    """A lost send marked Retried counts as a retry; the run's fail ratio sees only failures."""
+    settings = RunSettings("http://127.0.0.1:1", ["CANoe"], "full-cycle", PROFILES["light"])
+    run = RunState.create(settings)
+    context = {"tool": "CANoe"}
+    run.observe("POST", "borrow", 3.0, 0, exception=Retried("no answer (reset)"), context=context)
+    run.observe("POST", "borrow", 4.0, 0, exception=None, context=context)
+    run.observe("POST", "return", 5.0, 0, exception="HTTP 503", context=context)
+    assert (run.requests, run.retries, run.failures, run.fail_ratio) == (3, 1, 1, 1 / 3)
+    data = run_summary.summary(run, "done")
+    assert data["retries"] == 1 and data["per_tool"]["CANoe"]["retries"] == 1
+    assert data["per_tool"]["CANoe"]["errors"] == 1
+    assert list(data["failure_reasons"]) == ["return: HTTP 503"]
+    assert list(data["retry_reasons"]) == ["borrow: no answer (reset)"]
+    table = run_summary.table(data)
+    assert "retries           1  (borrows sent again with the same key" in table
+    assert "retry x1: borrow: no answer (reset)" in table
+    assert "retries 1  " in live.line(run, 0, 1.0, None)
