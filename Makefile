@@ -40,10 +40,10 @@ $(SCHEMA_CHECK)/node_modules/.installed: $(SCHEMA_CHECK)/package-lock.json
 
 schema-deps: $(SCHEMA_CHECK)/node_modules/.installed
 
-# Two workers: the tests of the one native stack run in order in one of them (tests/conftest.py),
-# the rest beside them; most of the suite waits on alerts and loads, not on the CPU.
+# Two workers taking whole files, each with its own native stack (tests/conftest.py): most of
+# the suite waits on scrapes, alerts and loads, not on the CPU.
 test: system-deps venv schema-deps
-	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
+	$(PY) -m pytest -n 2 --dist loadfile --durations=15
 
 stack: system-deps venv
 	ADMIN_TOKEN=$(ADMIN_TOKEN) $(VENV)/bin/license-demo stack
