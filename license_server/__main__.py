@@ -78,6 +78,17 @@ def refuse_published_token(host: str, token: str | None) -> None:
             "(--host 127.0.0.1, the default).")
 
 
+def refuse_unusable_settings() -> None:
+    """Exit with what to fix when the settings or the rule source cannot be read, before anything
+    is printed or started (gunicorn's on_starting checks the same for a direct gunicorn run)."""
+    from license_server import rule_settings
+    from license_server.config import from_environment
+    try:
+        rule_settings.load(from_environment()["ALERT_RULES_FILE"])
+    except ValueError as exc:
+        raise SystemExit(f"Cannot start the license server: {exc}.") from exc
+
+
 def main(argv=None) -> None:
     """Check the settings, then run gunicorn in the foreground."""
     args = parse_args(argv)
@@ -90,6 +101,7 @@ def main(argv=None) -> None:
     refuse_published_token(args.host, token)
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
+    refuse_unusable_settings()
     # prometheus_client picks multiprocess mode at import time: set the folder first.
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="license-server-metrics-")

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from marshmallow import ValidationError
 
-from license_server import admin_actions, config_changes, pages, story_store
+from license_server import admin_actions, config_changes, errors, pages, story_store
 from license_server.db import get_store
 from license_server.logs import log_event
 from license_server.schemas import ToolUpdateSchema
@@ -94,7 +94,7 @@ def apply(store, action: dict, actor: str) -> tuple[bool, str, list[str]]:
         try:
             changes = ToolUpdateSchema().load(req.get("json") or {})
         except ValidationError as exc:
-            return False, f"the proposed change is not valid: {exc.messages}", []
+            return False, f"the proposed change is not valid: {errors.flatten(exc.messages)}", []
         if store.get_tool(name) is None:
             return False, f"there is no tool {name!r}", []
         before, after = config_changes.apply(store, name, changes, actor, source="incident page")

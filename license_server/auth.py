@@ -6,6 +6,7 @@ import hmac
 from flask import abort, current_app, request
 
 from license_server import token_guard
+from license_server.schemas import NO_CONTROL_CHARS
 
 
 def admin_token_matches(candidate: str) -> bool:
@@ -35,8 +36,16 @@ def check_admin() -> str:
     if not admin_token_matches(token):
         token_guard.record_failure()
         abort(401, "The admin token is wrong: use the ADMIN_TOKEN the server was started with.")
-    # Stored in the change history and logged: one short line.
-    return " ".join((request.headers.get("X-Actor") or "").split())[:100] or "admin-api"
+    return actor_name(request.headers.get("X-Actor"), "admin-api")
+
+
+def actor_name(raw: str | None, default: str) -> str:
+    """Who made a change, as the API's X-Actor header or the /config login's name field gives it.
+
+    It is stored in the change history and logged: one short line without control characters
+    (the request guard already refuses NUL), at most 100 characters; `default` when nothing is left.
+    """
+    return " ".join(NO_CONTROL_CHARS.sub(" ", raw or "").split())[:100] or default
 
 
 def check_webhook() -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 import uuid
@@ -11,6 +12,11 @@ from pythonjsonlogger.json import JsonFormatter
 
 LOGGER_NAME = "license_server"
 logger = logging.getLogger(LOGGER_NAME)
+# A client's X-Request-ID is kept only when it is short and plain: it lands in every log line,
+# in Grafana's derived-field regex ("request_id": "([^"]+)") and in LogQL string filters, so no
+# quotes, backslashes, spaces or control characters. Locust, the stress test, the demo clients,
+# the browser's reporter (UUIDs) and generated ids all fit.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class StdoutHandler(logging.StreamHandler):
@@ -27,7 +33,8 @@ class StdoutHandler(logging.StreamHandler):
 
 
 class RequestContextFilter(logging.Filter):
-    """Add the request id and the synthetic-traffic flag to lines logged inside a request."""
+    """Add the request id, the synthetic-traffic flag and whether the client's request id was
+    replaced to lines logged inside a request."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Copy request fields onto the record unless the caller set them."""
@@ -36,6 +43,8 @@ class RequestContextFilter(logging.Filter):
                 record.request_id = g.get("request_id")
             if g.get("synthetic") and not hasattr(record, "synthetic"):
                 record.synthetic = True
+            if g.get("request_id_replaced") and not hasattr(record, "request_id_replaced"):
+                record.request_id_replaced = True
         return True
 
 
@@ -75,9 +84,17 @@ def log_event(event: str, message: str, level: int = logging.INFO, **fields) -> 
 
 
 def start_request() -> None:
-    """Take the request id from X-Request-ID (or make one) and start the clock."""
+    """Take the request id from X-Request-ID (or make one) and start the clock.
+
+    An id that is not 1-128 of [A-Za-z0-9._:-] is replaced by a generated one, and the
+    request's lines say so (`request_id_replaced: true`): the request itself goes on.
+    """
     incoming = request.headers.get("X-Request-ID", "").strip()
-    g.request_id = incoming[:128] if incoming else uuid.uuid4().hex
+    if REQUEST_ID.fullmatch(incoming):
+        g.request_id = incoming
+    else:
+        g.request_id = uuid.uuid4().hex
+        g.request_id_replaced = bool(incoming)
     g.synthetic = request.headers.get("X-Synthetic", "").lower() in ("1", "true", "yes")
     g.started = time.perf_counter()
 

@@ -8,33 +8,16 @@ import time
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError
 
 from license_server import auth, config_changes, events, token_guard
 from license_server.db import get_store
+from license_server.schemas import ToolFormSchema
 
 bp = Blueprint("pages", __name__)
 
-SEATS_ERROR = "Enter a whole number of seats, 0 or more (for example 10)."
-COST_ERROR = "Enter an amount in US dollars, 0 or more (for example 250 or 12.50)."
 FIELD_LABELS = {"commit": "commit seats", "max_overage": "max overage seats",
                 "overage_cost": "overage cost ($)", "commit_cost_monthly": "commit cost ($/month)"}
-
-
-class ToolFormSchema(Schema):
-    """The fields of one tool's row in the config form, as typed by the presenter."""
-
-    commit = fields.Integer(required=True, validate=validate.Range(min=0, error=SEATS_ERROR),
-                            error_messages={"invalid": SEATS_ERROR, "required": SEATS_ERROR})
-    max_overage = fields.Integer(required=True, validate=validate.Range(min=0, error=SEATS_ERROR),
-                                 error_messages={"invalid": SEATS_ERROR, "required": SEATS_ERROR})
-    overage_cost = fields.Float(required=True, allow_nan=False,
-                                validate=validate.Range(min=0, error=COST_ERROR),
-                                error_messages={"invalid": COST_ERROR, "required": COST_ERROR})
-    commit_cost_monthly = fields.Float(required=True, allow_nan=False,
-                                       validate=validate.Range(min=0, error=COST_ERROR),
-                                       error_messages={"invalid": COST_ERROR,
-                                                       "required": COST_ERROR})
 
 
 @bp.record_once
@@ -156,7 +139,7 @@ def login():
         token_guard.record_failure()
         return render_config({"token": "That admin token is not right. Type the value of "
                                        "ADMIN_TOKEN the server was started with."}, status=401)
-    name = request.form.get("name", "").strip()[:40] or "admin"
+    name = auth.actor_name(request.form.get("name"), "admin")
     previous = session.get("sid")
     if previous:
         get_store().end_admin_session(previous)

@@ -86,13 +86,37 @@ class ToolSchema(Schema):
     overage_cost_total = fields.Float()
 
 
+# The limits of a tool's settings, shared by the API (PUT /api/config/tools/<name>), the
+# /config form and the incident page's approvals, so all three refuse the same values alike.
+MAX_SEATS = 10_000
+MAX_DOLLARS = 1_000_000
+SEATS_ERROR = f"Enter a whole number of seats from 0 to {MAX_SEATS:,} (for example 10)."
+COST_ERROR = (f"Enter an amount in US dollars from 0 to {MAX_DOLLARS:,} "
+              "(for example 250 or 12.50).")
+
+
+def seats_field(**kwargs) -> fields.Integer:
+    """A seat count setting (commit, max_overage): a whole number from 0 to MAX_SEATS."""
+    return fields.Integer(validate=validate.Range(min=0, max=MAX_SEATS, error=SEATS_ERROR),
+                          error_messages={"invalid": SEATS_ERROR, "required": SEATS_ERROR},
+                          **kwargs)
+
+
+def dollars_field(**kwargs) -> fields.Float:
+    """A price setting (overage_cost, commit_cost_monthly): US dollars from 0 to MAX_DOLLARS."""
+    return fields.Float(allow_nan=False,
+                        validate=validate.Range(min=0, max=MAX_DOLLARS, error=COST_ERROR),
+                        error_messages={"invalid": COST_ERROR, "required": COST_ERROR,
+                                        "special": COST_ERROR}, **kwargs)
+
+
 class ToolUpdateSchema(Schema):
     """PUT /api/config/tools/<name>: any of the four settings."""
 
-    commit = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000))
-    max_overage = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000))
-    overage_cost = fields.Float(validate=validate.Range(min=0, max=1_000_000))
-    commit_cost_monthly = fields.Float(validate=validate.Range(min=0, max=1_000_000))
+    commit = seats_field(strict=True)
+    max_overage = seats_field(strict=True)
+    overage_cost = dollars_field()
+    commit_cost_monthly = dollars_field()
 
     @validates_schema
     def not_empty(self, data, **kwargs):
@@ -100,6 +124,15 @@ class ToolUpdateSchema(Schema):
         if not data:
             raise ValidationError("Send at least one of commit, max_overage, overage_cost, "
                                   "commit_cost_monthly.")
+
+
+class ToolFormSchema(Schema):
+    """One tool's row of the /config form, as typed: all four settings, the API's limits."""
+
+    commit = seats_field(required=True)
+    max_overage = seats_field(required=True)
+    overage_cost = dollars_field(required=True)
+    commit_cost_monthly = dollars_field(required=True)
 
 
 class ForceReturnSchema(Schema):

@@ -1,7 +1,8 @@
 """License Business Metrics: overage, cost, who drives it, availability; the alerts link here."""
 from grafana.dashboards.panels import (BUSINESS_UID, CAPACITY_UID, OPERATIONS_UID, OVERAGE_LOGQL, PROM,
                                        AlertList, BarGauge, Gauge, LokiTarget, LOKI, Logs, Stat, Table, dashboard,
-                                       explore_url, grid, panel_link, prom, steps, ts)
+                                       OVERAGE_LOGS_PANEL, grid, overage_logs_url, panel_link, prom,
+                                       steps, ts)
 
 from license_demo.rule_settings import dollars, load_rule_settings, percent
 
@@ -12,7 +13,7 @@ FAILURE_RATIO = RULES.threshold("BorrowFailureSpike")
 HOARDING = RULES.threshold("SingleUserHoarding")
 
 TOOL = 'tool=~"$tool"'
-LOGS_LINK = {"title": "Overage borrows of this tool in Loki", "url": explore_url(OVERAGE_LOGQL),
+LOGS_LINK = {"title": "Overage borrows of this tool in Loki", "url": overage_logs_url(),
              "targetBlank": True}
 
 # Panel ids 2, 4, 6, 8, 10, 12 are fixed: the alert annotations open them with viewPanel.
@@ -106,7 +107,7 @@ panels = [
        links=[panel_link("Server operations", OPERATIONS_UID)]),
     AlertList(title="Alert Status", datasource_name="Prometheus", gridPos=grid(12, 25, 12, 8),
               description="Firing and pending alerts of the Prometheus rules.", limit=20),
-    Logs(title="Overage Borrows (logs)", dataSource=LOKI, gridPos=grid(0, 33, 16, 10),
+    Logs(title="Overage Borrows (logs)", id=OVERAGE_LOGS_PANEL, dataSource=LOKI, gridPos=grid(0, 33, 16, 10),
          description="Every borrow that went into overage for the selected tool: user, team, "
                      "cost, request_id (click it for all lines of that request).",
          targets=[LokiTarget(OVERAGE_LOGQL)], showTime=True, wrapLogMessages=True,

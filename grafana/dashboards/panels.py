@@ -8,7 +8,6 @@ migrated (or misread) on load.
 from __future__ import annotations
 
 import json
-import urllib.parse
 
 import attr
 from grafanalib import core as g
@@ -298,35 +297,31 @@ class _Encoder(json.JSONEncoder):
         return super().default(obj)
 
 
-def explore_url(expr: str) -> str:
-    """A Grafana Explore URL on the Loki datasource for `expr` over the dashboard's time range.
+# The business dashboard's "Overage Borrows (logs)" panel: the logs links open it.
+OVERAGE_LOGS_PANEL = 13
 
-    `tool=~"$tool"` in `expr` becomes ``tool=~`${tool:regex}` `` after the JSON is URL-encoded:
-    Grafana fills in `(A|B)` for two tools, the escaped name for one, `.*` for All. The
-    backquotes make it a raw LogQL string, so Grafana's regex escapes need no doubling.
-    Percent-encoding instead would turn two tools into `{A,B}`, which matches nothing. The
-    value lands inside the pane's JSON, so tool names must not need a regex escape that JSON
-    lacks (`.` or `(`): tests/grafana/test_dashboards_json.py checks the whole catalog.
+
+def overage_logs_url() -> str:
+    """The business dashboard's overage logs panel for the chosen tools and time range.
+
+    `${tool:queryparam}` is Grafana's URL-encoded `var-tool=...` per chosen tool, so any tool
+    name survives the trip (dots, brackets, quotes, slashes); the panel's LogQL then gets the
+    Loki datasource's own escaping of `$tool`, and its menu opens the query in Explore. An
+    Explore URL built here could not carry a tool name with `.` or `(`: Grafana's regex format
+    writes `\\.` into the pane's JSON, which is no JSON escape, and Explore drops the query.
     """
-    marker = "TOOLMARKER"
-    pane = {"datasource": LOKI_UID,
-            "queries": [{"refId": "A", "expr": expr.replace('"$tool"', f"`{marker}`"),
-                         "datasource": {"type": "loki", "uid": LOKI_UID}}],
-            "range": {"from": "TIMEFROM", "to": "TIMETO"}}
-    encoded = urllib.parse.quote(json.dumps(pane, separators=(",", ":")), safe="")
-    encoded = (encoded.replace(marker, "${tool:regex}")
-               .replace("TIMEFROM", "${__from}").replace("TIMETO", "${__to}"))
-    return f"/explore?orgId=1&left={encoded}"
+    return (f"/d/{BUSINESS_UID}?orgId=1&viewPanel={OVERAGE_LOGS_PANEL}"
+            "&${__url_time_range}&${tool:queryparam}")
 
 
 def dashboard_links() -> list:
-    """Links shown on every dashboard: the other dashboards and the overage logs in Explore."""
+    """Links shown on every dashboard: the other dashboards and the overage logs of the tool."""
     return [
         g.DashboardLink(title="License dashboards", type="dashboards", tags=TAGS,
                         asDropdown=False, includeVars=True, keepTime=True),
         g.DashboardLink(title="Overage borrows in Loki (chosen tool)", type="link",
-                        icon="doc", uri=explore_url(OVERAGE_LOGQL), keepTime=False,
-                        targetBlank=True, tooltip="Grafana Explore with the presenter's LogQL"),
+                        icon="doc", uri=overage_logs_url(), keepTime=False,
+                        targetBlank=True, tooltip="The presenter's LogQL for the chosen tools; its panel menu opens Explore"),
     ]
 
 

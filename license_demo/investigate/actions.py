@@ -81,8 +81,8 @@ def raise_commit(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | No
     checkouts = float(d.get("overage_window", {}).get(tool, 0))
     rate_window = d.get("overage_rate_window") or 0.0
     sizing = capacity_math.size_commit(samples, d.get("demand_step", 5), alert_for, threshold, commit, checkouts,
-                                       per_checkout, per_seat, ev.settings.window,
-                                       borrows=d.get("demand_borrows"), rate_window_seconds=rate_window)
+                                       per_checkout, per_seat, borrows=d.get("demand_borrows"),
+                                       rate_window_seconds=rate_window, load_seconds=d.get("busy_seconds"))
     if sizing.extra_seats <= 0:
         return None
     total = commit + max_overage
@@ -96,10 +96,16 @@ def raise_commit(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | No
     # Under churn the peak is sized (the share swings around its average); held seats at a percentile.
     demand_text = ("with seats coming and going, the most seats in use at once" if sizing.churn_share >= 0.5
                    else f"the {ordinal(round(sizing.quantile * 100, 1))} percentile of seats in use")
-    verdict = ("pays off" if sizing.pays_off else "does not pay off") + " at this window's pace"
+    # Money for the load that was seen, and how often it must recur to pay: a few minutes of load
+    # are no basis for a monthly figure.
     times = sizing.episodes_to_break_even
-    episodes = ("" if not times else f"; one run like this one avoids more than {1 / times:,.0f} months of the "
-                f"extra commit" if times < 1 else f"; it pays for itself if this happens {times:,.1f} times a month")
+    per_hour = sizing.overage_cost_per_hour_of_load
+    load = (f"The load ran {duration(sizing.load_seconds)} with seats in use and its overage cost "
+            f"${sizing.overage_cost_observed:,.0f}" + (f" (${per_hour:,.0f} per hour of such load)" if per_hour else ""))
+    recurrence = ("" if not times else
+                  f"; one run like this one a month pays for them (it avoids {1 / times:,.1f} months of the extra "
+                  f"commit)" if times <= 1 else
+                  f"; they pay for themselves only if a run like this one happens {times:,.1f} times a month or more")
     path = f"/api/config/tools/{quote(tool, safe='')}"
     return Action(
         "raise-commit", f"Raise commit of {tool}: {commit} → {sizing.new_commit} "
@@ -112,9 +118,9 @@ def raise_commit(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | No
              f"{sizing.checkout_share_after:.0%} at most: both under the alert's {threshold:.0%}. "
              f"{plural(sizing.extra_seats, 'more commit seat')} cost ${sizing.extra_commit_monthly:,.0f}/month; "
              f"they would have absorbed about {plural(round(sizing.absorbed_checkouts), 'overage checkout')} of the "
-             f"{checkouts:,.0f} in the last {span} (${sizing.avoided_overage:,.0f} at ${per_checkout:,.0f} each); "
-             f"break-even: {plural(sizing.break_even_checkouts_per_month or 0, 'overage checkout')} a month; "
-             f"{verdict}{episodes}"),
+             f"{checkouts:,.0f} in the last {span} (${sizing.avoided_overage:,.0f} at ${per_checkout:,.0f} each). "
+             f"{load}. Break-even: {plural(sizing.break_even_checkouts_per_month or 0, 'overage checkout')} a month"
+             f"{recurrence}."),
         risk=f"${sizing.extra_commit_monthly:,.0f} more every month even when the demand drops; total seats stay "
              f"{total}. Existing overage borrows stay billed until returned.",
         curl=_curl(ctx, "PUT", path, body), command=_command(ctx, "raise-commit"),

@@ -10,10 +10,6 @@ import math
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 
-# Working hours in a month (22 days of 8 h): the pace of a working day scaled to a month.
-WORKING_HOURS_PER_MONTH = 176
-
-
 def demand_quantile(samples_count: int, step_seconds: float, alert_for_seconds: float) -> float:
     """The share of samples the commit must cover: all but those the alert's `for` forgives.
 
@@ -170,14 +166,17 @@ class Sizing:
     absorbed_checkouts: float
     avoided_overage: float
     break_even_checkouts_per_month: float | None
-    avoided_monthly_at_pace: float | None
+    load_seconds: float
+    overage_cost_observed: float
+    overage_cost_per_hour_of_load: float | None
     episodes_to_break_even: float | None
     pays_off: bool
 
     def to_dict(self) -> dict:
         """JSON-ready, with money to the cent."""
         out = asdict(self)
-        for key in ("extra_commit_monthly", "avoided_overage", "avoided_monthly_at_pace"):
+        for key in ("extra_commit_monthly", "avoided_overage", "overage_cost_observed",
+                    "overage_cost_per_hour_of_load"):
             if out[key] is not None:
                 out[key] = round(out[key], 2)
         for key in ("absorbed_checkouts", "break_even_checkouts_per_month", "quantile", "episodes_to_break_even",
@@ -187,24 +186,28 @@ class Sizing:
         return out
 
 
-def pays_off(avoided_monthly: float | None, extra_monthly: float) -> bool:
-    """The extra commit pays off when the overage it avoids in a month costs at least as much."""
-    return avoided_monthly is not None and avoided_monthly >= extra_monthly
+def pays_off(avoided_per_run: float | None, extra_monthly: float) -> bool:
+    """The extra commit pays off when one run like the observed one a month would avoid at least
+    its monthly cost. A burst of a few minutes says nothing of how often it recurs, so it is never
+    scaled up to a month as if the load ran all month."""
+    return avoided_per_run is not None and avoided_per_run >= extra_monthly
 
 
 def size_commit(samples: list[float], step_seconds: float, alert_for_seconds: float, threshold: float,
                 commit: int, overage_checkouts: float, overage_cost: float, commit_cost_monthly: float,
-                seconds_observed: float, borrows: list[float] | None = None,
-                rate_window_seconds: float = 0) -> Sizing:
+                borrows: list[float] | None = None,
+                rate_window_seconds: float = 0, load_seconds: float | None = None) -> Sizing:
     """Everything raise-commit states, from the seats-in-use samples of the window and the live prices.
 
     The alert fires on either of two shares, so the commit must keep both under the threshold:
     the overage share of the seats in use (at that percentile of the samples with seats in use, and at least the
     last sample: the seats still held when the window ends) and, when `borrows` per sample
     interval are given, the overage share of the checkouts in every rate window of
-    `rate_window_seconds` but those the alert's `for` forgives. The avoided overage of the window is scaled to a
-    month of working hours at the window's pace (`seconds_observed` is how much time the
-    samples cover) for the break-even comparison.
+    `rate_window_seconds` but those the alert's `for` forgives. Money is stated for the observed
+    load only: its overage cost, that per hour of such load (`load_seconds`, the time with seats in use; by default the samples with seats in
+    use times the step), what the new commit would have avoided of it, and how many runs like it a
+    month pay for the extra seats; never a month
+    extrapolated from a few minutes.
     """
     # The demand while the tool was in use: idle stretches before or after a run say nothing of it.
     busy = [s for s in samples if s > 0]
@@ -233,13 +236,17 @@ def size_commit(samples: list[float], step_seconds: float, alert_for_seconds: fl
     absorbed = absorbed_checkouts(samples, overage_checkouts, commit, new_commit)
     avoided = absorbed * overage_cost
     break_even = extra_monthly / overage_cost if overage_cost > 0 else None
-    monthly = avoided * WORKING_HOURS_PER_MONTH * 3600 / seconds_observed if seconds_observed > 0 else None
+    if not load_seconds:
+        load_seconds = len(busy) * step_seconds
     return Sizing(quantile=q, demand=demand, commit=commit, new_commit=new_commit, extra_seats=extra,
                   overage_share_before=share(demand, commit), overage_share_after=share(demand, new_commit),
                   commit_for_seats=by_seats, commit_for_checkouts=by_checkouts, churn_share=churn,
                   checkout_share_after=sorted(shares_after, reverse=True)[forgiven] if len(shares_after) > forgiven
                   else 0.0,
                   extra_commit_monthly=extra_monthly, absorbed_checkouts=absorbed, avoided_overage=avoided,
-                  break_even_checkouts_per_month=break_even, avoided_monthly_at_pace=monthly,
+                  break_even_checkouts_per_month=break_even, load_seconds=load_seconds,
+                  overage_cost_observed=overage_checkouts * overage_cost,
+                  overage_cost_per_hour_of_load=(overage_checkouts * overage_cost * 3600 / load_seconds
+                                                 if load_seconds > 0 else None),
                   episodes_to_break_even=extra_monthly / avoided if avoided > 0 else None,
-                  pays_off=pays_off(monthly, extra_monthly) if extra else False)
+                  pays_off=pays_off(avoided, extra_monthly) if extra else False)

@@ -112,13 +112,16 @@ def _summary(status: str, ranked: list, recommended: list, ev: evidence.Evidence
 
 
 def find_open_incident(server, alert: str, tool: str | None, user: str | None) -> dict | None:
-    """The open incident the alert's notification opened (same alert, tool and user), if any."""
+    """The open incident the server would join (license_server/incident_tracking.find_open): the
+    tool's, whatever alert opened it and whoever it names; without a tool, the one of the same
+    alert and user. Newest first, as the server lists them."""
     try:
         incidents = server.call("GET", "/api/incidents?status=open").json()
     except DemoError:
         return None
-    return next((i for i in incidents if i.get("alert") == alert and (i.get("tool") or None) == (tool or None)
-                 and (i.get("user") or None) == (user or None)), None)
+    tool, user = tool or None, user or None
+    return next((i for i in incidents if (i.get("tool") or None) == tool
+                 and (tool or (i.get("alert") == alert and (i.get("user") or None) == user))), None)
 
 
 def run(sources: evidence.Sources, req: Request, teams: dict) -> Investigation:
@@ -170,11 +173,12 @@ def _record(recorder: IncidentRecorder, result: dict, ev: evidence.Evidence, ale
     name = result["alert"] or MANUAL_ALERT
     tool = labels.get("tool") if alert else ev.data.get("tool")
     user = labels.get("user") if alert else (top.subject.get("user") if top else None)
-    found = find_open_incident(recorder.server, name, tool, user) if alert else None
+    found = find_open_incident(recorder.server, name, tool, user)
     if found:
         recorder.incident = found
-        result["notes"].append(f"joined {found['id']}, the open incident for {name}"
-                               + (f" on {tool}" if tool else "") + (f" by {user}" if user else ""))
+        result["notes"].append(f"joined {found['id']}, the open incident "
+                               + (f"of {tool} (opened by {found.get('alert')})" if tool
+                                  else f"for {name}" + (f" by {user}" if user else "")))
     else:
         recorder.open(name, result["severity"], tool, user, top.subject.get("team") if top else None,
                       summary=result["summary"], problem_started_at=alert.get("active_at") if alert else None,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import logql_subset
 from dashboard_queries import panels
 
 REPO = Path(__file__).resolve().parents[2]
@@ -153,64 +154,74 @@ def test_variables(generated_dashboards):
     assert "team" in business
 
 
-def grafana_regex_format(values: list[str], all_value: str = ".*") -> str:
-    """What Grafana puts in for `${var:regex}`: the custom all value as is, else escaped values.
-
-    Grafana's regexEscape backslashes ``\\ ^ $ * + ? . ( ) | [ ] { } /``; several values become
-    one group `(a|b)`.
-    """
-    if values == ["$__all"]:
-        return all_value
-    escaped = [re.sub(r"([\\^$*+?.()|\[\]{}/])", r"\\\1", v) for v in values]
-    return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
+def grafana_queryparam(tools: list[str]) -> str:
+    """What Grafana puts in for `${tool:queryparam}`: `var-tool=<encoded>` per value."""
+    return "&".join("var-tool=" + urllib.parse.quote(v, safe="-_.!~*'()") for v in tools)
 
 
-def explore_expr(url: str, tools: list[str]) -> str:
-    """The LogQL Explore receives when a Grafana user with `tools` selected opens `url`."""
-    filled = (url.replace("${tool:regex}", grafana_regex_format(tools))
-              .replace("${__from}", "1").replace("${__to}", "2"))
-    # Explore reads `left` with URLSearchParams: percent-decoding, `+` as a space.
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(filled).query)
-    pane = json.loads(query["left"][0])
-    assert pane["datasource"] == "loki"
-    return pane["queries"][0]["expr"]
+def loki_interpolate(expr: str, tools: list[str]) -> str:
+    """`"$tool"` as Grafana's Loki datasource fills it into a quoted regex selector: `.*` for
+    All; else each value regex-escaped, then escaped for a LogQL string, `(a|b)` for several."""
+    if tools == ["$__all"]:
+        return expr.replace('"$tool"', '".*"')
+    escaped = [re.sub(r"([\\^$*+?.()|\[\]{}])", r"\\\1", v) for v in tools]
+    pattern = escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
+    return expr.replace('"$tool"', json.dumps(pattern))
 
 
-# The whole catalog: a name whose regex escape is no valid JSON escape (`\.`, `\(`) inside
-# the link's JSON would break the link, and fails here.
+# The whole catalog and a name with every character a link could trip on.
 TOOLS = [tool["name"] for tool in yaml.safe_load(
     (REPO / "license_server/tools.yaml").read_text())["tools"]]
+ODD = 'MATLAB/Simulink (R2024b) v1.2 "beta" C:\\tools & 50% +1 #x'
+CANDIDATES = TOOLS + [ODD]
 
 
-@pytest.mark.parametrize("chosen", [["$__all"], TOOLS[:1], TOOLS[:2], TOOLS[1:], TOOLS[-1:]],
-                         ids=["all", "one", "two", "all-but-one", "last"])
-def test_explore_links_select_the_chosen_tools(generated_dashboards, chosen):
-    """The Explore links' LogQL, filled in as Grafana does, matches exactly the chosen tools."""
-    urls = [link["url"] for dash in generated_dashboards.values() for link in dash["links"]
+def overage_logs_links(dashboards) -> list[str]:
+    """The URLs of every link titled as a way to the overage logs (dashboard and panel links)."""
+    urls = [link["url"] for dash in dashboards.values() for link in dash["links"]
             if link["type"] == "link"]
-    urls += [link["url"] for _, panel in all_panels(generated_dashboards)
-             for link in panel.get("links", []) if link["url"].startswith("/explore")]
+    urls += [link["url"] for _, panel in all_panels(dashboards)
+             for link in panel.get("links", []) if "Loki" in link["title"]]
+    return urls
+
+
+@pytest.mark.parametrize("chosen", [["$__all"], CANDIDATES[:1], CANDIDATES[:2], CANDIDATES[-1:],
+                                    CANDIDATES[-2:]],
+                         ids=["all", "one", "two", "odd-name", "odd-and-another"])
+def test_overage_logs_links_select_the_chosen_tools(generated_dashboards, chosen):
+    """Each overage logs link, filled in as Grafana does, opens the business dashboard's logs
+    panel with exactly the chosen tools, and that panel's LogQL keeps exactly their lines."""
+    business = generated_dashboards[BUSINESS]
+    urls = overage_logs_links(generated_dashboards)
     assert len(urls) > 3
     for url in urls:
-        expr = explore_expr(url, chosen)
-        match = re.search(r"tool=~`([^`]*)`", expr)
-        assert match, expr
-        # LogQL label regexes are RE2, anchored at both ends.
-        pattern = re.compile(match.group(1))
-        picked = [t for t in TOOLS if pattern.fullmatch(t)]
-        assert picked == (TOOLS if chosen == ["$__all"] else chosen), (expr, picked)
+        filled = (url.replace("${tool:queryparam}", grafana_queryparam(chosen))
+                  .replace("${__url_time_range}", "from=1&to=2"))
+        parts = urllib.parse.urlsplit(filled)
+        query = urllib.parse.parse_qs(parts.query)
+        assert parts.path == "/d/" + business["uid"], url
+        assert query["var-tool"] == chosen and query["from"] == ["1"], (url, query)
+        target = next(p for _, p in all_panels({BUSINESS: business}) if p["id"] == int(query["viewPanel"][0]))
+        assert target["type"] == "logs" and target["title"] == "Overage Borrows (logs)"
+        expr = loki_interpolate(target["targets"][0]["expr"], query["var-tool"])
+        entries = [({"app": "license-server", "event": "borrow"},
+                    json.dumps({"event": "borrow", "tool": tool, "overage": True}))
+                   for tool in CANDIDATES]
+        picked = [k["tool"] for k in logql_subset.run(logql_subset.parse(expr), entries)]
+        assert picked == (CANDIDATES if chosen == ["$__all"] else chosen), (expr, picked)
 
 
-def test_links_between_dashboards_and_to_explore(generated_dashboards):
-    """Every dashboard links the others (by tag) and Explore with the tool's overage query."""
+def test_links_between_dashboards_and_to_the_overage_logs(generated_dashboards):
+    """Every dashboard links the others (by tag) and the overage logs of the chosen tool."""
     from grafana.dashboards import panels as shared
     for name, dash in generated_dashboards.items():
         kinds = {link["type"]: link for link in dash["links"]}
         assert kinds["dashboards"]["tags"] == shared.TAGS and kinds["dashboards"]["includeVars"]
         assert set(shared.TAGS) <= set(dash["tags"])
-        url = kinds["link"]["url"]
-        assert url.startswith("/explore?orgId=1&left=")
-        assert explore_expr(url, ["X"]) == shared.OVERAGE_LOGQL.replace('"$tool"', "`X`")
+        assert kinds["link"]["url"] == shared.overage_logs_url()
+    logs_panel = next(p for _, p in all_panels({BUSINESS: generated_dashboards[BUSINESS]})
+                      if p["id"] == shared.OVERAGE_LOGS_PANEL)
+    assert logs_panel["targets"][0]["expr"] == shared.OVERAGE_LOGQL
     # Panel links to other dashboards point at uids that exist.
     for name, panel in all_panels(generated_dashboards):
         for link in panel.get("links", []):

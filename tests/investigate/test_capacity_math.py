@@ -6,30 +6,38 @@ import pytest
 from license_demo.investigate import capacity_math as cm
 
 # samples, step s, alert for s, threshold, commit, overage checkouts, $ per overage checkout, $ per commit
-# seat a month, seconds observed -> quantile, demand, new commit, extra monthly $, absorbed, avoided $,
-# break-even checkouts a month, pays off
+# seat a month, seconds of load -> demand, new commit, extra monthly $, absorbed, avoided $,
+# break-even checkouts a month, pays off (one run like it a month avoids at least the extra cost)
 CASES = {
-    # The guide's run: 20 seats held the whole window, 15 of them overage at $150, commit seats $600.
+    # 20 seats held for 10 minutes, 15 of them overage at $150, commit seats $600: the $1,500 it
+    # avoids is a quarter of a month of the extra seats. (Scaled to a month of working hours at
+    # this pace, it would have read as $1,584,000 a month and "pays off".)
     "steady 20 seats, demo alert": (
         [20.0] * 120, 5, 10, 0.3, 5, 15, 150, 600, 600,
         dict(demand=20, new_commit=15, extra=10, extra_monthly=6000, absorbed=10, avoided=1500,
+             break_even=40, pays_off=False)),
+    # The same seats with 1,500 overage checkouts (seats churning through a build): one such run
+    # avoids $150,000, 25 months of the extra seats.
+    "a heavy run pays for the extra seats": (
+        [20.0] * 120, 5, 10, 0.3, 5, 1500, 150, 600, 600,
+        dict(demand=20, new_commit=15, extra=10, extra_monthly=6000, absorbed=1000, avoided=150000,
              break_even=40, pays_off=True)),
     # Two samples above 20 fit in the alert's 10 s: they are forgiven and buy no seat.
     "short spike forgiven by the alert's for": (
         [12.0] * 29 + [30.0, 30.0] + [12.0] * 29, 5, 10, 0.3, 5, 8, 150, 600, 300,
         # overage seat-samples: 7 x 58 + 25 x 2 at commit 5, 3 x 58 + 21 x 2 at commit 9
         dict(demand=12, new_commit=9, extra=4, extra_monthly=2400,
-             absorbed=8 * (7 * 58 + 50 - 3 * 58 - 42) / (7 * 58 + 50), avoided=None, break_even=16, pays_off=True)),
+             absorbed=8 * (7 * 58 + 50 - 3 * 58 - 42) / (7 * 58 + 50), avoided=None, break_even=16, pays_off=False)),
     # A spike that lasts longer than `for` must be covered.
     "spike longer than for is covered": (
         [12.0] * 50 + [30.0] * 10, 5, 10, 0.3, 5, 20, 150, 600, 300,
         dict(demand=30, new_commit=22, extra=17, extra_monthly=10200, absorbed=None, avoided=None,
-             break_even=68, pays_off=True)),
+             break_even=68, pays_off=False)),
     # The load just started: two samples only, both forgiven by `for`, but the seats are still held.
     "ongoing demand at the end of the window": (
-        [0.0, 20.0, 20.0], 5, 10, 0.3, 5, 15, 150, 600, 15,
+        [0.0, 20.0, 20.0], 5, 10, 0.3, 5, 15, 150, 600, 10,
         dict(demand=20, new_commit=15, extra=10, extra_monthly=6000, absorbed=10, avoided=1500,
-             break_even=40, pays_off=True)),
+             break_even=40, pays_off=False)),
     # Demand already under the threshold: nothing to buy, nothing pays off.
     "commit already enough": (
         [6.0] * 40, 5, 10, 0.3, 5, 2, 150, 600, 200,
@@ -44,14 +52,15 @@ CASES = {
     "exact threshold boundary needs one more seat": (
         [10.0] * 10, 5, 0, 0.3, 2, 8, 100, 500, 50,
         dict(demand=10, new_commit=8, extra=6, extra_monthly=3000, absorbed=6, avoided=600,
-             break_even=30, pays_off=True)),
+             break_even=30, pays_off=False)),
 }
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_sizing(name):
-    samples, step, alert_for, threshold, commit, overage, per_checkout, per_seat, observed, want = CASES[name]
-    s = cm.size_commit(samples, step, alert_for, threshold, commit, overage, per_checkout, per_seat, observed)
+    samples, step, alert_for, threshold, commit, overage, per_checkout, per_seat, load, want = CASES[name]
+    s = cm.size_commit(samples, step, alert_for, threshold, commit, overage, per_checkout, per_seat,
+                       load_seconds=load)
     assert s.demand == want["demand"]
     assert s.new_commit == want["new_commit"] and s.extra_seats == want["extra"]
     assert s.extra_commit_monthly == want["extra_monthly"]
@@ -62,13 +71,19 @@ def test_sizing(name):
         assert s.avoided_overage == pytest.approx(want["avoided"])
     assert s.avoided_overage == pytest.approx(s.absorbed_checkouts * per_checkout)
     assert s.pays_off is want["pays_off"]
+    # Money of the observed load only: its overage bill, per hour of such load, runs a month to pay.
+    assert s.load_seconds == load
+    assert s.overage_cost_observed == pytest.approx(overage * per_checkout)
+    assert s.overage_cost_per_hour_of_load == pytest.approx(overage * per_checkout * 3600 / load)
+    if s.avoided_overage:
+        assert s.episodes_to_break_even == pytest.approx(s.extra_commit_monthly / s.avoided_overage)
     # The new commit keeps the sized demand strictly under the threshold; one seat fewer would not.
     assert s.overage_share_after < threshold
     if s.extra_seats:
         assert cm.overage_share(s.demand, s.new_commit - 1) >= threshold
 
 
-PAYS_OFF = [  # avoided a month, extra a month -> pays off
+PAYS_OFF = [  # avoided by one run, extra a month -> pays off
     (1000.0, 999.0, True), (1000.0, 1000.0, True), (999.0, 1000.0, False), (None, 10.0, False), (0.0, 0.0, True)]
 
 
@@ -145,7 +160,7 @@ def test_commit_for_checkouts_keeps_every_rate_window_under_the_threshold():
 def test_churn_sizing_uses_erlang_b_at_the_peak():
     """A full-cycle load at 17 seats with one scrape at 19: Erlang B at the peak, not seats above commit."""
     samples, borrows = [0.0] + [17.0] * 12 + [19.0] + [17.0] * 11, [0.0, 17.0] + [120.0] * 23
-    s = cm.size_commit(samples, 5, 10, 0.3, 5, 1900, 150, 600, 120, borrows=borrows, rate_window_seconds=30)
+    s = cm.size_commit(samples, 5, 10, 0.3, 5, 1900, 150, 600, borrows=borrows, rate_window_seconds=30)
     assert s.churn_share > 0.9
     assert s.demand == 19 and s.new_commit == 16 and s.commit_for_seats == 16
     assert s.overage_share_after == pytest.approx(cm.erlang_b(16, 19))

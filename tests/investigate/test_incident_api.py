@@ -60,3 +60,29 @@ def test_free_text_names_tools_users_and_symptoms():
     assert subject.user == "ci-nightly-build" and subject.tool is None
     assert parse("INCA overage cost", tools, [], []).tool == "ETAS - INCA"
     assert parse("", tools, [], [], tool="configurator").tool == tools[0]
+
+
+def test_investigator_finds_the_incident_the_server_joins(server_factory):
+    """The investigator's lookup agrees with the server's join: the tool's open incident for any alert
+    on that tool (whoever it names), and for an alert without a tool only the same alert and user."""
+    from license_demo.clients import ServerClient
+    from license_demo.investigate.investigation import find_open_incident
+    from webhook_auth import alert, notification, post_notification
+
+    url = server_factory().url
+    davinci = "Vector - DaVinci Configurator SE"
+    post_notification(url, notification("firing", alert("HighOverageRate", "firing", "f1", tool=davinci),
+                                        alert("SingleUserHoarding", "firing", "f2", user="ann", team="adas")))
+    server = ServerClient(url, "test-admin-token")
+    by_tool = find_open_incident(server, "HighOverageCostBurn", davinci, "ben")
+    hoarding = find_open_incident(server, "SingleUserHoarding", None, "ann")
+    assert by_tool and by_tool["alert"] == "HighOverageRate" and by_tool["tool"] == davinci
+    assert hoarding and hoarding["user"] == "ann" and hoarding["id"] != by_tool["id"]
+    assert find_open_incident(server, "HighOverageRate", "Vector - CANoe", None) is None
+    assert find_open_incident(server, "SingleUserHoarding", None, "ben") is None
+    assert find_open_incident(server, "BorrowFailureSpike", None, "ann") is None
+    # What the server itself does with the same requests: join the same incidents.
+    for body, expected in (({"alert": "HighOverageCostBurn", "tool": davinci, "user": "ben"}, by_tool["id"]),
+                           ({"alert": "SingleUserHoarding", "user": "ann"}, hoarding["id"])):
+        joined = requests.post(f"{url}/api/incidents", json=body, headers=TOKEN, timeout=10)
+        assert joined.status_code == 200 and joined.json()["id"] == expected

@@ -201,6 +201,11 @@ def overage_answer(stack, sit, code, result, err) -> None:
     extra = action["request"]["json"]["commit"] - 5
     assert cost["extra_commit_monthly"] == extra * cost["commit_cost_monthly_per_seat"]
     assert cost["avoided_overage"] == pytest.approx(cost["absorbed_checkouts"] * cost["overage_cost_per_checkout"])
+    # Money of the run itself, never scaled to a month: its overage bill and how often it must recur.
+    assert cost["overage_cost_observed"] == pytest.approx(cost["overage_checkouts_window"] * cost["overage_cost_per_checkout"])
+    assert cost["pays_off"] is False and "avoided_monthly_at_pace" not in cost
+    assert f"its overage cost ${cost['overage_cost_observed']:,.0f}" in action["why"]
+    assert "times a month or more" in action["why"]
 
     # Nobody at a terminal: nothing changes; a typed "no" changes nothing either; both are journaled.
     code, refused, err = investigate(sit.env, *sit.args, "--apply", "--action", "raise-commit")
@@ -302,13 +307,16 @@ class Case:
     action: str | None
     params: Callable | None
     then: Callable
+    checked: str | None = None  # the action `params` checks (default: the first)
 
 
 CASES = {
     "wrong --server URL": Case(wrong_url, 3, "server_unreachable", None, None, None, None, wrong_url_answer),
     "no tool, nothing wrong": Case(nothing_wrong, 0, "nothing_abnormal", None, None, None, None, nothing_answer),
-    "the guide's overage run": Case(overage_run, 0, "findings", "build_job", HIGH, "raise-commit",
-                                    expect_raise_commit, overage_answer),
+    # 15 overage checkouts ($2,250) do not pay for 10 more commit seats ($6,000 a month) unless
+    # such a run recurs: the team is told first, the raise is sized second.
+    "the guide's overage run": Case(overage_run, 0, "findings", "build_job", HIGH, "notify-team",
+                                    expect_raise_commit, overage_answer, checked="raise-commit"),
     "a hoarding user": Case(hoarding_user, 0, "findings", "hoarding", HIGH, "force-return", expect_force_return_ids,
                             hoarding_answer),
     "a bad deployment": Case(bad_deployment, 0, "findings", "bad_deployment", HIGH, "rollback",
@@ -335,7 +343,8 @@ def test_investigator_answers(native_stack, tmp_path, name):
         assert not any(h["key"] == "server_down" and h["confidence"] > 0 for h in result["hypotheses"]) \
             or case.top == "server_down"
         if case.params:
-            assert case.params(sit, result["actions"][0]) is not False
+            checked = next(a for a in result["actions"] if a["id"] == (case.checked or case.action))
+            assert case.params(sit, checked) is not False
         case.then(native_stack, sit, code, result, err)
     finally:
         sit.cleanup()

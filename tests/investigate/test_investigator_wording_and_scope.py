@@ -68,3 +68,17 @@ def test_log_selector_reads_the_subjects_tool_first():
     assert loki_lines.selector({**calm, "tool": None, "change": None}, user="ben") == \
         '{app="license-server"} | json | event="borrow" | user="ben"'
     assert loki_lines.selector({}) is None
+
+
+def test_log_selector_quotes_any_tool_name():
+    """A tool name with quotes, a backslash, brackets and dots stays one LogQL string that the Loki
+    double parses and matches against that tool's lines only."""
+    import json
+
+    import logql_subset
+
+    odd = 'MATLAB/Simulink (R2024b) v1.2 "beta" C:\\tools'
+    query = loki_lines.selector({"tool": odd, "now_by_tool": {odd: {"overage": 2}}})
+    entries = [({"app": "license-server"}, json.dumps({"event": "borrow", "tool": tool, "overage": True}))
+               for tool in (odd, DAVINCI, odd.replace('"', ""))]
+    assert [k["tool"] for k in logql_subset.run(logql_subset.parse(query), entries)] == [odd]

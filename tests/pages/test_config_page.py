@@ -60,23 +60,28 @@ def test_form_change_takes_effect_and_enters_history(page, server, api, admin_to
 
 
 def test_bad_input_is_explained_and_keeps_what_was_typed(page, server, api, admin_token):
-    """Negative and fractional seats are refused per field; typed values stay; nothing changes."""
+    """Negative and fractional seats and a price over the API's cap are refused per field; typed
+    values stay; nothing changes."""
     log_in(page, server, admin_token)
     before = tool_of(api, DAVINCI)
     davinci = row(page, DAVINCI)
     davinci.locator("input[name=commit]").fill("-3")
     davinci.locator("input[name=max_overage]").fill("2.5")
     davinci.locator("input[name=overage_cost]").fill("300")
+    davinci.locator("input[name=commit_cost_monthly]").fill("2000000")
     with page.expect_navigation() as navigation:
         davinci.locator("button[type=submit]").click()
     assert navigation.value.status == 400
     davinci = row(page, DAVINCI)
-    expect(davinci.locator(".field-error")).to_have_count(2)
+    expect(davinci.locator(".field-error")).to_have_count(3)
+    expect(davinci.locator("td", has=page.locator("input[name=commit_cost_monthly]"))).to_contain_text(
+        "from 0 to 1,000,000")
     expect(davinci.locator("input[name=commit]")).to_have_attribute("aria-invalid", "true")
     expect(davinci.locator("td", has=page.locator("input[name=commit]"))).to_contain_text("whole number")
     expect(davinci.locator("input[name=commit]")).to_have_value("-3")
     expect(davinci.locator("input[name=max_overage]")).to_have_value("2.5")
     expect(davinci.locator("input[name=overage_cost]")).to_have_value("300")
+    expect(davinci.locator("input[name=commit_cost_monthly]")).to_have_value("2000000")
     assert tool_of(api, DAVINCI) == before
     expect(page.locator("table.history-table")).to_have_count(0)
 

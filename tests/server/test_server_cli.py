@@ -61,6 +61,8 @@ def test_without_the_rule_source_the_server_refuses_to_start(tmp_path):
     assert done.returncode != 0
     assert f"ALERT_RULES_FILE={tmp_path / 'rules.src.yml'}" in done.stderr
     assert "prometheus/rules.src.yml" in done.stderr and "Traceback" not in done.stderr
+    # The refusal is all there is: no "License server on ..." or token notes before it.
+    assert done.stdout == "" and done.stderr.startswith("Cannot start the license server:"), done
     assert not (tmp_path / "license.db").exists()
     from license_server import rule_settings
     empty = tmp_path / "empty.yml"

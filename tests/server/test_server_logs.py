@@ -84,3 +84,20 @@ def test_every_event_is_logged(client, capsys):
     assert (change["tool"], change["field"], change["old"], change["new"]) == (TOOL, "commit", 5, 7)
     assert by_event["force_return"][0]["user"] == "ci"
     assert all(line["request_id"] for line in lines)
+
+
+def test_an_unfit_request_id_is_replaced_and_flagged(client, capsys):
+    """Over 128 characters, or with quotes, spaces, braces or non-ASCII: a generated id is
+    echoed and logged with request_id_replaced; a 128-character plain id is kept as sent."""
+    longest = "a1.B2_c3:d4-" * 10 + "abcdefgh"
+    unfit = ["x" * 129, 'say "hi"', "two words", "{app=x}", "caf\u00e9".encode().decode("latin-1"),
+             "back\\slash", "ok,comma"]
+    kept = client.get("/api/tools", headers={"X-Request-ID": longest})
+    assert len(longest) == 128 and kept.headers["X-Request-ID"] == longest
+    echoed = [client.get("/api/tools", headers={"X-Request-ID": bad}) for bad in unfit]
+    assert all(r.status_code == 200 for r in echoed)
+    ids = [r.headers["X-Request-ID"] for r in echoed]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids), ids
+    http = [l for l in log_lines(capsys.readouterr().out) if l["event"] == "http_request"]
+    assert http[0]["request_id"] == longest and "request_id_replaced" not in http[0]
+    assert [(l["request_id"], l.get("request_id_replaced")) for l in http[1:]] == [(i, True) for i in ids]

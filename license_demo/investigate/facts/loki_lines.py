@@ -11,6 +11,12 @@ SAMPLE = 5
 LIMIT = 1000
 
 
+def quoted(value: str) -> str:
+    """`value` as a double-quoted LogQL string: LogQL reads Go string escapes, of which JSON's
+    are a subset, so a tool named `MATLAB/Simulink (R2024b) "beta"` is matched as written."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def selector(data: dict, user: str | None = None) -> str | None:
     """The LogQL query for the lines that matter to this subject, or None without a focus.
 
@@ -20,19 +26,19 @@ def selector(data: dict, user: str | None = None) -> str | None:
     """
     base = '{app="license-server"} | json'
     tool = data.get("tool")
-    who = f' | user="{user}"' if user else ""
+    who = f" | user={quoted(user)}" if user else ""
     overage = tool and (data.get("now_by_tool", {}).get(tool, {}).get("overage")
                         or data.get("overage_window", {}).get(tool))
     if overage:
-        return f'{base} | event="borrow" | tool="{tool}" | overage="true"{who}'
+        return f'{base} | event="borrow" | tool={quoted(tool)} | overage="true"{who}'
     if data.get("change") and data.get("failures_after"):
-        scope = f' | tool="{tool}"' if tool else ""
+        scope = f" | tool={quoted(tool)}" if tool else ""
         return f'{base} | event="borrow_rejected" | reason="server_error"{scope}{who}'
     if tool:
-        return f'{base} | event="borrow" | tool="{tool}"{who}'
+        return f'{base} | event="borrow" | tool={quoted(tool)}{who}'
     holder = user or data.get("holder")
     if holder:
-        return f'{base} | event="borrow" | user="{holder}"'
+        return f'{base} | event="borrow" | user={quoted(holder)}'
     return None
 
 
