@@ -14,7 +14,6 @@ from grafanalib import core as g
 
 PROMETHEUS_UID = "prometheus"
 LOKI_UID = "loki"
-ALERTMANAGER_UID = "alertmanager"
 PROM = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
 LOKI = {"type": "loki", "uid": "${DS_LOKI}"}
 TAGS = ["license-server"]
