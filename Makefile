@@ -43,7 +43,7 @@ schema-deps: $(SCHEMA_CHECK)/node_modules/.installed
 # Two workers taking whole files, each with its own native stack (tests/conftest.py): most of
 # the suite waits on scrapes, alerts and loads, not on the CPU.
 test: system-deps venv schema-deps
-	$(PY) -m pytest -n 2 --dist loadfile --durations=15
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 stack: system-deps venv
 	ADMIN_TOKEN=$(ADMIN_TOKEN) $(VENV)/bin/license-demo stack
