@@ -40,7 +40,7 @@ def recorded(native_stack, tmp_path_factory):
          "--prometheus", native_stack.prometheus_url, "--alertmanager", native_stack.alertmanager_url,
          "--report-dir", str(folder / "reports"), "--record", str(folder / "deck"), "--alert-timeout", "120",
          "--ops", "30"],
-        cwd=REPO, capture_output=True, text=True, timeout=400)
+        cwd=REPO, capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     run = json.loads(next((folder / "reports").glob("overage-crisis-*.json")).read_text())
     markdown = next((folder / "reports").glob("overage-crisis-*.md")).read_text()
