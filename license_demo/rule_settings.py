@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from license_demo.investigate.promql import quoted
+
 RULES_SOURCE = Path(__file__).resolve().parent.parent / "prometheus" / "rules.src.yml"
 
 
@@ -47,8 +49,16 @@ class AlertReading:
         return {name for name in ("tool", "user") if "{" + name + "}" in self.template}
 
     def query(self, tool: str | None = None, user: str | None = None) -> str:
-        """The PromQL with the tool and user filled in."""
-        return self.template.replace("{tool}", tool or "").replace("{user}", user or "")
+        """The PromQL with the tool and user filled in as string literals (`"` and `\\` escaped).
+
+        The rule source writes the placeholders inside quotes (`tool="{tool}"`); the quotes
+        are replaced along with them.
+        """
+        text = self.template
+        for name, value in (("tool", tool), ("user", user)):
+            literal = quoted(value or "")
+            text = text.replace(f'"{{{name}}}"', literal).replace(f"{{{name}}}", literal)
+        return text
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from flask import Flask, g, request
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, logging, database, API, pages, metrics."""
-    from license_server import (alerts, api, approvals, build, db, errors, health, incident_tracking,
+    from license_server import (alerts, api, approvals, build, db, error_pages, health, incident_tracking,
                                 incidents, logs, metrics, openapi, overview, pages, reaper,
                                 request_limits, rule_settings, status, story_store)
     from license_server.config import from_environment, load_tools
@@ -49,7 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     rest = openapi.init_app(app)
     for blueprint in (health.bp, api.bp, alerts.bp, incidents.api_bp, overview.bp, status.bp):
         rest.register_blueprint(blueprint)
-    errors.register(app)
+    error_pages.register(app)
     for blueprint in (metrics.bp, pages.bp, incidents.bp, approvals.bp):
         app.register_blueprint(blueprint)
     app.extensions["build_info"] = build.build_info_reader(app)

@@ -41,7 +41,7 @@ def approvals(record: dict) -> dict[str, dict]:
 @bp.post("/incidents/<incident_id>/approve")
 def approve(incident_id: str):
     """Apply the chosen proposal of an open incident and record the approval."""
-    pages.check_csrf()
+    pages.check_csrf(f"/incidents/{incident_id}")
     store = get_store()
     record = store.get_incident(incident_id)
     if record is None:

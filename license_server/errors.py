@@ -1,4 +1,4 @@
-"""Domain errors raised by the store and their JSON shape on the wire."""
+"""Domain errors raised by the store and their JSON shape on the wire (handlers: error_pages)."""
 from __future__ import annotations
 
 from flask import jsonify
@@ -57,14 +57,6 @@ def error_response(status: int, code: str, detail: str):
     response = jsonify({"error": code, "detail": detail})
     response.status_code = status
     return response
-
-
-def register(app) -> None:
-    """Answer domain errors with the JSON shape."""
-
-    @app.errorhandler(LicenseError)
-    def handle_license_error(exc: LicenseError):
-        return error_response(exc.status, exc.code, exc.detail)
 
 
 def flatten(messages) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import functools
 
 import flask_smorest
-from flask import g, request
+from flask import current_app, g, request
 from flask_smorest import Api
 from webargs.flaskparser import FlaskParser
 
-from license_server import auth, errors, events
+from license_server import auth, error_pages, errors, events
 from license_server.schemas import ErrorSchema
 
 
@@ -60,7 +60,7 @@ class LicenseApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error):
-        """Render an HTTP error in the JSON error shape, counting invalid borrows."""
+        """Render an HTTP error in the JSON error shape (a page for the HTML pages), counting invalid borrows."""
         status = error.code or 500
         messages = (getattr(error, "data", None) or {}).get("messages")
         if messages:
@@ -75,7 +75,8 @@ class LicenseApi(Api):
                       f"({request.max_content_length} bytes); send less.")
         else:
             detail = error.description or error.name
-        response = errors.error_response(status, errors.HTTP_CODES.get(status, "error"), detail)
+        response = current_app.make_response(
+            error_pages.answer(status, errors.HTTP_CODES.get(status, "error"), detail))
         # Keep what the error says in headers (Allow on 405, Retry-After on 429).
         for name, value in error.get_headers():
             if name.lower() != "content-type":

@@ -81,15 +81,19 @@ def plain_number(value):
 
 
 @bp.before_request
-def check_csrf():
-    """Refuse any POST to the pages whose form token does not match the session's."""
+def check_csrf(form_page: str = "/config"):
+    """Refuse any POST to the pages whose form token does not match the session's.
+
+    `form_page` is where the form is, named in the sentence (a login or logout elsewhere
+    gives the session a new token, so the open form's one is stale).
+    """
     if request.method != "POST":
         return None
     sent = request.form.get("csrf_token", "")
     expected = session.get("csrf_token", "")
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         abort(400, "This form is missing its security token or it has expired. "
-                   "Reload /config and submit the form again.")
+                   f"Reload {form_page} and submit the form again.")
     return None
 
 

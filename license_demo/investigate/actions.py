@@ -9,6 +9,7 @@ from urllib.parse import quote
 from license_demo.investigate import capacity_math, contacts
 from license_demo.investigate.evidence import Evidence
 from license_demo.investigate.hypotheses import Hypothesis
+from license_demo.investigate.promql import quoted
 from license_demo.investigate.wording import duration, ordinal, plural
 
 # Hypotheses below this confidence get no action of their own.
@@ -125,7 +126,7 @@ def raise_commit(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | No
              f"{total}. Existing overage borrows stay billed until returned.",
         curl=_curl(ctx, "PUT", path, body), command=_command(ctx, "raise-commit"),
         request={"method": "PUT", "path": path, "json": body},
-        verify={"expr": f'sum(licenses_commit{{tool="{tool}"}})', "op": ">=", "value": body["commit"],
+        verify={"expr": f"sum(licenses_commit{{tool={quoted(tool)}}})", "op": ">=", "value": body["commit"],
                 "alert": d.get("alert_name"), "labels": {"tool": tool}},
         cost=cost)
 
@@ -177,7 +178,7 @@ def force_return(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | No
              "it borrows again, so tell its owner too.",
         curl=_curl(ctx, "POST", path), command=_command(ctx, "force-return"),
         request={"method": "POST", "path": path},
-        verify={"expr": f'sum(licenses_held_by_user{{user="{user}"}}) or vector(0)', "op": "<=", "value": 0,
+        verify={"expr": f"sum(licenses_held_by_user{{user={quoted(user)}}}) or vector(0)", "op": "<=", "value": 0,
                 "alert": d.get("alert_name"), "labels": {}},
         cost=None, target={"user": user, "seats": seats, "borrow_ids": ids, "tools": tools})
 
@@ -194,7 +195,7 @@ def rollback(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | None:
         risk=f"Whatever {version} brought goes away too; check it held no data migration.",
         curl=_curl(ctx, "POST", "/api/deployments/rollback"), command=_command(ctx, "rollback"),
         request={"method": "POST", "path": "/api/deployments/rollback"},
-        verify={"expr": f'count(license_server_build_info{{version="{version}"}}) or vector(0)',
+        verify={"expr": f"count(license_server_build_info{{version={quoted(version)}}}) or vector(0)",
                 "op": "<=", "value": 0, "alert": ev.data.get("alert_name"), "labels": {}})
 
 

@@ -1,6 +1,17 @@
 """PromQL building blocks shared by the fact gatherers."""
 from __future__ import annotations
 
+import json
+
+
+def quoted(value: str) -> str:
+    """`value` as a double-quoted PromQL (or LogQL) string literal, for a label matcher.
+
+    Both read Go string escapes, of which JSON's are a subset: a `"` or `\\` in a tool or
+    user name is matched as written instead of ending the string or breaking the query.
+    """
+    return json.dumps(value, ensure_ascii=False)
+
 
 def grew(metric: str, by: str, span: float, offset: float = 0) -> str:
     """PromQL for how much a counter grew over `span` seconds ending `offset` seconds ago.

@@ -102,12 +102,27 @@ def test_post_without_csrf_token_is_refused(page, server, api, admin_token):
     accepted = page.request.post(server.url + "/config", form={**fields, "csrf_token": token})
     assert accepted.ok
     assert tool_of(api, DAVINCI)["commit"] == 50
+    # A tampered hidden field in the real form: the site's page with the sentence, not JSON.
+    page.goto(server.url + "/config")
+    davinci = row(page, DAVINCI)
+    davinci.locator("input[name=csrf_token]").evaluate("field => field.value = 'tampered'")
+    davinci.locator("input[name=commit]").fill("9")
+    with page.expect_navigation() as navigation:
+        davinci.locator("button[type=submit]").click()
+    assert navigation.value.status == 400
+    expect(page.locator("#error-detail")).to_contain_text("missing its security token or it has expired")
+    expect(page.locator("#error-back")).to_have_attribute("href", "/config")
+    assert tool_of(api, DAVINCI)["commit"] == 50
 
 
 def test_logout_ends_the_admin_session(page, server, api, admin_token):
-    """After logging out, the form is gone and a replayed change is refused."""
+    """After logging out, the form is gone, a replayed change is refused, and a form left open
+    in another tab answers with a page saying to reload /config, linking back to it."""
     log_in(page, server, admin_token)
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    left_open = page.context.new_page()
+    left_open.goto(server.url + "/config")
+    row(left_open, DAVINCI).locator("input[name=commit]").fill("8")
     with page.expect_navigation():
         page.click("form.logout button[type=submit]")
     expect(page.locator("input[name=token]")).to_be_visible()
@@ -116,4 +131,14 @@ def test_logout_ends_the_admin_session(page, server, api, admin_token):
                                      "overage_cost": "1", "commit_cost_monthly": "1",
                                      "csrf_token": token})
     assert replay.status in (400, 401)
+    assert tool_of(api, DAVINCI)["commit"] == 5
+    with left_open.expect_navigation() as navigation:
+        row(left_open, DAVINCI).locator("button[type=submit]").click()
+    assert navigation.value.status == 400
+    expect(left_open.locator("#error-detail")).to_have_text(
+        "This form is missing its security token or it has expired. Reload /config and submit the form again.")
+    expect(left_open.locator("#error-unchanged")).to_be_visible()
+    with left_open.expect_navigation():
+        left_open.click("#error-back")
+    expect(left_open.locator("input[name=token]")).to_be_visible()
     assert tool_of(api, DAVINCI)["commit"] == 5

@@ -62,7 +62,31 @@ def test_unpaired_surrogates_and_bad_utf8_are_refused(client):
     """A lone surrogate escape or bytes that are not UTF-8 are a 400, not a database error."""
     assert_refused(client.post("/api/borrow", data='{"tool": "\\ud800", "user": "a"}', headers=JSON))
     assert_refused(client.post("/api/borrow", data=b'{"tool": "\xff", "user": "a"}', headers=JSON))
-    assert_refused(client.post("/config/login", data={"token": "x", "name": "a\x00b"}))
+    assert_refused(client.post("/api/borrow", data={"tool": TOOL, "user": "a\x00b"}))
+    nothing_changed(client)
+
+
+def test_form_errors_on_the_pages_are_pages(client):
+    """A browser's form post refused by a guard gets the site's page with the sentence and a
+    link back, status unchanged; the same refusal on the API stays JSON."""
+    page = client.post("/config/login", data={"token": "x", "name": "a\x00b"})
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    assert "A form field contains a NUL character" in text and 'href="/config"' in text
+    assert 'data-page="error"' in text and "Nothing was changed." in text
+    stale = client.post("/incidents/no-such/approve", data={"action": "a", "csrf_token": "stale"})
+    assert stale.status_code == 400 and stale.mimetype == "text/html"
+    assert "Reload /incidents/no-such" in stale.get_data(as_text=True)
+    assert 'href="/incidents/no-such"' in stale.get_data(as_text=True)
+    big = client.post("/config", data={"tool": "x" * 65 * 1024})
+    assert big.status_code == 413 and "the server accepts at most" in big.get_data(as_text=True)
+    # A browser asking for a page that is not there gets a page; requests' */* gets JSON.
+    missing = client.get("/incidents/nope", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert missing.status_code == 404 and 'href="/incidents"' in missing.get_data(as_text=True)
+    assert_refused(client.get("/incidents/nope"), 404, "not_found")
+    assert_refused(client.get("/api/tools/nope", headers={"Accept": "text/html"}), 404, "unknown_tool")
+    assert_refused(client.post("/api/borrow", data={"tool": "a\x00b", "user": "a"},
+                               headers={"Accept": "text/html"}))
     nothing_changed(client)
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
-from license_demo.investigate.promql import duration, grew
+from license_demo.investigate.promql import duration, grew, quoted
 from license_demo.investigate.timestamps import epoch
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def deployment_facts(col: FactLog) -> None:
         since_reset = (change["at"] - ev.settings.since) if ev.settings.since else seconds
         before = max(0, min(seconds, int(since_reset)))
         tool = ev.data.get("tool")
-        sel = 'reason!="exhausted"' + (f',tool="{tool}"' if tool else "")
+        sel = 'reason!="exhausted"' + (f",tool={quoted(tool)}" if tool else "")
         scope = f" of {tool}" if tool else ""
         ev.data["failures_after"] = col.scalar(
             "failures_after_change", f"failed borrows{scope} (not for lack of seats) in the "
@@ -59,7 +59,7 @@ def deployment_facts(col: FactLog) -> None:
             grew(f"license_borrow_failures_total{{{sel}}}", "", before, seconds), "failure") if before else 0.0
         ev.data["borrows_after"] = col.scalar(
             "borrows_after_change", f"successful borrows{scope} in the {wording.duration(seconds)} since the change",
-            grew("license_borrow_success_total" + (f'{{tool="{tool}"}}' if tool else ""), "", seconds), "borrow")
+            grew("license_borrow_success_total" + (f"{{tool={quoted(tool)}}}" if tool else ""), "", seconds), "borrow")
     elif len(versions) > 1:
         ev.data["change"] = {"at": None, "action": "deploy", "version": current[0]["version"] if current else None,
                              "commit": current[0]["commit"] if current else None, "previous": None}

@@ -5,16 +5,12 @@ import json
 
 from license_demo.clients import DemoError, LokiClient
 from license_demo.investigate import wording
+# LogQL strings are PromQL's: a tool named `MATLAB/Simulink (R2024b) "beta"` is matched as written.
+from license_demo.investigate.promql import quoted
 
 SAMPLE = 5
 # The most lines one query asks for; a count that reaches it is a lower bound.
 LIMIT = 1000
-
-
-def quoted(value: str) -> str:
-    """`value` as a double-quoted LogQL string: LogQL reads Go string escapes, of which JSON's
-    are a subset, so a tool named `MATLAB/Simulink (R2024b) "beta"` is matched as written."""
-    return json.dumps(value, ensure_ascii=False)
 
 
 def selector(data: dict, user: str | None = None) -> str | None:

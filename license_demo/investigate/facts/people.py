@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
-from license_demo.investigate.promql import grew
+from license_demo.investigate.promql import grew, quoted
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import FactLog
@@ -16,7 +16,7 @@ def borrower_facts(col: FactLog) -> None:
     ev, w, s, tool = col.ev, wording.duration(col.ev.settings.window), col.ev.settings, col.ev.data.get("tool")
     if not tool:
         return
-    sel = f'tool="{tool}"'
+    sel = f"tool={quoted(tool)}"
     users = col.rows("checkouts_by_user", f"checkouts of {tool} by user in the last {w}",
                      grew(f"license_checkouts_by_user_total{{{sel}}}", "user, team", s.window) + " > 0",
                      ("user", "team"), "checkout")
@@ -66,19 +66,19 @@ def holder_facts(col: FactLog) -> None:
     if not user:
         return
     held = col.scalar("holder_seats", f"seats held now by {user}",
-                      f'sum(licenses_held_by_user{{user="{user}"}})', "seat")
+                      f'sum(licenses_held_by_user{{user={quoted(user)}}})', "seat")
     ev.data["holder_seats"] = held or 0
     ev.data["holder_team"] = next((r["team"] for r in top if r["user"] == user), None)
     ev.data["holder_share"] = round((held or 0) / total, 3) if total else 0.0
     col.add("holder_share", f"share of all seats in use held by {user}", ev.data["holder_share"],
-            f'sum(licenses_held_by_user{{user="{user}"}}) / sum(licenses_in_use)', "prometheus", "ratio")
+            f'sum(licenses_held_by_user{{user={quoted(user)}}}) / sum(licenses_in_use)', "prometheus", "ratio")
     w = wording.duration(ev.settings.window)
-    mine = col.scalar(None, "", grew(f'license_checkouts_by_user_total{{user="{user}"}}', "", ev.settings.window))
+    mine = col.scalar(None, "", grew(f'license_checkouts_by_user_total{{user={quoted(user)}}}', "", ev.settings.window))
     everyone = col.scalar(None, "", grew("license_checkouts_by_user_total", "", ev.settings.window))
     ev.data["holder_checkout_share"] = round(mine / everyone, 3) if everyone else 0.0
     col.add("holder_checkout_share", f"share of all checkouts in the last {w} made by {user}",
             ev.data["holder_checkout_share"],
-            grew(f'license_checkouts_by_user_total{{user="{user}"}}', "", ev.settings.window) + " / "
+            grew(f'license_checkouts_by_user_total{{user={quoted(user)}}}', "", ev.settings.window) + " / "
             + grew("license_checkouts_by_user_total", "", ev.settings.window), "prometheus", "ratio")
     tools = set()
     if ev.data.get("server_reachable"):

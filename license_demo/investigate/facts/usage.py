@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
 from license_demo.investigate import loaded_rules, wording
-from license_demo.investigate.promql import duration, grew
+from license_demo.investigate.promql import duration, grew, quoted
 from license_demo.investigate.wording import plural
 from license_demo.rule_settings import load_rule_settings
 
@@ -122,7 +122,7 @@ def demand_facts(col: FactLog) -> None:
     ev, s, tool = col.ev, col.ev.settings, col.ev.data.get("tool")
     if not tool or not col.prometheus_ok:
         return
-    sel = f'tool="{tool}"'
+    sel = f"tool={quoted(tool)}"
     # Steady demand: the share of the time with data in the lookback during which seats in use
     # exceeded commit (a subquery only has points where the series has samples). About 480 points
     # at most, and 1 s steps for a short window since a reset: a coarser step than the scrapes
@@ -157,7 +157,7 @@ def demand_facts(col: FactLog) -> None:
 
 def _scrapes(col: FactLog, metric: str, tool: str, seconds: int) -> dict[float, float]:
     """The raw scraped samples of `metric` for `tool` over `seconds`, summed per scrape time."""
-    result = col.sources.prometheus.query(f'{metric}{{tool="{tool}"}}[{seconds}s]', at=col.ev.at)
+    result = col.sources.prometheus.query(f"{metric}{{tool={quoted(tool)}}}[{seconds}s]", at=col.ev.at)
     out: dict[float, float] = {}
     for series in result:
         for t, v in series.get("values", []):
@@ -196,7 +196,7 @@ def _demand_distribution(col: FactLog, tool: str, in_use: str) -> None:
     gaps = sorted(b - a for a, b in zip(times, times[1:]) if b > a)
     step = max(1.0, round(gaps[len(gaps) // 2])) if gaps else 5.0
     ev.data.update(demand_samples=samples, demand_borrows=borrows, demand_step=step)
-    query = f'licenses_in_use{{tool="{tool}"}}[{duration(s.window)}] (raw scrapes)'
+    query = f"licenses_in_use{{tool={quoted(tool)}}}[{duration(s.window)}] (raw scrapes)"
     if samples:
         col.add("demand_peak", f"most {tool} seats in use at once in the last {wording.duration(s.window)} "
                                f"({plural(len(samples), 'sample')}, about one per {step:.0f} s)", max(samples),
@@ -215,7 +215,7 @@ def _demand_distribution(col: FactLog, tool: str, in_use: str) -> None:
 
 def _prices(col: FactLog, tool: str) -> None:
     """The live prices of the tool in focus, as the server exports them to Prometheus."""
-    sel = f'tool="{tool}"'
+    sel = f"tool={quoted(tool)}"
     col.ev.data["commit_cost_monthly"] = col.scalar(
         "commit_cost_monthly", f"price of one {tool} commit seat a month",
         f"max(licenses_commit_cost_monthly_dollars{{{sel}}})", "$", default=None)

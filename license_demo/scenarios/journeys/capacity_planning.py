@@ -5,10 +5,11 @@ from pathlib import Path
 
 from license_demo.scenarios import backfill, history
 from license_demo.clients import DemoError
+from license_demo.investigate.promql import quoted
 from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
 
 TOOL = "Vector - DaVinci Configurator SE"
-SELECTOR = f'{{instance="{history.INSTANCE}",tool="{TOOL}"}}'
+SELECTOR = f"{{instance={quoted(history.INSTANCE)},tool={quoted(TOOL)}}}"
 
 
 def generate(ctx: JourneyContext) -> None:

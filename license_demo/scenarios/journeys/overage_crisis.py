@@ -7,6 +7,7 @@ import time
 from license_demo import alert_wait
 from license_demo.scenarios import load
 from license_demo.clients import DemoError
+from license_demo.investigate.promql import quoted
 from license_demo.investigate.timestamps import epoch
 from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
 from stress_test.population import BUILD_TEAM
@@ -72,7 +73,7 @@ def _measure_run(ctx: JourneyContext, label: str, summary: dict, cost_before: fl
 def _alert_seen_during(ctx: JourneyContext, started: float) -> bool:
     """True when Prometheus had HighOverageRate pending or firing for DaVinci since `started`."""
     seconds = max(1, int(time.time() - started))
-    expr = f'max_over_time(ALERTS{{alertname="{ALERT}", tool="{TOOL}"}}[{seconds}s])'
+    expr = f"max_over_time(ALERTS{{alertname={quoted(ALERT)}, tool={quoted(TOOL)}}}[{seconds}s])"
     return bool(ctx.require_prometheus().query(expr))
 
 
@@ -124,7 +125,7 @@ def investigation(ctx: JourneyContext) -> None:
     prometheus = ctx.require_prometheus()
     _wait_for_scrape_after(ctx, time.time())
     rows = prometheus.query(f'sort_desc(sum by (team) (license_checkouts_by_user_total'
-                            f'{{tool="{TOOL}"}}))')
+                            f"{{tool={quoted(TOOL)}}}))")
     for row in rows[:3]:
         ctx.out(f"  team {row['metric'].get('team') or '(none)'}: "
                 f"{float(row['value'][1]):,.0f} DaVinci checkouts since the server started")
