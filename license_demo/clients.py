@@ -165,11 +165,14 @@ class PrometheusClient:
         response = requests.get(self.url.rstrip("/") + "/api/v1/status/flags", timeout=TIMEOUT)
         return _check(response, "Prometheus flags").json()["data"]
 
+    def rule_groups(self, kind: str | None = None) -> list[dict]:
+        """The rule groups Prometheus loaded, with only rules of one type ("alert" or "record") when given."""
+        return self._data("/api/v1/rules", "Prometheus rules",
+                          params={"type": kind} if kind else {})["groups"]
+
     def rules(self, kind: str | None = None) -> list[dict]:
         """The rules Prometheus loaded, every group's, of one type ("alert" or "record") when given."""
-        groups = self._data("/api/v1/rules", "Prometheus rules",
-                            params={"type": kind} if kind else {})["groups"]
-        return [rule for group in groups for rule in group.get("rules", [])]
+        return [rule for group in self.rule_groups(kind) for rule in group.get("rules", [])]
 
     def targets(self) -> list[dict]:
         """The active scrape targets with their health and last error."""

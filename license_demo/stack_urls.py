@@ -8,17 +8,34 @@ from pathlib import Path
 DEFAULT_DATA_DIR = ".stack"
 
 
-def recorded(key: str, data_dir: str | Path | None = None) -> str | None:
-    """The URL `key` (server, prometheus, alertmanager) of the stack in `data_dir`, if recorded.
+URLS_FILE = "urls.json"
+# The running stack's admin token, owner-only, next to Alertmanager's webhook credential.
+ADMIN_TOKEN_FILE = "config/secrets/admin-token"
 
-    `data_dir` defaults to $LICENSE_DEMO_STACK_DIR, else .stack in the current directory.
-    """
-    folder = Path(data_dir or os.environ.get("LICENSE_DEMO_STACK_DIR") or DEFAULT_DATA_DIR)
+
+def stack_folder(data_dir: str | Path | None = None) -> Path:
+    """`data_dir`, else $LICENSE_DEMO_STACK_DIR, else .stack in the current directory."""
+    return Path(data_dir or os.environ.get("LICENSE_DEMO_STACK_DIR") or DEFAULT_DATA_DIR).expanduser()
+
+
+def recorded(key: str, data_dir: str | Path | None = None) -> str | None:
+    """The URL `key` (server, prometheus, alertmanager) of the stack in `data_dir`, if recorded."""
     try:
-        value = json.loads((folder / "urls.json").read_text()).get(key)
+        value = json.loads((stack_folder(data_dir) / URLS_FILE).read_text()).get(key)
     except (OSError, ValueError, AttributeError):
         return None
     return value or None
+
+
+def recorded_admin_token(data_dir: str | Path | None = None) -> str | None:
+    """The admin token of the stack running from `data_dir`, if one runs there."""
+    folder = stack_folder(data_dir)
+    if not (folder / URLS_FILE).is_file():
+        return None
+    try:
+        return (folder / ADMIN_TOKEN_FILE).read_text().strip() or None
+    except OSError:
+        return None
 
 
 def default_url(key: str, env_var: str, fallback: str) -> str:

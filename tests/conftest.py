@@ -103,13 +103,15 @@ def browser():
 
 
 def pytest_collection_modifyitems(items):
-    """Files that use the native stack first, the journeys and the rehearsal (tests/scenarios,
-    minutes each) leading, each group in its usual order; then the others.
+    """Files that use the native stack (or start one from the README's commands, tests/readme)
+    first, the journeys and the rehearsal (tests/scenarios, minutes each) leading, each group in
+    its usual order; then the others.
 
     `make test` runs two pytest-xdist workers, each taking whole files in this order
     (`--dist loadfile --no-loadscope-reorder`) and starting its own native stack at its first
     stack test. The stack files mostly wait for scrapes, alerts and load runs; started first,
     the shorter CPU-bound files fill in around them and both workers finish at about the same time.
     """
-    stack_files = {item.path for item in items if "native_stack" in getattr(item, "fixturenames", ())}
+    stack_files = {item.path for item in items if "native_stack" in getattr(item, "fixturenames", ())
+                   or "readme" in item.path.parts}
     items.sort(key=lambda item: (item.path not in stack_files, "scenarios" not in item.path.parts))

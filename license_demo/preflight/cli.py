@@ -7,6 +7,7 @@ from pathlib import Path
 from license_demo import cli_args
 from license_demo.preflight import Targets, run
 from license_demo.preflight.targets import STORY_TOOLS_FILE
+from license_demo.stack_urls import default_url, recorded
 
 
 def run_preflight(args, out=print) -> int:
@@ -17,7 +18,8 @@ def run_preflight(args, out=print) -> int:
         alertmanager=args.alertmanager, loki=args.loki, loki_user=args.loki_user,
         loki_password=env("LOKI_PASSWORD"), grafana=args.grafana, grafana_token=env("GRAFANA_TOKEN"),
         datasource_uids=args.datasource_uid or [], tools_file=Path(args.tools_file), reset=args.reset,
-        stress_test=not args.no_stress_test, clock_tolerance=args.clock_tolerance)
+        stress_test=not args.no_stress_test, clock_tolerance=args.clock_tolerance,
+        baseline=bool(recorded("baseline")) and recorded("server") == args.server.rstrip("/"))
     report = run(targets, out)
     return 1 if report.failures() else 0
 
@@ -33,10 +35,13 @@ def register(subparsers) -> None:
                     "line per check, ✓ or ✗ with what to do, then the tabs to open; exits 1 when "
                     "anything is ✗.")
     cli_args.server_args(parser)
-    parser.add_argument("--prometheus", default=env("PROMETHEUS_URL", "http://127.0.0.1:9090"),
-                        help="Prometheus URL (default $PROMETHEUS_URL or http://127.0.0.1:9090; '' to skip)")
-    parser.add_argument("--alertmanager", default=env("ALERTMANAGER_URL", "http://127.0.0.1:9093"),
-                        help="Alertmanager URL (default $ALERTMANAGER_URL or http://127.0.0.1:9093; '' to skip)")
+    parser.add_argument("--prometheus", default=default_url("prometheus", "PROMETHEUS_URL", "http://127.0.0.1:9090"),
+                        help="Prometheus URL (default $PROMETHEUS_URL, else the running stack's, else "
+                             "http://127.0.0.1:9090; '' to skip)")
+    parser.add_argument("--alertmanager", default=default_url("alertmanager", "ALERTMANAGER_URL",
+                                                              "http://127.0.0.1:9093"),
+                        help="Alertmanager URL (default $ALERTMANAGER_URL, else the running stack's, else "
+                             "http://127.0.0.1:9093; '' to skip)")
     parser.add_argument("--loki", default=env("LOKI_URL", ""),
                         help="Loki URL (default $LOKI_URL; credentials from $LOKI_USER and $LOKI_PASSWORD)")
     parser.add_argument("--loki-user", default=env("LOKI_USER"), help="Loki user (default $LOKI_USER)")

@@ -9,6 +9,7 @@ import yaml
 
 from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import PROBE_TOOL, STORY_TOOL, TIMEOUT, Targets, get, short_error
+from license_demo.stack.baseline import is_baseline_seat
 
 RESET_FIX = "run `license-demo preflight --reset` (or `license-demo reset`) to restore it"
 
@@ -149,16 +150,29 @@ def _last_reset(targets: Targets) -> str:
 
 
 def check_seats(targets: Targets, report: Report, tools: list[dict]) -> None:
-    """No seat held by anyone."""
-    held = sum(tool["in_use"] for tool in tools)
-    if not held:
+    """No seat held, but the native stack's baseline engineers' (within commit: normal operations)."""
+    if not sum(tool["in_use"] for tool in tools):
         report.ok("server.seats", "no seats held")
         return
-    holders = sorted({borrow["user"] for borrow in get(targets.server + "/api/borrows").json()})
-    report.fail("server.seats", f"{held} seats held (by {', '.join(holders[:5])}"
-                                f"{' and others' if len(holders) > 5 else ''})",
+    held = get(targets.server + "/api/borrows").json()
+    baseline = [b for b in held if targets.baseline and is_baseline_seat(b)]
+    others = [b for b in held if b not in baseline]
+    if not others:
+        report.ok("server.seats", f"{len(baseline)} seats held by the stack's baseline engineers "
+                                  f"({_people(baseline)}), within commit: normal operations")
+        return
+    overage = sum(1 for b in others if b.get("overage"))
+    report.fail("server.seats", f"{len(others)} seats held{f', {overage} in overage' if overage else ''} "
+                                f"(by {_people(others)})"
+                                + (f", besides {len(baseline)} of the baseline" if baseline else ""),
                 f"{RESET_FIX}, or free one user's seats: curl -X POST -H 'Authorization: Bearer $ADMIN_TOKEN' "
                 f"{targets.server}/api/users/<user>/force-return")
+
+
+def _people(borrows: list[dict]) -> str:
+    """The users holding `borrows`, five at most."""
+    users = sorted({b["user"] for b in borrows})
+    return ", ".join(users[:5]) + (" and others" if len(users) > 5 else "")
 
 
 def check_faults(targets: Targets, report: Report) -> None:

@@ -33,6 +33,8 @@ class Targets:
     reset: bool = False
     stress_test: bool = True
     clock_tolerance: float = 1.0
+    # The native stack's baseline load runs against this server: its seats are normal operations.
+    baseline: bool = False
 
     def __post_init__(self):
         """Drop trailing slashes so paths can be appended."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from datetime import datetime
 
 import requests
 
@@ -23,6 +24,22 @@ THINK_SECONDS = (3.0, 9.0)
 # A seat comes back by itself when this process dies without returning it.
 LEASE_SECONDS = 60
 HEADERS = {"X-Synthetic": "true"}
+
+
+def is_baseline_seat(borrow: dict) -> bool:
+    """Whether a held seat (a row of GET /api/borrows) is one of the baseline's.
+
+    Only the baseline borrows with its short lease (the stress test's is minutes); its seats
+    are within commit and held by an engineer of one of its teams, never the build team.
+    """
+    try:
+        lease = (datetime.fromisoformat(borrow["expires_at"])
+                 - datetime.fromisoformat(borrow["borrowed_at"])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        return False
+    team = borrow.get("team")
+    return (not borrow.get("overage") and team != BUILD_TEAM and team in TEAMS
+            and borrow.get("user") in TEAMS[team] and lease <= LEASE_SECONDS + 1)
 
 
 def engineers_per_tool(commit: int) -> int:

@@ -61,12 +61,16 @@ COMPOSE = Addresses(license_server="license-server:8000", prometheus="localhost:
 
 def native_addresses(server_port: int, prometheus_port: int, alertmanager_port: int,
                      secrets_dir: Path, host: str = "127.0.0.1") -> Addresses:
-    """Addresses of a native stack on loopback ports, reading rules and templates from the repo."""
+    """Addresses of a native stack on loopback ports, reading rules and templates from the repo.
+
+    Every folder is absolute: Prometheus and Alertmanager read a relative path against their
+    configuration file's folder, not against the directory the stack was started from.
+    """
     return Addresses(license_server=f"{host}:{server_port}",
                      prometheus=f"{host}:{prometheus_port}",
                      alertmanager=f"{host}:{alertmanager_port}",
                      rules_dir=str(RULES_DIR), templates_dir=str(TEMPLATES_DIR),
-                     secrets_dir=str(secrets_dir))
+                     secrets_dir=str(Path(secrets_dir).expanduser().resolve()))
 
 
 def _swap(text: str, addresses: Addresses) -> str:
@@ -261,14 +265,18 @@ def write_smtp_password(secrets_dir: Path, env: dict) -> None:
     write_secrets(secrets_dir, {k: v for k, v in env.items() if k.startswith("SMTP_PASSWORD")})
 
 
-def write_webhook_token(secrets_dir: Path, token: str) -> Path:
-    """Write the webhook token Alertmanager sends to the server, readable by the owner only."""
-    secrets_dir.mkdir(parents=True, exist_ok=True)
-    path = secrets_dir / "webhook-token"
+def write_secret(path: Path, value: str) -> Path:
+    """Write `value` to `path`, readable by the owner only (the mode is set before the value)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.chmod(0o600)
-    path.write_text(token)
+    path.write_text(value)
     return path
+
+
+def write_webhook_token(secrets_dir: Path, token: str) -> Path:
+    """Write the webhook token Alertmanager sends to the server, readable by the owner only."""
+    return write_secret(secrets_dir / "webhook-token", token)
 
 
 def write_configs(out_dir: Path, addresses: Addresses, profile: str = "demo",

@@ -1,6 +1,8 @@
 """Start, wait for and stop the local processes the native stack and the tests run."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -70,6 +72,20 @@ class ManagedProcess:
             return ""
 
 
+# Linux's prctl(PR_SET_PDEATHSIG): the child gets SIGTERM when the thread that started it
+# ends, even by SIGKILL of the whole process, so no Prometheus is left holding a standard
+# port (start long-lived processes from the main thread). Loaded before any fork: the child
+# only makes the call.
+_PR_SET_PDEATHSIG = 1
+_prctl = getattr(ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True), "prctl", None)
+
+
+def _end_with_parent() -> None:
+    """In the child, before exec: ask for SIGTERM when the parent goes away."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def spawn(name: str, argv: list[str], log_path: Path, env: dict | None = None,
           cwd: Path | None = None) -> ManagedProcess:
     """Start `argv` in its own process group with stdout and stderr sent to `log_path`."""
@@ -78,6 +94,7 @@ def spawn(name: str, argv: list[str], log_path: Path, env: dict | None = None,
     proc = subprocess.Popen(
         argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True,
+        preexec_fn=_end_with_parent,
     )
     log.close()
     return ManagedProcess(name=name, proc=proc, log_path=log_path)

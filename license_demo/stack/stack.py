@@ -15,9 +15,9 @@ from pathlib import Path
 
 import requests
 
-from license_demo import ui_links
+from license_demo import stack_urls, ui_links
 from license_demo.clients import PrometheusClient, ServerClient
-from license_demo.stack import detection_config
+from license_demo.stack import detection_config, loaded_check
 from license_demo.stack.processes import (ManagedProcess, free_port, spawn, start_license_server,
                                           wait_http)
 
@@ -30,7 +30,7 @@ STANDARD_PORTS = {"server": 8000, "prometheus": 9090, "alertmanager": 9093}
 # The file in the data folder naming the URLs a running stack really uses; the other
 # commands (`license-demo scenario`, `investigate`, `reset`, `run_stress_test.sh --target
 # local`) read it, so a stack moved off a busy standard port is still found.
-URLS_FILE = "urls.json"
+URLS_FILE = stack_urls.URLS_FILE
 # Seconds a dead license server stays down before the stack restarts it: long enough for
 # LicenseServerDown to fire (scrape + evaluation + for + group_wait of the demo profile).
 SERVER_RESTART_DELAY = 15.0
@@ -64,25 +64,18 @@ def install_packages(packages: list[str]) -> None:
 
 
 def port_is_free(port: int, host: str) -> bool:
-    """True when nothing listens on `host`:`port` right now."""
+    """True when nothing listens on `host`:`port` right now.
+
+    Binds as the servers themselves do (SO_REUSEADDR), so the connections a stopped stack
+    leaves in TIME_WAIT do not count: only a listener makes a port taken.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
             return True
         except OSError:
             return False
-
-
-def pick_port(wanted: int | None, standard: int, host: str) -> int:
-    """Return `wanted`, else the standard port when free, else any free port."""
-    if wanted:
-        return wanted
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, standard))
-            return standard
-        except OSError:
-            return free_port(host)
 
 
 @dataclass
@@ -113,7 +106,9 @@ class Stack:
     def __init__(self, settings: StackSettings, progress=None):
         """Prepare a stack from `settings`; `progress` receives one line per step."""
         self.settings = settings
-        self.data_dir = Path(settings.data_dir)
+        # Absolute from here on: Prometheus and Alertmanager resolve a relative path in their
+        # configuration against the configuration file's folder, not the working directory.
+        self.data_dir = Path(settings.data_dir).expanduser().resolve()
         self.admin_token = settings.admin_token
         # A fresh credential per start, shared by the server and Alertmanager only.
         self.webhook_token = secrets.token_urlsafe(32)
@@ -128,6 +123,8 @@ class Stack:
         self.prometheus_ui = ""
         self.alertmanager_ui = False
         self._server_args: dict = {}
+        # Whether the baseline load runs against this stack (the preflight tells its seats apart).
+        self.baseline = False
 
     def _ports(self) -> tuple[int, int, int]:
         """Choose the three ports: given ones (busy: StackError), standard ones when free, else free."""
@@ -144,8 +141,9 @@ class Stack:
                         f"another port with {flag} N, or leave {flag} out to take a free one")
                 ports.append(wanted)
             elif s.standard_ports:
-                port = pick_port(None, STANDARD_PORTS[role], s.host)
-                if port != STANDARD_PORTS[role]:
+                standard = STANDARD_PORTS[role]
+                port = standard if port_is_free(standard, s.host) else free_port(s.host)
+                if port != standard:
                     self.moved.append(
                         f"{role}: port {STANDARD_PORTS[role]} is busy, using {port} (the other "
                         f"commands find it in {self.data_dir / URLS_FILE}; free the port or "
@@ -176,6 +174,8 @@ class Stack:
         prometheus_yml, alertmanager_yml, self.notes = detection_config.write_configs(
             config_dir, addresses, s.profile, env)
         detection_config.write_webhook_token(Path(addresses.secrets_dir), self.webhook_token)
+        # The other commands on this machine (preflight, reset, investigate --apply) read it here.
+        detection_config.write_secret(self.data_dir / stack_urls.ADMIN_TOKEN_FILE, self.admin_token)
         try:
             self._progress(f"starting license server on {s.host}:{server_port}")
             self._server_args = dict(
@@ -209,6 +209,8 @@ class Stack:
                 self.prometheus_url + "/-/ready", timeout)
             self._progress("waiting for Prometheus to scrape the license server")
             self.wait_for_scrape(timeout)
+            self.check_loaded(rules_dir / detection_config.PROFILES[s.profile]["rules"],
+                              alertmanager_yml)
             self.prometheus_ui = ui_links.prometheus_ui_prefix(self.prometheus_url)
             self.alertmanager_ui = ui_links.alertmanager_has_ui(self.alertmanager_url)
             self.write_urls()
@@ -223,6 +225,7 @@ class Stack:
         path.write_text(json.dumps({
             "server": self.server_url, "prometheus": self.prometheus_url,
             "alertmanager": self.alertmanager_url, "profile": self.profile,
+            "baseline": self.baseline,
             "pids": {p.name: p.proc.pid for p in self.processes}}, indent=2) + "\n")
         return path
 
@@ -255,6 +258,22 @@ class Stack:
             time.sleep(0.5)
         raise StackError(f"Prometheus did not scrape {self.server_url}/metrics within "
                          f"{timeout:.0f}s; see {self.data_dir / 'prometheus.log'}")
+
+    def check_loaded(self, rule_file: Path, alertmanager_yml: Path) -> None:
+        """StackError unless Prometheus loaded every rule group and Alertmanager can read its files."""
+        missing = loaded_check.missing_rule_groups(self.prometheus_url, rule_file)
+        if missing:
+            raise StackError(
+                f"Prometheus did not load the rule groups {', '.join(missing)} of {rule_file}, so "
+                f"no alert can fire; see {self.data_dir / 'prometheus.log'} and check that the "
+                f"rule_files entry of {self.data_dir / 'config' / 'prometheus.yml'} names that "
+                f"file by its absolute path")
+        unreadable = loaded_check.unreadable_files(self.alertmanager_url, alertmanager_yml)
+        if unreadable:
+            raise StackError(
+                f"Alertmanager cannot read {'; '.join(unreadable)}, so no notification reaches "
+                f"the server; every file in {alertmanager_yml} must be named by its absolute path "
+                f"(restart with `license-demo stack --fresh`)")
 
     def stop(self) -> None:
         """Stop every process this stack started, the last started first; forget its URLs."""
@@ -397,7 +416,7 @@ def run(args) -> int:
             return 2
         _print(f"installing {' '.join(missing)} with apt-get")
         install_packages(missing)
-    data_dir = Path(args.data_dir)
+    data_dir = Path(args.data_dir).expanduser().resolve()
     if args.fresh and data_dir.exists():
         shutil.rmtree(data_dir)
     token = args.admin_token or os.environ.get("ADMIN_TOKEN")
@@ -408,8 +427,9 @@ def run(args) -> int:
         server_port=args.server_port, prometheus_port=args.prometheus_port,
         alertmanager_port=args.alertmanager_port, standard_ports=True)
     stack = Stack(settings, progress=_print)
-    # SIGTERM stops the stack the same way Ctrl-C does.
+    # SIGTERM, and the terminal closing (SIGHUP), stop the stack the same way Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     try:
         stack.start()
     except StackError as exc:
@@ -437,6 +457,8 @@ def run(args) -> int:
         if args.baseline:
             from license_demo.stack.baseline import BaselineLoad
             baseline = BaselineLoad(stack.server_url).start()
+            stack.baseline = True
+            stack.write_urls()
             _print(f"Baseline: {baseline.engineers} engineers borrowing and returning on every "
                    "tool, within commit (--no-baseline for an idle server)")
         _print(f"URLs recorded in {data_dir / URLS_FILE}")
