@@ -76,3 +76,44 @@ def test_cli_exits_non_zero_then_reset_restores_the_story(quiet_stack, capsys):
     assert "2 problems to fix before the demo." in first
     assert main(argv + ["--reset"]) == 0, capsys.readouterr().out
     assert quiet_stack.admin("GET", f"/api/tools/{STORY_TOOL}").json()["commit"] == 5
+
+
+def test_the_baseline_is_normal_operations_and_a_build_seat_is_not(quiet_stack):
+    """Seats of the stack's baseline engineers are ✓ as normal operations; a build job's seat
+    held next to them (the rehearsal's leftover) is still ✗ with its fix."""
+    from license_demo.stack.baseline import BaselineLoad, is_baseline_seat
+
+    baseline = BaselineLoad(quiet_stack.server_url, hold=(20.0, 25.0), think=(0.1, 0.3)).start()
+    try:
+        held = _wait(lambda: requests.get(f"{quiet_stack.server_url}/api/borrows", timeout=10).json(), 15)
+        assert held and all(is_baseline_seat(b) for b in held), held
+        report, text = preflight(targets_for(quiet_stack, baseline=True, **SERVER_ONLY))
+        assert failed(report) == {}, text
+        assert "held by the stack's baseline engineers" in text and "normal operations" in text
+        # Without the stack's word that its baseline runs, the same seats are leftovers.
+        report, text = preflight(targets_for(quiet_stack, **SERVER_ONLY))
+        assert list(failed(report)) == ["server.seats"], text
+
+        build = requests.post(f"{quiet_stack.server_url}/api/borrow", timeout=10,
+                              json={"tool": STORY_TOOL, "user": "ben", "team": "body-electronics",
+                                    "lease_seconds": 300})
+        assert build.status_code == 201
+        report, text = preflight(targets_for(quiet_stack, baseline=True, **SERVER_ONLY))
+        fixes = failed(report)
+        assert list(fixes) == ["server.seats"], text
+        assert "1 seats held (by ben), besides" in text and "--reset" in fixes["server.seats"]
+    finally:
+        baseline.stop()
+        quiet_stack.reset()
+
+
+def _wait(read, timeout: float):
+    """`read()`'s first non-empty answer within `timeout` seconds."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = read()
+        if value:
+            return value
+        time.sleep(0.3)
+    return None
