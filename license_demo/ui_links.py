@@ -25,3 +25,11 @@ def alertmanager_has_ui(alertmanager_url: str) -> bool:
     except requests.RequestException:
         return False
     return page.status_code == 200 and NO_UI_MARKER not in page.text
+
+
+def alertmanager_alerts_page(alertmanager_url: str, has_ui: bool | None = None) -> tuple[str, str]:
+    """(name, URL) of the page showing Alertmanager's alerts: its UI, else its API (Debian's build)."""
+    url = alertmanager_url.rstrip("/")
+    if alertmanager_has_ui(url) if has_ui is None else has_ui:
+        return "Alertmanager", f"{url}/#/alerts"
+    return "Alertmanager alerts (API)", f"{url}/api/v2/alerts"

@@ -3,20 +3,10 @@ from __future__ import annotations
 
 import requests
 
+from license_demo import ui_links
 from license_demo.preflight.grafana_checks import dashboards
 from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import Targets, get
-
-
-def _prometheus_alerts_page(url: str) -> str:
-    """Prometheus's alerts page: Debian's build serves only the classic UI."""
-    for path in ("/alerts", "/classic/alerts"):
-        try:
-            if get(url + path).status_code == 200:
-                return url + path
-        except requests.RequestException:
-            break
-    return url + "/alerts"
 
 
 def tabs(targets: Targets, reachable: dict[str, bool]) -> list[tuple[str, str]]:
@@ -29,9 +19,10 @@ def tabs(targets: Targets, reachable: dict[str, bool]) -> list[tuple[str, str]]:
         found += [(title, f"{targets.grafana}/d/{uid}") for uid, title in dashboards().items()]
         found.append(("Grafana Explore (Loki)", f"{targets.grafana}/explore"))
     if reachable.get("prometheus"):
-        found.append(("Prometheus alerts", _prometheus_alerts_page(targets.prometheus)))
+        found.append(("Prometheus alerts",
+                      f"{targets.prometheus}{ui_links.prometheus_ui_prefix(targets.prometheus)}/alerts"))
     if reachable.get("alertmanager"):
-        found.append(("Alertmanager", f"{targets.alertmanager}/#/alerts"))
+        found.append(ui_links.alertmanager_alerts_page(targets.alertmanager))
     return found
 
 

@@ -305,11 +305,9 @@ class Stack:
             "Prometheus graphs": self.prometheus_page("graph"),
             "Prometheus alerts": self.prometheus_page("alerts"),
         }
-        if self.alertmanager_ui:
-            urls["Alertmanager"] = f"{self.alertmanager_url}/#/alerts"
-        else:
-            # Debian's Alertmanager has no web UI: its API, and the banner, show the alerts.
-            urls["Alertmanager alerts (API)"] = f"{self.alertmanager_url}/api/v2/alerts"
+        # Debian's Alertmanager has no web UI: its API, and the banner, show the alerts.
+        name, url = ui_links.alertmanager_alerts_page(self.alertmanager_url, self.alertmanager_ui)
+        urls[name] = url
         urls["alerts received by the server"] = f"{self.server_url}/api/alerts?status=firing"
         return urls
 
