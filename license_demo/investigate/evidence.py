@@ -7,7 +7,7 @@ for the rules and actions to read.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Generic, TypeVar
 
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
@@ -55,6 +55,10 @@ class Settings:
     def baseline_seconds(self) -> int:
         """How long the baseline is."""
         return self.window if self.baseline is None else self.baseline
+
+    def to_dict(self) -> dict:
+        """The settings as JSON-ready data."""
+        return asdict(self)
 
 
 @dataclass
