@@ -6,11 +6,11 @@ import shlex
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from license_demo.investigate import capacity_math, contacts
+from license_demo.investigate import capacity_math, contacts, wording
 from license_demo.investigate.evidence import Evidence
 from license_demo.investigate.hypotheses import Hypothesis
 from license_demo.investigate.promql import quoted
-from license_demo.investigate.wording import duration, ordinal, plural
+from license_demo.investigate.wording import duration, plural
 
 # Hypotheses below this confidence get no action of their own.
 MIN_CONFIDENCE = 0.3
@@ -67,68 +67,31 @@ def _command(ctx: ActionContext, action_id: str) -> str:
 
 def raise_commit(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | None:
     """Buy the commit the observed demand needed to stay under the alert's threshold, with both costs."""
-    d, tool = ev.data, ev.data.get("tool")
-    config = d.get("tools", {}).get(tool) or {}
-    samples, threshold = d.get("demand_samples"), d.get("overage_threshold")
-    if not tool or "commit" not in config or not samples or threshold is None:
+    tool, demand = ev.tool, ev.demand
+    config = ev.usage.tools.get(tool or "") or {}
+    if not tool or "commit" not in config or not demand.samples or demand.overage_threshold is None:
         return None
-    commit, max_overage = int(config["commit"]), int(config["max_overage"])
     # Live prices from Prometheus; the server's tool record when Prometheus has none.
-    per_seat = d.get("commit_cost_monthly")
-    per_checkout = d.get("overage_cost")
-    per_seat = float(config.get("commit_cost_monthly", 0) if per_seat is None else per_seat)
-    per_checkout = float(config.get("overage_cost", 0) if per_checkout is None else per_checkout)
-    alert_for = d.get("overage_alert_for") or 0.0
-    checkouts = float(d.get("overage_window", {}).get(tool, 0))
-    rate_window = d.get("overage_rate_window") or 0.0
-    sizing = capacity_math.size_commit(samples, d.get("demand_step", 5), alert_for, threshold, commit, checkouts,
-                                       per_checkout, per_seat, borrows=d.get("demand_borrows"),
-                                       rate_window_seconds=rate_window, load_seconds=d.get("busy_seconds"))
-    if sizing.extra_seats <= 0:
+    per_seat = demand.commit_cost_monthly
+    per_checkout = demand.overage_cost
+    proposal = capacity_math.propose_commit(
+        tool, int(config["commit"]), int(config["max_overage"]), demand.samples, demand.step_seconds,
+        demand.overage_threshold, demand.alert_for_seconds or 0.0, demand.rate_window_seconds or 0.0,
+        float(ev.usage.overage_window.get(tool, 0)),
+        float(config.get("overage_cost", 0) if per_checkout is None else per_checkout),
+        float(config.get("commit_cost_monthly", 0) if per_seat is None else per_seat),
+        ev.settings.window, borrows=demand.borrows, load_seconds=demand.busy_seconds)
+    if proposal is None:
         return None
-    total = commit + max_overage
-    body = {"commit": sizing.new_commit, "max_overage": max(0, total - sizing.new_commit)}
-    span = duration(ev.settings.window)
-    cost = {**sizing.to_dict(), "alert_threshold": threshold, "alert_for_seconds": alert_for,
-            "overage_cost_per_checkout": per_checkout, "commit_cost_monthly_per_seat": per_seat,
-            "overage_checkouts_window": checkouts, "window_seconds": ev.settings.window,
-            "rate_window_seconds": rate_window,
-            "samples": len(samples), "step_seconds": d.get("demand_step", 5)}
-    # Under churn the peak is sized (the share swings around its average); held seats at a percentile.
-    demand_text = ("with seats coming and going, the most seats in use at once" if sizing.churn_share >= 0.5
-                   else f"the {ordinal(round(sizing.quantile * 100, 1))} percentile of seats in use")
-    # Money for the load that was seen, and how often it must recur to pay: a few minutes of load
-    # are no basis for a monthly figure.
-    times = sizing.episodes_to_break_even
-    per_hour = sizing.overage_cost_per_hour_of_load
-    load = (f"The load ran {duration(sizing.load_seconds)} with seats in use and its overage cost "
-            f"${sizing.overage_cost_observed:,.0f}" + (f" (${per_hour:,.0f} per hour of such load)" if per_hour else ""))
-    recurrence = ("" if not times else
-                  f"; one run like this one a month pays for them (it avoids {1 / times:,.1f} months of the extra "
-                  f"commit)" if times <= 1 else
-                  f"; they pay for themselves only if a run like this one happens {times:,.1f} times a month or more")
+    body = {"commit": proposal.new_commit, "max_overage": proposal.new_max_overage}
     path = f"/api/config/tools/{quote(tool, safe='')}"
     return Action(
-        "raise-commit", f"Raise commit of {tool}: {commit} → {sizing.new_commit} "
-                        f"(overage {max_overage} → {body['max_overage']})", h.key,
-        why=(f"{demand_text} over the last {span} is {plural(sizing.demand, 'seat')} "
-             f"({plural(sum(1 for v in samples if v > 0), 'sample')} with seats in use); at commit {commit} "
-             f"{sizing.overage_share_before:.0%} of them are overage, at {sizing.new_commit} "
-             f"{sizing.overage_share_after:.0%}, and the overage share of checkouts in every "
-             f"{duration(rate_window)} rate window (but those the alert's {duration(alert_for)} forgives) stays at "
-             f"{sizing.checkout_share_after:.0%} at most: both under the alert's {threshold:.0%}. "
-             f"{plural(sizing.extra_seats, 'more commit seat')} cost ${sizing.extra_commit_monthly:,.0f}/month; "
-             f"they would have absorbed about {plural(round(sizing.absorbed_checkouts), 'overage checkout')} of the "
-             f"{checkouts:,.0f} in the last {span} (${sizing.avoided_overage:,.0f} at ${per_checkout:,.0f} each). "
-             f"{load}. Break-even: {plural(sizing.break_even_checkouts_per_month or 0, 'overage checkout')} a month"
-             f"{recurrence}."),
-        risk=f"${sizing.extra_commit_monthly:,.0f} more every month even when the demand drops; total seats stay "
-             f"{total}. Existing overage borrows stay billed until returned.",
-        curl=_curl(ctx, "PUT", path, body), command=_command(ctx, "raise-commit"),
-        request={"method": "PUT", "path": path, "json": body},
+        "raise-commit", wording.raise_commit_title(proposal), h.key, why=wording.raise_commit_why(proposal),
+        risk=wording.raise_commit_risk(proposal), curl=_curl(ctx, "PUT", path, body),
+        command=_command(ctx, "raise-commit"), request={"method": "PUT", "path": path, "json": body},
         verify={"expr": f"sum(licenses_commit{{tool={quoted(tool)}}})", "op": ">=", "value": body["commit"],
-                "alert": d.get("alert_name"), "labels": {"tool": tool}},
-        cost=cost)
+                "alert": ev.alert_name, "labels": {"tool": tool}},
+        cost=proposal.to_dict())
 
 
 def notify_team(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | None:
@@ -137,18 +100,20 @@ def notify_team(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | Non
     if not team:
         return None
     who = contacts.contact(ctx.teams, team)
-    tool, user, d = h.subject.get("tool"), h.subject.get("user"), ev.data
+    tool, user = h.subject.get("tool"), h.subject.get("user")
     if h.key == "hoarding":
-        text = (f"{user} (team {team}) holds {plural(d.get('holder_seats', 0), 'seat')} on "
-                f"{plural(len(d.get('holder_tools', [])), 'tool')}; nobody else can borrow. Please stop the job "
+        holder = ev.holder
+        text = (f"{user} (team {team}) holds {plural(holder.seats, 'seat')} on "
+                f"{plural(len(holder.tools), 'tool')}; nobody else can borrow. Please stop the job "
                 f"or script behind {user}.")
     else:
-        share, mine, total = d.get("top_team_share", 0), d.get("top_team_checkouts", 0), d.get("checkouts_total", 0)
-        overage = d["now_by_tool"].get(tool, {}).get("overage", 0)
-        price = d.get("overage_cost")
-        price = d.get("tools", {}).get(tool, {}).get("overage_cost", 0) if price is None else price
-        text = (f"Team {team} made {share:.0%} of the {tool} checkouts in the last {duration(ev.settings.window)} "
-                f"({mine:,.0f} of {plural(total, 'checkout')}); {plural(overage, 'seat')} "
+        b = ev.borrowers
+        overage = ev.usage.seats(tool).overage
+        price = ev.demand.overage_cost
+        price = ev.usage.tools.get(tool, {}).get("overage_cost", 0) if price is None else price
+        text = (f"Team {team} made {b.top_team_share:.0%} of the {tool} checkouts in the last "
+                f"{duration(ev.settings.window)} ({b.top_team_checkouts:,.0f} of "
+                f"{plural(b.checkouts_total, 'checkout')}); {plural(overage, 'seat')} "
                 f"{'is' if overage == 1 else 'are'} in paid overage (${price:,.0f} per checkout). "
                 "Please spread the build or return seats when done.")
     message = {"channel": who["channel"], "text": f"{who['lead']}: {text}"}
@@ -165,21 +130,20 @@ def force_return(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | No
     user = h.subject.get("user")
     if not user:
         return None
-    d = ev.data
-    seats, ids = d.get("holder_seats", 0), d.get("holder_borrow_ids", [])
-    tools = d.get("holder_tools", [])
+    holder = ev.holder
+    seats, ids, tools = holder.seats, holder.borrow_ids, holder.tools
     path = f"/api/users/{quote(user, safe='')}/force-return"
     shown = ", ".join(ids[:10]) + (f" … +{len(ids) - 10} more" if len(ids) > 10 else "")
     return Action(
         "force-return", f"Force-return the {plural(seats, 'seat')} of {user}", h.key,
-        why=f"{user} holds {plural(seats, 'seat')} ({d.get('holder_share', 0):.0%} of all in use) "
+        why=f"{user} holds {plural(seats, 'seat')} ({holder.share:.0%} of all in use) "
             f"on {plural(len(tools), 'tool')} ({', '.join(tools)}); borrow ids: {shown or 'none listed'}",
         risk=f"Jobs of {user} lose their seats mid-run and may fail; if the script keeps running "
              "it borrows again, so tell its owner too.",
         curl=_curl(ctx, "POST", path), command=_command(ctx, "force-return"),
         request={"method": "POST", "path": path},
         verify={"expr": f"sum(licenses_held_by_user{{user={quoted(user)}}}) or vector(0)", "op": "<=", "value": 0,
-                "alert": d.get("alert_name"), "labels": {}},
+                "alert": ev.alert_name, "labels": {}},
         cost=None, target={"user": user, "seats": seats, "borrow_ids": ids, "tools": tools})
 
 
@@ -190,22 +154,21 @@ def rollback(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action | None:
     return Action(
         "rollback", f"Roll back {version}{target}", h.key,
         why=(f"failures started right after {version} went out: "
-             f"{plural(ev.data.get('failures_after', 0), 'failed borrow')} since the change against "
-             f"{ev.data.get('failures_before', 0):,.0f} in as long before it"),
+             f"{plural(ev.changes.failures_after, 'failed borrow')} since the change against "
+             f"{ev.changes.failures_before:,.0f} in as long before it"),
         risk=f"Whatever {version} brought goes away too; check it held no data migration.",
         curl=_curl(ctx, "POST", "/api/deployments/rollback"), command=_command(ctx, "rollback"),
         request={"method": "POST", "path": "/api/deployments/rollback"},
         verify={"expr": f"count(license_server_build_info{{version={quoted(version)}}}) or vector(0)",
-                "op": "<=", "value": 0, "alert": ev.data.get("alert_name"), "labels": {}})
+                "op": "<=", "value": 0, "alert": ev.alert_name, "labels": {}})
 
 
 def restart_server(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> Action:
     """Bring the server back (manual: the admin API is down with it)."""
-    scraped_only = ev.data.get("server_reachable")
-    if scraped_only:
+    if ev.server.reachable:
         return Action(
             "check-scrape", "Fix the Prometheus scrape of the license server", h.key,
-            why=f"the server answers but the target is failing: {ev.data.get('target_error') or 'no target'}",
+            why=f"the server answers but the target is failing: {ev.scrape.target_error or 'no target'}",
             risk="None; alerts are blind until the scrape works again.",
             curl="curl -s \"$PROMETHEUS_URL/api/v1/targets?state=active\"",
             command="license-demo stack  # restart with the generated Prometheus config",
@@ -248,4 +211,4 @@ def recommend(ev: Evidence, ranked: list[Hypothesis], ctx: ActionContext) -> lis
 def _commit_pays_off(ev: Evidence, h: Hypothesis, ctx: ActionContext) -> bool:
     """For a build job: does the extra commit pay off at the window's pace, with demand above commit often?"""
     action = raise_commit(ev, h, ctx)
-    return bool(action and action.cost and action.cost["pays_off"]) and ev.data.get("above_commit_fraction", 0) >= 0.25
+    return bool(action and action.cost and action.cost["pays_off"]) and ev.demand.above_commit_fraction >= 0.25

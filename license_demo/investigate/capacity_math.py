@@ -250,3 +250,81 @@ def size_commit(samples: list[float], step_seconds: float, alert_for_seconds: fl
                                                  if load_seconds > 0 else None),
                   episodes_to_break_even=extra_monthly / avoided if avoided > 0 else None,
                   pays_off=pays_off(avoided, extra_monthly) if extra else False)
+
+
+@dataclass
+class CommitProposal:
+    """raise-commit in numbers: the tool's commit now and proposed, what it was sized on, the sizing.
+
+    The total of commit and overage seats stays the same (`total`); `to_dict` is the action's
+    `cost` in `--json`: the sizing's figures and the inputs they came from.
+    """
+
+    tool: str
+    commit: int
+    max_overage: int
+    threshold: float
+    alert_for_seconds: float
+    rate_window_seconds: float
+    overage_cost_per_checkout: float
+    commit_cost_monthly_per_seat: float
+    overage_checkouts_window: float
+    window_seconds: float
+    samples: list[float]
+    step_seconds: float
+    sizing: Sizing
+
+    @property
+    def total(self) -> int:
+        """Commit and overage seats together, the same before and after."""
+        return self.commit + self.max_overage
+
+    @property
+    def new_commit(self) -> int:
+        """The commit proposed."""
+        return self.sizing.new_commit
+
+    @property
+    def new_max_overage(self) -> int:
+        """The overage seats left, so that the total stays the same."""
+        return max(0, self.total - self.new_commit)
+
+    @property
+    def busy_samples(self) -> int:
+        """The samples with seats in use, those the demand is read from."""
+        return sum(1 for v in self.samples if v > 0)
+
+    @property
+    def months_per_run(self) -> float | None:
+        """How many months of the extra commit one run like the observed one pays for."""
+        times = self.sizing.episodes_to_break_even
+        return 1 / times if times else None
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the sizing (money to the cent) with the threshold, timing, prices and counts used."""
+        return {**self.sizing.to_dict(), "alert_threshold": self.threshold,
+                "alert_for_seconds": self.alert_for_seconds,
+                "overage_cost_per_checkout": self.overage_cost_per_checkout,
+                "commit_cost_monthly_per_seat": self.commit_cost_monthly_per_seat,
+                "overage_checkouts_window": self.overage_checkouts_window, "window_seconds": self.window_seconds,
+                "rate_window_seconds": self.rate_window_seconds, "samples": len(self.samples),
+                "step_seconds": self.step_seconds}
+
+
+def propose_commit(tool: str, commit: int, max_overage: int, samples: list[float], step_seconds: float,
+                   threshold: float, alert_for_seconds: float, rate_window_seconds: float,
+                   overage_checkouts: float, overage_cost: float, commit_cost_monthly: float,
+                   window_seconds: float, borrows: list[float] | None = None,
+                   load_seconds: float | None = None) -> CommitProposal | None:
+    """The commit the observed demand needed to stay under `threshold` (size_commit), as a proposal
+    that keeps the total of seats; None when the commit already suffices."""
+    sizing = size_commit(samples, step_seconds, alert_for_seconds, threshold, commit, overage_checkouts,
+                         overage_cost, commit_cost_monthly, borrows=borrows,
+                         rate_window_seconds=rate_window_seconds, load_seconds=load_seconds)
+    if sizing.extra_seats <= 0:
+        return None
+    return CommitProposal(tool=tool, commit=commit, max_overage=max_overage, threshold=threshold,
+                          alert_for_seconds=alert_for_seconds, rate_window_seconds=rate_window_seconds,
+                          overage_cost_per_checkout=overage_cost, commit_cost_monthly_per_seat=commit_cost_monthly,
+                          overage_checkouts_window=overage_checkouts, window_seconds=window_seconds,
+                          samples=samples, step_seconds=step_seconds, sizing=sizing)

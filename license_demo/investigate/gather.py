@@ -16,9 +16,9 @@ def _log_facts(col: FactLog) -> None:
         loki_lines.add_log_facts(col, col.sources.loki_url)
 
 
-# The gatherers in the order they run; later ones read what earlier ones put in `ev.data`
-# (the alert in focus picks the tool, the tool picks whose borrows to count), and the facts
-# appear in reports in this order.
+# The gatherers in the order they run; each sets one typed section of the evidence
+# (investigate/gathered.py) and later ones read those of earlier ones (the alert in focus picks
+# the tool, the tool picks whose borrows to count); the facts appear in reports in this order.
 GATHERERS: tuple[Callable[[FactLog], None], ...] = (
     health.server_facts,
     health.reset_facts,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from license_demo.clients import DemoError
 from license_demo.investigate import actions as actions_mod
 from license_demo.investigate import evidence, findings, gather, hypotheses, subject, timestamps, wording
+from license_demo.investigate.gathered import Alert
 from license_demo.investigate.incident import IncidentRecorder
 
 # The name an incident is filed under when no alert fired (a hand-started investigation).
@@ -67,30 +68,30 @@ def command_args(req: Request) -> str:
     return " ".join(parts)
 
 
-def _received_at(alert: dict | None, notification: dict | None) -> float | None:
+def _received_at(alert: Alert | None, notification: dict | None) -> float | None:
     """When the alert reached us: the notification's receipt, else what the alert sources say."""
     if notification and notification.get("received_at"):
         return timestamps.epoch(notification["received_at"])
-    return (alert.get("received_at") or alert.get("starts_at")) if alert else None
+    return (alert.received_at or alert.starts_at) if alert else None
 
 
 def unreachable_error(ev: evidence.Evidence, url: str) -> str | None:
     """The error for a server the investigator cannot reach, with what Prometheus says of it; None if reachable."""
-    d = ev.data
-    if d.get("server_reachable"):
+    scrape = ev.scrape
+    if ev.server.reachable:
         return None
     up_rows = (ev.fact("server_up").value if ev.fact("server_up") else []) or []
-    if not d.get("prometheus_reachable"):
+    if not scrape.prometheus_reachable:
         seen = "Prometheus cannot be reached either"
     elif not up_rows:
         seen = 'Prometheus has no license-server target (up{job="license-server"} is empty)'
     else:
         targets = ", ".join(f"{r['instance']} up = {r['value']:.0f}" for r in up_rows)
         seen = f'Prometheus scrapes the license-server job: {targets}'
-        if d.get("target_error"):
-            seen += f" (last scrape error: {d['target_error']})"
+        if scrape.target_error:
+            seen += f" (last scrape error: {scrape.target_error})"
     hint = ""
-    if d.get("up") == 1:
+    if scrape.up == 1:
         instance = up_rows[0]["instance"]
         hint = (f"; the server is running, so the URL is wrong: check --server / LICENSE_SERVER_URL "
                 f"(Prometheus reaches it at http://{instance})")
@@ -102,7 +103,7 @@ def _summary(status: str, ranked: list, recommended: list, ev: evidence.Evidence
     if status == "server_unreachable" and not ranked:
         return error or "cannot reach the server"
     if status == "nothing_abnormal":
-        tool = ev.data.get("tool")
+        tool = ev.tool
         return (f"Nothing abnormal found{' on ' + tool if tool else ''} in the last "
                 f"{wording.duration(ev.settings.window)}: no alert fired and no hypothesis reaches "
                 f"{actions_mod.MIN_CONFIDENCE:.0%}")
@@ -132,11 +133,11 @@ def run(sources: evidence.Sources, req: Request, teams: dict) -> Investigation:
     error = unreachable_error(ev, sources.server.url)
     # A server Prometheus scrapes fine is not down: the investigator is pointed at the wrong place,
     # and every hypothesis would be built on facts it could not read.
-    ranked = [] if error and ev.data.get("up") == 1 else hypotheses.rank(ev)
+    ranked = [] if error and ev.scrape.up == 1 else hypotheses.rank(ev)
     ctx = actions_mod.ActionContext(sources.server.url, command_args(req), teams)
     recommended = actions_mod.recommend(ev, ranked, ctx) if ranked else []
-    alert = ev.data.get("alert")
-    labels = alert["labels"] if alert else {}
+    alert = ev.alert
+    labels = alert.labels if alert else {}
     likely = [h for h in ranked if h.confidence >= actions_mod.MIN_CONFIDENCE]
     if error:
         status = "server_unreachable"
@@ -145,11 +146,11 @@ def run(sources: evidence.Sources, req: Request, teams: dict) -> Investigation:
     else:
         status = "nothing_abnormal"
     top = ranked[0] if ranked else None
-    alert_name = ev.data.get("alert_name")
+    alert_name = ev.alert_name
     severity = labels.get("severity") or ("critical" if top and top.key == "server_down" and likely else "warning")
     result = {"status": status, "summary": _summary(status, ranked, recommended, ev, error), "error": error,
-              "alert": alert_name, "alert_firing": bool(alert and not alert.get("resolved")),
-              "severity": severity, "tool": ev.data.get("tool"), "evidence": ev.to_dict(),
+              "alert": alert_name, "alert_firing": bool(alert and not alert.resolved),
+              "severity": severity, "tool": ev.tool, "evidence": ev.to_dict(),
               "hypotheses": [h.to_dict() for h in ranked], "actions": [a.to_dict() for a in recommended],
               "top_hypothesis": top.key if top and likely else None,
               "first_action": recommended[0].id if recommended else None,
@@ -165,13 +166,13 @@ def run(sources: evidence.Sources, req: Request, teams: dict) -> Investigation:
     return Investigation(ev, ranked, recommended, result, recorder)
 
 
-def _record(recorder: IncidentRecorder, result: dict, ev: evidence.Evidence, alert: dict | None, top,
+def _record(recorder: IncidentRecorder, result: dict, ev: evidence.Evidence, alert: Alert | None, top,
             req: Request) -> None:
     """Join the incident the alert opened (or open it), then attach the report to its timeline."""
-    labels = alert["labels"] if alert else {}
+    labels = alert.labels if alert else {}
     # Without an alert the incident is a hand-started investigation: it names no alert that did not fire.
     name = result["alert"] or MANUAL_ALERT
-    tool = labels.get("tool") if alert else ev.data.get("tool")
+    tool = labels.get("tool") if alert else ev.tool
     user = labels.get("user") if alert else (top.subject.get("user") if top else None)
     found = find_open_incident(recorder.server, name, tool, user)
     if found:
@@ -181,7 +182,7 @@ def _record(recorder: IncidentRecorder, result: dict, ev: evidence.Evidence, ale
                                   else f"for {name}" + (f" by {user}" if user else "")))
     else:
         recorder.open(name, result["severity"], tool, user, top.subject.get("team") if top else None,
-                      summary=result["summary"], problem_started_at=alert.get("active_at") if alert else None,
+                      summary=result["summary"], problem_started_at=alert.active_at if alert else None,
                       alert_received_at=_received_at(alert, req.notification))
     result["incident_id"], result["incident_url"] = recorder.id, recorder.url()
     recorder.event("investigation_done", result["summary"], by="investigator",

@@ -165,3 +165,25 @@ def test_churn_sizing_uses_erlang_b_at_the_peak():
     assert s.demand == 19 and s.new_commit == 16 and s.commit_for_seats == 16
     assert s.overage_share_after == pytest.approx(cm.erlang_b(16, 19))
     assert cm.erlang_b(16, 19) < 0.3 <= cm.erlang_b(15, 19)
+
+
+def test_a_proposal_keeps_the_total_and_states_its_numbers():
+    """propose_commit: the sizing kept apart from its sentences; the sentences carry its numbers."""
+    from license_demo.investigate import wording
+
+    samples = [0.0] + [20.0] * 119
+    p = cm.propose_commit("DaVinci", 5, 15, samples, 5, 0.3, 10, 30, 15, 150, 600, 600,
+                          borrows=[0.0, 20.0] + [0.0] * 118)
+    assert (p.new_commit, p.new_max_overage, p.total, p.busy_samples) == (15, 5, 20, 119)
+    assert p.months_per_run == pytest.approx(1500 / 6000)
+    cost = p.to_dict()
+    assert cost["new_commit"] == 15 and cost["alert_threshold"] == 0.3 and cost["samples"] == 120
+    assert cost["extra_commit_monthly"] == 6000 and cost["overage_checkouts_window"] == 15
+    assert wording.raise_commit_title(p) == "Raise commit of DaVinci: 5 → 15 (overage 15 → 5)"
+    why = wording.raise_commit_why(p)
+    assert "is 20 seats (119 samples with seats in use); at commit 5 75% of them are overage, at 15 25%" in why
+    assert "10 more commit seats cost $6,000/month" in why and "times a month or more" in why
+    assert wording.raise_commit_risk(p).startswith("$6,000 more every month") and "total seats stay 20" in \
+        wording.raise_commit_risk(p)
+    # Demand the commit already covers: nothing to propose.
+    assert cm.propose_commit("DaVinci", 5, 15, [4.0] * 10, 5, 0.3, 10, 30, 0, 150, 600, 600) is None

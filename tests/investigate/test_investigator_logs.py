@@ -16,6 +16,7 @@ from investigator_helpers import DAVINCI, cli_env, fact, fresh, investigate, wai
 from license_demo.clients import PrometheusClient, ServerClient
 from license_demo.investigate.facts import loki_lines
 from license_demo.investigate.evidence import Evidence, FactLog, Settings, Sources
+from license_demo.investigate.gathered import ToolFocus, ToolSeats, ToolUsage
 from license_demo.investigate.subject import Subject
 from license_demo.stack.processes import free_port
 from loki_query_api import QUERY_RANGE, LokiQueryAPI, label_string, rfc3339_ns, server_log_entries
@@ -182,8 +183,8 @@ def test_a_count_at_loki_limit_is_reported_as_a_lower_bound(server_factory, monk
     server = server_factory()
     ids = borrow_with_ids(server.url, COMMIT + 3)
     monkeypatch.setattr(loki_lines, "LIMIT", 2)
-    ev = Evidence(at=time.time(), settings=Settings(window=120), subject=Subject(text="overage on DaVinci"),
-                  data={"tool": DAVINCI, "now_by_tool": {DAVINCI: {"overage": 3}}})
+    ev = Evidence(at=time.time(), settings=Settings(window=120), subject=Subject(text="overage on DaVinci"))
+    ev.usage, ev.focus = ToolUsage(now={DAVINCI: ToolSeats(overage=3)}), ToolFocus(DAVINCI)
     col = FactLog(Sources(server=ServerClient(server.url), prometheus=PrometheusClient("http://127.0.0.1:9")), ev)
     with LokiQueryAPI(lambda: server_log_entries(server.log_path)) as loki:
         loki_lines.add_log_facts(col, loki.url)

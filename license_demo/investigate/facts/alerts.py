@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
+from license_demo.investigate.gathered import Alert, AlertsSeen
 from license_demo.investigate.promql import duration
 from license_demo.investigate.subject import symptom_alert
 from license_demo.investigate.timestamps import epoch
@@ -46,7 +47,7 @@ def alert_facts(col: FactLog) -> None:
         except (DemoError, ValueError):
             pass
     received = []
-    if ev.data.get("server_reachable"):
+    if ev.server.reachable:
         try:
             received = [a for a in src.server.alerts() if _real(a.get("labels", {}))]
         except (DemoError, ValueError):
@@ -55,85 +56,85 @@ def alert_facts(col: FactLog) -> None:
         if a.get("status") == "firing":
             entry = alerts.setdefault(_key(a.get("labels", {})), {"labels": a.get("labels", {}), "source": "webhook"})
             entry["received_at"] = epoch(a.get("received_at"))
-    firing = sorted(alerts.values(), key=lambda a: (SEVERITY_ORDER.get(a["labels"].get("severity"), 3),
-                                                    a["labels"].get("alertname", "")))
-    ev.data["alerts"] = firing
-    col.add("alerts_firing", "alerts firing now", [
-        {k: a["labels"].get(k, "") for k in ("alertname", "severity", "tool", "user")} for a in firing],
-        "Prometheus GET /api/v1/alerts, Alertmanager GET /api/v2/alerts, server GET /api/alerts",
-        "alertmanager")
-    _fired_in_window(col, firing, received)
+    firing = sorted((Alert(**a) for a in alerts.values()),
+                    key=lambda a: (SEVERITY_ORDER.get(a.labels.get("severity"), 3), a.name))
+    col.add("alerts_firing", "alerts firing now", [_row(a) for a in firing],
+            "Prometheus GET /api/v1/alerts, Alertmanager GET /api/v2/alerts, server GET /api/alerts",
+            "alertmanager")
+    ev.alerts = AlertsSeen(firing=firing, fired=_fired_in_window(col, firing, received))
 
 
-def _fired_in_window(col: FactLog, firing: list[dict], received: list[dict]) -> None:
+def _row(alert: Alert) -> dict:
+    """The labels of an alert the report shows."""
+    return {k: alert.labels.get(k, "") for k in ("alertname", "severity", "tool", "user")}
+
+
+def _fired_in_window(col: FactLog, firing: list[Alert], received: list[dict]) -> list[Alert]:
     """Alerts that fired at some point in the window, even if resolved now (ALERTS and the webhook record)."""
     ev, window = col.ev, col.ev.settings.window
-    fired = {_key(a["labels"]): a for a in firing}
+    fired = {_key(a.labels): a for a in firing}
     expr = f'max_over_time(ALERTS{{alertstate="firing"}}[{duration(window)}])'
     try:
         for r in col.sources.prometheus.query(expr, at=ev.at) if col.prometheus_ok else []:
             if _real(r["metric"]):
-                fired.setdefault(_key(r["metric"]), {"labels": {k: v for k, v in r["metric"].items()
-                                                                if k not in ("__name__", "alertstate")},
-                                                     "source": "prometheus", "resolved": True})
+                fired.setdefault(_key(r["metric"]), Alert(labels={k: v for k, v in r["metric"].items()
+                                                                  if k not in ("__name__", "alertstate")},
+                                                          source="prometheus", resolved=True))
     except DemoError:
         pass
     for a in received:
         at = epoch(a.get("received_at"))
         if at and ev.at - at <= window and a.get("status") == "firing":
-            fired.setdefault(_key(a.get("labels", {})), {"labels": a.get("labels", {}), "source": "webhook",
-                                                        "received_at": at, "resolved": True})
-    ev.data["alerts_fired"] = list(fired.values())
-    resolved = [a for a in fired.values() if a.get("resolved")]
+            fired.setdefault(_key(a.get("labels", {})), Alert(labels=a.get("labels", {}), source="webhook",
+                                                              received_at=at, resolved=True))
+    resolved = [a for a in fired.values() if a.resolved]
     col.add("alerts_resolved_window", f"alerts that fired in the last {wording.duration(window)} and are "
-                                      "resolved now",
-            [{k: a["labels"].get(k, "") for k in ("alertname", "severity", "tool", "user")} for a in resolved],
+                                      "resolved now", [_row(a) for a in resolved],
             f"{expr}; server GET /api/alerts received_at", "prometheus")
+    return list(fired.values())
 
 
-def pick_alert(ev: Evidence) -> dict | None:
+def pick_alert(ev: Evidence) -> Alert | None:
     """The alert this investigation is about: the named one, else one matching the subject.
 
     Only alerts that fire now or fired in the window qualify: the investigator never names
     an alert that did not fire.
     """
     subject = ev.subject
-    candidates = ev.data.get("alerts", []) + [a for a in ev.data.get("alerts_fired", []) if a.get("resolved")]
+    candidates = ev.alerts.firing + [a for a in ev.alerts.fired if a.resolved]
 
-    def fits(a: dict) -> bool:
-        labels = a["labels"]
+    def fits(a: Alert) -> bool:
+        labels = a.labels
         return ((not subject.tool or labels.get("tool") in (None, subject.tool))
                 and (not subject.user or labels.get("user") in (None, subject.user)))
 
     if subject.alert:
-        named = [a for a in candidates if a["labels"].get("alertname") == subject.alert]
+        named = [a for a in candidates if a.name == subject.alert]
         if not named:
             ev.notes.append(f"{subject.alert} is not firing and did not fire in the last "
                             f"{wording.duration(ev.settings.window)}")
         return next((a for a in named if fits(a)), named[0] if named else None)
     hinted = symptom_alert(subject)
-    for group in ([a for a in candidates if a["labels"].get("alertname") == hinted and fits(a)],
+    for group in ([a for a in candidates if a.name == hinted and fits(a)],
                   [a for a in candidates if fits(a)
-                   and ((subject.tool and a["labels"].get("tool") == subject.tool)
-                        or (subject.user and a["labels"].get("user") == subject.user))]):
+                   and ((subject.tool and a.labels.get("tool") == subject.tool)
+                        or (subject.user and a.labels.get("user") == subject.user))]):
         if group:
             return group[0]
     return None
 
 
 def focus_alert(col: FactLog) -> None:
-    """Record the alert in focus and its name (None when no matching alert fired)."""
-    ev = col.ev
-    ev.data["alert"] = pick_alert(ev)
-    ev.data["alert_name"] = ev.data["alert"]["labels"]["alertname"] if ev.data["alert"] else None
+    """Record the alert in focus (None when no matching alert fired)."""
+    col.ev.alert = pick_alert(col.ev)
 
 
 def alert_series_facts(col: FactLog) -> None:
     """The series the alert fires on: now, its peak in the window, its average one window earlier."""
     ev, w, span = col.ev, duration(col.ev.settings.window), wording.duration(col.ev.settings.window)
-    alert = ev.data.get("alert")
+    alert = ev.alert
     # The series the named (or hinted) alert reads is a fact even when that alert did not fire.
-    name = alert["labels"]["alertname"] if alert else ev.subject.alert or symptom_alert(ev.subject)
+    name = alert.name if alert else ev.subject.alert or symptom_alert(ev.subject)
     try:
         reading = load_rule_settings(ev.settings.rules_file).reading(name or "")
     except ValueError as exc:
@@ -141,8 +142,8 @@ def alert_series_facts(col: FactLog) -> None:
         return
     if reading is None:
         return
-    labels = alert["labels"] if alert else {}
-    tool, user = labels.get("tool") or ev.data.get("tool"), labels.get("user") or ev.data.get("holder")
+    labels = alert.labels if alert else {}
+    tool, user = labels.get("tool") or ev.tool, labels.get("user") or ev.holder.user
     if ("tool" in reading.needs and not tool) or ("user" in reading.needs and not user):
         return
     series = reading.query(tool=tool, user=user)

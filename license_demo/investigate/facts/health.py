@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
+from license_demo.investigate.gathered import Failures, ScrapeHealth, ServerAnswer
 from license_demo.investigate.promql import grew
 from license_demo.investigate.timestamps import epoch, iso
 
@@ -24,13 +25,13 @@ def server_facts(col: FactLog) -> None:
         ev.notes.append(str(exc))
     col.add("server_reachable", "license server answers /healthz (1 yes, 0 no)", reachable,
             f"GET {server.url}/healthz", "server")
-    ev.data["server_reachable"] = bool(reachable)
-    ev.data["tools"] = {}
+    catalog = {}
     if reachable:
         try:
-            ev.data["tools"] = {t["name"]: t for t in server.tools()}
+            catalog = {t["name"]: t for t in server.tools()}
         except DemoError as exc:
             ev.notes.append(str(exc))
+    ev.server = ServerAnswer(reachable=bool(reachable), catalog=catalog)
 
 
 def reset_facts(col: FactLog) -> None:
@@ -40,7 +41,7 @@ def reset_facts(col: FactLog) -> None:
     shows only the show. A server without GET /api/status keeps the full windows (with a note).
     """
     ev, server, s = col.ev, col.sources.server, col.ev.settings
-    if not ev.data.get("server_reachable"):
+    if not ev.server.reachable:
         return
     try:
         answer = server.call("GET", "/api/status", expect_error=True)
@@ -75,34 +76,34 @@ def prometheus_facts(col: FactLog) -> None:
         prom.query("vector(1)")
     except (DemoError, ValueError) as exc:
         col.prometheus_ok = False
-        ev.data["prometheus_reachable"] = False
+        ev.scrape = ScrapeHealth(prometheus_reachable=False)
         ev.notes.append(f"Prometheus unreachable: {exc}; facts come from the server only")
         return
-    ev.data["prometheus_reachable"] = True
     up = col.rows("server_up", "up of the license-server target (1 scraped, 0 failing)",
                   'up{job="license-server"}', ("instance",), "up")
-    ev.data["up"] = min((r["value"] for r in up), default=None)
     try:
         errors = [t.get("lastError") for t in prom.targets()
                   if t.get("labels", {}).get("job") == "license-server" and t.get("lastError")]
     except (DemoError, ValueError, KeyError):
         errors = []
-    ev.data["target_error"] = errors[0] if errors else ""
-    col.add("scrape_error", "last scrape error of the license-server target", ev.data["target_error"] or "none",
+    ev.scrape = ScrapeHealth(prometheus_reachable=True, up=min((r["value"] for r in up), default=None),
+                             target_error=errors[0] if errors else "")
+    col.add("scrape_error", "last scrape error of the license-server target", ev.scrape.target_error or "none",
             "GET /api/v1/targets", "prometheus")
 
 
 def failure_facts(col: FactLog) -> None:
     """Failed borrows by tool and reason in the window, the failing share now, and fault switches on."""
-    if not col.prometheus_ok:
-        return
     ev = col.ev
-    ev.data["failures_window_rows"] = col.rows(
+    if not col.prometheus_ok:
+        ev.failures = Failures()
+        return
+    window = col.rows(
         "failures_window", f"failed borrows by tool and reason in the last {wording.duration(ev.settings.window)}",
         grew("license_borrow_failures_total", "tool, reason", ev.settings.window) + " > 0", ("tool", "reason"),
         "failure")
     ratios = col.rows("failure_ratio_now", "share of borrow attempts failing now, by reason (recording rule)",
                       'tool_reason:license_borrow_failures:ratio{reason!="exhausted"} > 0', ("tool", "reason"),
                       "ratio")
-    ev.data["failure_ratio_now"] = ratios
+    ev.failures = Failures(window=window, ratio_now=ratios)
     col.rows("faults_active", "fault switches on now", "license_fault_active == 1", ("fault", "variant"))

@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from license_demo.clients import DemoError, LokiClient
 from license_demo.investigate import wording
 # LogQL strings are PromQL's: a tool named `MATLAB/Simulink (R2024b) "beta"` is matched as written.
 from license_demo.investigate.promql import quoted
 
+if TYPE_CHECKING:
+    from license_demo.investigate.evidence import Evidence, FactLog
+
 SAMPLE = 5
 # The most lines one query asks for; a count that reaches it is a lower bound.
 LIMIT = 1000
 
 
-def selector(data: dict, user: str | None = None) -> str | None:
+def selector(ev: Evidence) -> str | None:
     """The LogQL query for the lines that matter to this subject, or None without a focus.
 
     The subject's tool (and user) come first: an overage question about one tool reads that
@@ -21,18 +25,16 @@ def selector(data: dict, user: str | None = None) -> str | None:
     change are read for the tool in focus only, or for every tool when none is in focus.
     """
     base = '{app="license-server"} | json'
-    tool = data.get("tool")
+    tool, user = ev.tool, ev.subject.user
     who = f" | user={quoted(user)}" if user else ""
-    overage = tool and (data.get("now_by_tool", {}).get(tool, {}).get("overage")
-                        or data.get("overage_window", {}).get(tool))
-    if overage:
+    if tool and (ev.usage.seats(tool).overage or ev.usage.overage_window.get(tool)):
         return f'{base} | event="borrow" | tool={quoted(tool)} | overage="true"{who}'
-    if data.get("change") and data.get("failures_after"):
+    if ev.changes.change and ev.changes.failures_after:
         scope = f" | tool={quoted(tool)}" if tool else ""
         return f'{base} | event="borrow_rejected" | reason="server_error"{scope}{who}'
     if tool:
         return f'{base} | event="borrow" | tool={quoted(tool)}{who}'
-    holder = user or data.get("holder")
+    holder = user or ev.holder.user
     if holder:
         return f'{base} | event="borrow" | user={quoted(holder)}'
     return None
@@ -47,10 +49,10 @@ def _line(text: str) -> dict | None:
     return line if isinstance(line, dict) else None
 
 
-def add_log_facts(col, loki_url: str) -> None:
+def add_log_facts(col: FactLog, loki_url: str) -> None:
     """Count matching lines over the window and keep a few request ids; Loki away is only a note."""
     ev = col.ev
-    query = selector(ev.data, ev.subject.user)
+    query = selector(ev)
     if not query:
         return
     start_ns, end_ns = int((ev.at - ev.settings.window) * 1e9), int(ev.at * 1e9)
