@@ -24,6 +24,7 @@ import yaml
 
 from license_demo.stack import detection_config
 from license_demo.stack.processes import free_port, spawn, wait_http
+from polling import until
 
 pytestmark = pytest.mark.stack
 TOOL = "Vector - DaVinci Configurator SE"
@@ -155,17 +156,6 @@ def _alert(name: str, severity: str, tool: str) -> dict:
     }
 
 
-def _wait_for(check, timeout=30.0):
-    """Poll `check()` until it returns something truthy; return it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"nothing arrived within {timeout}s")
-
-
 def _posted(peer, path: str, alertname: str):
     """The first accepted POST to `path` that mentions `alertname`."""
     return next((body for p, body in list(peer.received)
@@ -177,7 +167,7 @@ def test_warning_reaches_slack_and_webhook_with_links(alertmanager):
     url, peer, mailbox = alertmanager
     requests.post(f"{url}/api/v2/alerts", json=[_alert("HighOverageRate", "warning", TOOL)],
                   timeout=10).raise_for_status()
-    slack = _wait_for(lambda: _posted(peer, "/slack", "HighOverageRate") or peer.refused)
+    slack = until(lambda: _posted(peer, "/slack", "HighOverageRate") or peer.refused)
     assert not peer.refused, peer.refused
     assert slack["channel"] == "#license-alerts"
     attachment = slack["attachments"][0]
@@ -189,7 +179,7 @@ def test_warning_reaches_slack_and_webhook_with_links(alertmanager):
         assert part in attachment["text"]
     buttons = {action["text"]: action["url"] for action in attachment["actions"]}
     assert buttons["Logs"] == "http://grafana.test/explore?left=%7B%22expr%22%7D"
-    hook = _wait_for(lambda: _posted(peer, "/api/alerts/webhook", "HighOverageRate"))
+    hook = until(lambda: _posted(peer, "/api/alerts/webhook", "HighOverageRate"))
     assert hook["groupLabels"] == {"alertname": "HighOverageRate", "tool": TOOL}
     assert hook["alerts"][0]["annotations"]["runbook_url"].endswith("runbooks.md#highoveragerate")
     assert not [m for _, m in mailbox.messages if "HighOverageRate" in m["Subject"]]
@@ -202,7 +192,7 @@ def test_critical_alert_is_mailed_with_subject_and_links(alertmanager):
     requests.post(f"{url}/api/v2/alerts",
                   json=[_alert("OverageLimitReached", "critical", TOOL)],
                   timeout=10).raise_for_status()
-    rcpt, message = _wait_for(lambda: next(
+    rcpt, message = until(lambda: next(
         ((r, m) for r, m in mailbox.messages if "OverageLimitReached" in m["Subject"]), None))
     assert rcpt == [MAIL_TO] and message["To"] == MAIL_TO
     assert message["From"] == "alerts@license.test"
@@ -212,8 +202,8 @@ def test_critical_alert_is_mailed_with_subject_and_links(alertmanager):
     assert 'href="https://runbooks.license.test/runbooks.md#overagelimitreached"' in html
     text = message.get_body(("plain",)).get_content()
     assert "Logs: http://grafana.test/explore?left=%7B%22expr%22%7D" in text
-    _wait_for(lambda: _posted(peer, "/slack", "OverageLimitReached"))
-    _wait_for(lambda: _posted(peer, "/api/alerts/webhook", "OverageLimitReached"))
+    until(lambda: _posted(peer, "/slack", "OverageLimitReached"))
+    until(lambda: _posted(peer, "/api/alerts/webhook", "OverageLimitReached"))
 
 
 def test_info_alert_goes_to_the_webhook_only(alertmanager):
@@ -221,7 +211,7 @@ def test_info_alert_goes_to_the_webhook_only(alertmanager):
     url, peer, _ = alertmanager
     requests.post(f"{url}/api/v2/alerts", json=[_alert("InfoOnly", "info", "Vector - CANoe")],
                   timeout=10).raise_for_status()
-    _wait_for(lambda: _posted(peer, "/api/alerts/webhook", "InfoOnly"))
+    until(lambda: _posted(peer, "/api/alerts/webhook", "InfoOnly"))
     time.sleep(1)  # Slack would be notified in the same flush as the webhook.
     assert _posted(peer, "/slack", "InfoOnly") is None
 

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from license_demo.stack.processes import free_port
+from polling import until
 
 CLI = [sys.executable, "-m", "license_demo.cli"]
 
@@ -50,17 +51,6 @@ def test_a_busy_port_is_a_clear_error_with_the_fix(tmp_path):
     assert f"port {port} (server) is already in use" in result.stdout
     assert "--server-port N" in result.stdout and "ss -ltnp" in result.stdout
     assert not (tmp_path / "urls.json").exists()
-
-
-def _until(predicate, timeout: float, what: str):
-    """Poll `predicate` every half second until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what} within {timeout:.0f}s")
 
 
 def _prometheus_alerts(prometheus: str, alertname: str) -> list[dict]:
@@ -108,17 +98,17 @@ def test_stack_starts_prints_urls_and_stops_on_ctrl_c(tmp_path):
         recorded = json.loads((data_dir / "urls.json").read_text())
         assert recorded["server"] == server and recorded["prometheus"] == prometheus
         # The baseline keeps seats in use, all within commit.
-        tools = _until(lambda: [t for t in requests.get(f"{server}/api/tools", timeout=10).json()
+        tools = until(lambda: [t for t in requests.get(f"{server}/api/tools", timeout=10).json()
                                 if t["in_use"]], 30, "baseline seats in use")
         assert all(t["overage_in_use"] == 0 for t in tools)
         # The server dies: Prometheus and Alertmanager stay, LicenseServerDown fires, the
         # stack starts the server again.
         os.kill(recorded["pids"]["license-server"], signal.SIGKILL)
-        firing = _until(lambda: [a for a in _prometheus_alerts(prometheus, "LicenseServerDown")
+        firing = until(lambda: [a for a in _prometheus_alerts(prometheus, "LicenseServerDown")
                                  if a["metric"]["alertstate"] == "firing"], 40,
                         "LicenseServerDown firing")
         assert firing
-        _until(lambda: _server_ok(server), 60, "the license server restarted")
+        until(lambda: _server_ok(server), 60, "the license server restarted")
         assert requests.get(f"http://127.0.0.1:{ports['alertmanager']}/-/ready",
                             timeout=5).status_code == 200
         restarted = "".join(output) + _read_available(process)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from polling import wait_for
 from preflight_helpers import failed, preflight, targets_for
 from license_demo.cli import main
 from license_demo.preflight import PASS, SKIP, server_checks
@@ -86,7 +87,7 @@ def test_the_baseline_is_normal_operations_and_a_build_seat_is_not(quiet_stack):
 
     baseline = BaselineLoad(quiet_stack.server_url, hold=(20.0, 25.0), think=(0.1, 0.3)).start()
     try:
-        held = _wait(lambda: requests.get(f"{quiet_stack.server_url}/api/borrows", timeout=10).json(), 15)
+        held = wait_for(lambda: requests.get(f"{quiet_stack.server_url}/api/borrows", timeout=10).json(), 15)
         assert held and all(is_baseline_seat(b) for b in held), held
         report, text = preflight(targets_for(quiet_stack, baseline=True, **SERVER_ONLY))
         assert failed(report) == {}, text
@@ -107,14 +108,3 @@ def test_the_baseline_is_normal_operations_and_a_build_seat_is_not(quiet_stack):
         baseline.stop()
         quiet_stack.reset()
 
-
-def _wait(read, timeout: float):
-    """`read()`'s first non-empty answer within `timeout` seconds."""
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = read()
-        if value:
-            return value
-        time.sleep(0.3)
-    return None

@@ -26,6 +26,7 @@ import pexpect
 import pytest
 import requests
 
+from polling import wait_for
 from license_demo.stack.stack import STANDARD_PORTS
 
 pytestmark = pytest.mark.stack
@@ -91,17 +92,6 @@ def listeners(ports) -> list[int]:
     table = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=True).stdout
     listening = {int(m.group(1)) for m in re.finditer(r":(\d+)\s", table)}
     return [port for port in ports if port in listening]
-
-
-def wait_for(predicate, timeout: float, poll: float = 0.5):
-    """`predicate()`'s first truthy value within `timeout` seconds, else None."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    return None
 
 
 def printed_urls(text: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ import pexpect
 import pytest
 import requests
 
+from polling import wait_for
 from license_demo.stack.baseline import BaselineLoad
 from license_demo.clients import received_at
 
@@ -53,17 +54,6 @@ def davinci_incidents(stack, status: str = "open") -> list[dict]:
     """The incidents on DaVinci (GET /api/incidents?status=...)."""
     return [i for i in requests.get(f"{stack.server_url}/api/incidents", params={"status": status},
                                     timeout=10).json() if i["tool"] == DAVINCI]
-
-
-def wait_for(predicate, timeout: float, poll: float = 1.0):
-    """Call `predicate()` until it returns something truthy (returned) or `timeout` passes (None)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(poll)
-    return None
 
 
 def davinci_alerts(stack) -> list[str]:
@@ -208,7 +198,7 @@ def test_the_guides_six_parts(native_stack, browser, tmp_path):
         fixes = [e["detail"] for e in incident["timeline"] if e["kind"] == "action_applied"]
         assert any("(config form)" in f for f in fixes), incident["timeline"]
         screenshot(page, stack, "part-5-fix")
-        assert wait_for(lambda: not davinci_alerts(stack), timeout=120), \
+        assert wait_for(lambda: not davinci_alerts(stack), timeout=120, poll=1.0), \
             f"alerts on DaVinci still active after the run: {davinci_alerts(stack)}"
 
         # Part 6: the same settings again; HighOverageRate must stay silent throughout.
