@@ -1,0 +1,211 @@
+"""Traces end to end: the stress test and the server under gunicorn (two workers) export to a
+loopback OTLP/HTTP receiver that decodes each request with opentelemetry-proto.
+
+The server batches for 60 s (OTEL_BSP_SCHEDULE_DELAY), so its spans can only arrive through
+the flush each worker makes on exit: a lost flush loses spans and fails the counts.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+
+from otlp_receiver import OtlpReceiver
+from webhook_auth import alert, notification, post_notification
+
+REPO = Path(__file__).resolve().parents[2]
+TOOL = "ETAS - INCA"
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+BATCH_ONLY_AT_EXIT = {"OTEL_BSP_SCHEDULE_DELAY": "60000"}
+
+
+@pytest.fixture()
+def receiver():
+    """A loopback OTLP/HTTP receiver for one test."""
+    peer = OtlpReceiver()
+    yield peer
+    peer.stop()
+
+
+def log_lines(server) -> list[dict]:
+    """The server's JSON log lines (gunicorn's own lines are not JSON and are skipped)."""
+    lines = []
+    for line in server.log_path.read_text().splitlines():
+        if line.startswith("{"):
+            lines.append(json.loads(line))
+    return lines
+
+
+def by_id(spans) -> dict:
+    """Spans keyed by span id."""
+    return {span.span_id: span for span in spans}
+
+
+def stopped(server, receiver, timeout: float = 15.0):
+    """Stop the server (SIGTERM: each worker flushes on exit) and return the spans received."""
+    server.stop()
+    deadline = time.monotonic() + timeout
+    count = -1
+    while time.monotonic() < deadline and count != len(receiver.received()):
+        count = len(receiver.received())
+        time.sleep(0.3)
+    assert receiver.refused == []
+    return receiver.received()
+
+
+def test_a_stress_test_operation_is_one_trace_through_the_server_to_sqlite(server_factory, receiver, tmp_path):
+    """One trace per borrow and return, the client's attempt the parent of the server's request
+    span, the borrow's spans with their attributes, SQLite statements, both workers' spans, none
+    lost when the workers exit; the response, the log lines and the spans name the same trace."""
+    server = server_factory({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **BATCH_ONLY_AT_EXIT})
+    summary = tmp_path / "summary.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "stress_test", "--target", server.url, "--profile", "custom",
+         "--workers", "4", "--ops", "5", "--mode", "full-cycle", "--tool", TOOL, "--yes",
+         "--summary", str(summary), "--max-seconds", "40"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+        env={**subprocess_env(), "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    # One request of our own: its id, its response and its log lines against the spans.
+    answer = requests.post(server.url + "/api/borrow", json={"tool": TOOL, "user": "trace-check"},
+                           headers={"X-Request-ID": "trace-check-1"}, timeout=10)
+    assert answer.status_code == 201
+    trace_id = answer.headers["X-Trace-Id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", trace_id)
+    assert answer.headers["traceresponse"].split("-")[1] == trace_id
+    post_notification(server.url, notification("firing", alert("HighOverageRate", "firing", "f1", tool=TOOL)))
+
+    server_spans_before_exit = [s for s in receiver.received() if s.resource["service.name"] == "license-server"]
+    spans = stopped(server, receiver)
+    assert server_spans_before_exit == []  # batched for 60 s: only the exit flush delivers them
+    client = [s for s in spans if s.resource["service.name"] == "stress-test"]
+    served = [s for s in spans if s.resource["service.name"] == "license-server"]
+    everything = by_id(spans)
+
+    # One trace per operation: a root span per borrow and per return, each in a trace of its own.
+    roots = [s for s in client if not s.parent_id]
+    assert Counter(s.name for s in roots) == Counter({"borrow": 20, "return": 20})
+    assert len({s.trace_id for s in roots}) == 40
+    attempts = [s for s in client if s.kind == "client"]
+    assert len(attempts) == 40
+    for attempt in attempts:
+        root = everything[attempt.parent_id]
+        assert root.trace_id == attempt.trace_id and not root.parent_id
+        assert attempt.attributes["http.response.status_code"] in (200, 201)
+
+    # The client's attempt is the parent of the server's request span, for every request.
+    requests_served = [s for s in served if s.kind == "server" and s.parent_id in by_id(attempts)]
+    assert len(requests_served) == 40
+    for span in requests_served:
+        assert everything[span.parent_id].name == f"POST {span.attributes['http.route']}"
+        assert span.attributes["license.request_id"].startswith("stress-")
+
+    # Every worker's spans, and the borrow's own spans with their attributes.
+    assert len({s.resource["process.pid"] for s in served}) == 2
+    transactions = [s for s in served if s.name == "borrow transaction"]
+    assert len(transactions) == 21
+    for tx in transactions:
+        request_span = everything[tx.parent_id]
+        assert request_span.kind == "server" and request_span.attributes["http.route"] == "/api/borrow"
+        assert tx.attributes["license.tool"] == TOOL
+        assert tx.attributes["license.seat"] in ("commit", "overage")
+        assert tx.attributes["license.overage"] == (tx.attributes["license.seat"] == "overage")
+        assert (tx.attributes["license.cost"] > 0) == tx.attributes["license.overage"]
+        children = [s for s in served if s.parent_id == tx.span_id]
+        allocate = [s for s in children if s.name == "allocate"]
+        assert len(allocate) == 1 and allocate[0].attributes["license.seat"] == tx.attributes["license.seat"]
+        statements = [s.attributes["db.statement"] for s in children if s.attributes.get("db.system") == "sqlite"]
+        assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "COMMIT"
+        assert any(statement.startswith("INSERT INTO borrows") for statement in statements)
+    stress_teams = {tx.attributes["license.team"] for tx in transactions if tx.attributes["license.user"] != "trace-check"}
+    assert stress_teams == {"body-electronics"}
+
+    # Alertmanager's notification: the incident handling is a span of the webhook's request.
+    handling = next(s for s in served if s.name == "incident handling")
+    assert everything[handling.parent_id].attributes["http.route"] == "/api/alerts/webhook"
+    assert any(s.parent_id == handling.span_id and s.attributes.get("db.system") == "sqlite" for s in served)
+
+    # The same trace id in the response, the request's log lines and the spans.
+    mine = [s for s in served if s.trace_id == trace_id]
+    assert {s.name for s in mine} >= {"POST /api/borrow", "borrow transaction", "allocate"}
+    assert [s.attributes["license.request_id"] for s in mine if s.kind == "server"] == ["trace-check-1"]
+    lines = [line for line in log_lines(server) if line.get("request_id") == "trace-check-1"]
+    assert {line["event"] for line in lines} == {"borrow", "http_request"}
+    assert {line["trace_id"] for line in lines} == {trace_id}
+    assert {line["span_id"] for line in lines} <= {s.span_id for s in mine}
+    # Lines of the stress test's requests carry their traces too.
+    traced = [line for line in log_lines(server) if line.get("event") == "borrow" and line.get("trace_id")]
+    assert {line["trace_id"] for line in traced} == {tx.trace_id for tx in transactions}
+
+
+def test_postgresql_statements_are_spans_of_the_borrow(server_factory, receiver, pg_cluster):
+    """On PostgreSQL the borrow transaction's statements are psycopg spans, the tool's row locked."""
+    server = server_factory({"DATABASE_URL": pg_cluster.new_database(),
+                             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **BATCH_ONLY_AT_EXIT})
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    answer = requests.post(server.url + "/api/borrow", json={"tool": TOOL, "user": "pg-check", "team": "adas"},
+                           headers={"traceparent": parent}, timeout=10)
+    assert answer.status_code == 201
+    assert answer.headers["X-Trace-Id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    spans = [s for s in stopped(server, receiver) if s.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"]
+    request_span = next(s for s in spans if s.kind == "server")
+    assert request_span.parent_id == "00f067aa0ba902b7"
+    tx = next(s for s in spans if s.name == "borrow transaction")
+    assert tx.parent_id == request_span.span_id
+    assert tx.attributes["license.team"] == "adas" and tx.attributes["license.seat"] == "commit"
+    statements = [s for s in spans if s.parent_id == tx.span_id and s.attributes.get("db.system") == "postgresql"]
+    assert any(s.attributes["db.statement"].endswith("FOR UPDATE") for s in statements)
+    assert any(s.attributes["db.statement"].startswith("INSERT INTO borrows") for s in statements)
+
+
+def test_without_an_endpoint_nothing_is_traced_sent_or_logged(server_factory, tmp_path):
+    """No endpoint: no trace headers, no trace ids in the log lines, no exporter complaint, even
+    with a client's traceparent and the other OpenTelemetry variables set."""
+    server = server_factory({"OTEL_SERVICE_NAME": "license-server", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})
+    answer = requests.post(server.url + "/api/borrow", json={"tool": TOOL, "user": "no-trace"},
+                           headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                                    "X-Request-ID": "no-trace-1"}, timeout=10)
+    assert answer.status_code == 201
+    assert "X-Trace-Id" not in answer.headers and "traceresponse" not in answer.headers
+    server.stop()
+    lines = [line for line in log_lines(server) if line.get("request_id") == "no-trace-1"]
+    assert {line["event"] for line in lines} == {"borrow", "http_request"}
+    assert all("trace_id" not in line for line in lines)
+    log = server.log_path.read_text()
+    assert not re.search(r"(?i)opentelemetry|export|traceback", log), log
+
+
+def test_the_stress_test_sends_a_traceparent_even_without_an_endpoint(monkeypatch):
+    """Without an endpoint the client still makes ids (the server's lines of one operation share a
+    trace id): each attempt's header names the operation's trace and the attempt's own span."""
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    from stress_test import tracing
+    with tracing.operation("borrow", tool=TOOL) as operation:
+        with tracing.attempt("POST", "/api/borrow") as first:
+            pass
+        with tracing.attempt("POST", "/api/borrow") as retry:
+            pass
+    headers = [TRACEPARENT.match(sent.headers["traceparent"]) for sent in (first, retry)]
+    assert all(headers)
+    assert all(int(match[3], 16) & 1 for match in headers)  # sampled: the server records its part
+    trace_id = format(operation.get_span_context().trace_id, "032x")
+    assert [match[1] for match in headers] == [trace_id, trace_id]
+    assert headers[0][2] != headers[1][2]
+    with tracing.operation("return") as other:
+        pass
+    assert other.get_span_context().trace_id != operation.get_span_context().trace_id
+
+
+def subprocess_env() -> dict:
+    """This environment without OpenTelemetry variables a developer may have set."""
+    import os
+    return {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
