@@ -88,7 +88,7 @@ def test_compose_config_accepts_every_profile(profiles):
     done = docker_compose("-f", "docker-compose.yml", *flags, "config", "--format", "json")
     assert done.returncode == 0, done.stderr
     model = json.loads(done.stdout)
-    expected = {"license-server", "prometheus", "alertmanager", "loki", "alloy", "grafana"}
+    expected = {"license-server", "prometheus", "alertmanager", "loki", "alloy", "tempo", "grafana"}
     assert set(model["services"]) == expected | ({"locust"} if "load" in profiles else set())
     # Defaults of ${VAR:-x} are filled in: nothing left for Compose to complain about later.
     assert "${" not in json.dumps(model["services"]["alertmanager"]["volumes"])
