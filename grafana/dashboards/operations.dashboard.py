@@ -77,9 +77,9 @@ panels = [
           description="The ten slowest borrow requests of the time range, from their "
                       "http_request log lines; a trace id opens the request's trace in Tempo "
                       "(empty when the server runs without an OTLP endpoint).",
-          targets=[LokiTarget('topk(10, max_over_time({app="license-server", event="http_request"} '
-                              '| json | route="/api/borrow" | unwrap duration_ms [$__range]) '
-                              'by (trace_id, request_id))', queryType="instant")],
+          targets=[LokiTarget('topk(10, max by (trace_id, request_id) (max_over_time('
+                              '{app="license-server", event="http_request"} | json | route="/api/borrow" '
+                              '| unwrap duration_ms [$__range])))', queryType="instant")],
           # One frame per series from Loki: labels become columns, then one table.
           transformations=[
               {"id": "labelsToFields", "options": {"mode": "columns"}},

@@ -11,12 +11,16 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
+from logql_subset import evaluate, parse, run as run_logql
+from loki_query_api import server_log_entries
 from otlp_receiver import OtlpReceiver
 from webhook_auth import alert, notification, post_notification
 
@@ -34,10 +38,11 @@ def receiver():
     peer.stop()
 
 
-def log_lines(server) -> list[dict]:
+def log_lines(server_or_path) -> list[dict]:
     """The server's JSON log lines (gunicorn's own lines are not JSON and are skipped)."""
+    path = getattr(server_or_path, "log_path", server_or_path)
     lines = []
-    for line in server.log_path.read_text().splitlines():
+    for line in path.read_text().splitlines():
         if line.startswith("{"):
             lines.append(json.loads(line))
     return lines
@@ -144,6 +149,45 @@ def test_a_stress_test_operation_is_one_trace_through_the_server_to_sqlite(serve
     # Lines of the stress test's requests carry their traces too.
     traced = [line for line in log_lines(server) if line.get("event") == "borrow" and line.get("trace_id")]
     assert {line["trace_id"] for line in traced} == {tx.trace_id for tx in transactions}
+    grafana_links_lead_from_lines_to_traces_and_back(server.log_path, trace_id, transactions)
+
+
+def grafana_links_lead_from_lines_to_traces_and_back(log_path: Path, trace_id: str, transactions) -> None:
+    """The provisioned links on real lines: Loki's trace_id derived field finds the trace id of
+    the line, Tempo's traces-to-logs query finds exactly that trace's lines, and the Slow
+    Borrows panel's query lists the traced borrows by trace id."""
+    stored = server_log_entries(log_path)
+    entries = [(entry.stream, entry.line) for entry in stored]
+    config = yaml.safe_load((REPO / "grafana/provisioning/datasources/datasources.yml").read_text())
+    sources = {source["uid"]: source for source in config["datasources"]}
+    derived = next(f for f in sources["loki"]["jsonData"]["derivedFields"] if f["name"] == "trace_id")
+    assert derived["datasourceUid"] == sources["tempo"]["uid"] == "tempo"
+    assert derived["url"].replace("$$", "$") == "${__value.raw}"
+    borrow_line = next(line for stream, line in entries
+                       if stream.get("event") == "borrow" and json.loads(line)["request_id"] == "trace-check-1")
+    match = re.search(derived["matcherRegex"], borrow_line)
+    assert match and match.group(1) == trace_id
+    untraced = next(line for stream, line in entries if "trace_id" not in json.loads(line))
+    assert re.search(derived["matcherRegex"], untraced) is None  # e.g. /readyz: no link
+
+    to_logs = sources["tempo"]["jsonData"]["tracesToLogsV2"]
+    assert to_logs["datasourceUid"] == "loki" and to_logs["customQuery"] is True
+    query = to_logs["query"].replace("$$", "$").replace("${__trace.traceId}", trace_id)
+    kept = run_logql(parse(query), entries)
+    assert {k["event"] for k in kept} == {"borrow", "http_request"}
+    assert {k["request_id"] for k in kept} == {"trace-check-1"}
+
+    dashboard = json.loads((REPO / "grafana/provisioning/dashboards/json/license-server-operations.json").read_text())
+    panel = next(p for p in dashboard["panels"] if p["title"] == "Slow Borrows (traces)")
+    link = panel["fieldConfig"]["overrides"][0]["properties"][0]["value"][0]["url"]
+    assert "tempo" in urllib.parse.unquote(link) and "${__value.raw}" in link
+    expr = panel["targets"][0]["expr"].replace("$__range", "1h")
+    rows = evaluate(parse(expr), stored, time.time_ns())
+    assert len(rows) == 10
+    assert {labels["trace_id"] for labels, _ in rows.values()} <= {tx.trace_id for tx in transactions}
+    slowest = max(float(line["duration_ms"]) for line in log_lines(log_path)
+                  if line.get("event") == "http_request" and line.get("route") == "/api/borrow")
+    assert max(value for _, value in rows.values()) == slowest
 
 
 def test_postgresql_statements_are_spans_of_the_borrow(server_factory, receiver, pg_cluster):
