@@ -101,18 +101,18 @@ class Database:
                     self._local.conn = None
                 raise
             return
-        # Statements go through a cursor: the traced connection makes a span per cursor statement,
-        # the wait for the write lock (BEGIN IMMEDIATE) included.
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Statements go through a cursor: a traced connection makes a span per cursor statement
+        # (BEGIN and COMMIT, on the connection itself, make none: the caller's span covers them).
         cursor = conn.cursor()
-        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             def run(sql, params=()):
                 return [dict(row) for row in cursor.execute(sql, params).fetchall()]
             yield run
         except BaseException:
-            cursor.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
-        cursor.execute("COMMIT")
+        conn.execute("COMMIT")
 
     def ping(self) -> None:
         """Raise when the database cannot answer a query."""

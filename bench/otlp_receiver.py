@@ -2,11 +2,15 @@
 definitions (opentelemetry-proto's ExportTraceServiceRequest), answered as the spec says.
 
 Anything else than a protobuf export request of traces is refused (415/404/400) and kept in
-`refused`, so a wrong payload fails the test that reads the spans.
+`refused`, so a wrong payload fails the test that reads the spans. The tracing tests run it
+in their process; `bench/bench_server.py --tracing` runs it as a process of its own
+(`python -m bench.otlp_receiver`, which prints its URL, then on SIGTERM the spans received).
 """
 from __future__ import annotations
 
 import gzip
+import signal
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,8 +49,10 @@ class Span:
 class OtlpReceiver:
     """Serve OTLP/HTTP on a free loopback port; `spans` holds what arrived, in order."""
 
-    def __init__(self):
-        """Start serving in a background thread."""
+    def __init__(self, keep_spans: bool = True):
+        """Start serving in a background thread; without `keep_spans` only count them (cheap)."""
+        self.keep_spans = keep_spans
+        self.count = 0
         self.spans: list[Span] = []
         self.requests = 0
         self.refused: list[str] = []
@@ -85,6 +91,12 @@ class OtlpReceiver:
             request.ParseFromString(body)
         except DecodeError as exc:
             return self._refuse(400, f"undecodable body: {exc}")
+        if not self.keep_spans:
+            with self.lock:
+                self.requests += 1
+                self.count += sum(len(scope.spans) for resource in request.resource_spans
+                                  for scope in resource.scope_spans)
+            return 200
         spans = [Span(span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex(), span.name,
                       SPAN_KINDS.get(span.kind, str(span.kind)), attributes_of(span.attributes),
                       attributes_of(resource_spans.resource.attributes), span.status.code)
@@ -93,6 +105,7 @@ class OtlpReceiver:
                  for span in scope_spans.spans]
         with self.lock:
             self.requests += 1
+            self.count += len(spans)
             self.spans.extend(spans)
         return 200
 
@@ -111,3 +124,20 @@ class OtlpReceiver:
         """Stop serving."""
         self.server.shutdown()
         self.server.server_close()
+
+
+def main() -> int:
+    """Serve until SIGTERM, counting spans; print the URL first and the number of spans (and
+    refusals) last."""
+    receiver = OtlpReceiver(keep_spans=False)
+    print(receiver.url, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    receiver.stop()
+    print(f"{receiver.count} spans, {len(receiver.refused)} refused", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
