@@ -253,3 +253,40 @@ def subprocess_env() -> dict:
     """This environment without OpenTelemetry variables a developer may have set."""
     import os
     return {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+
+
+@pytest.mark.browser
+def test_a_browser_error_report_joins_the_trace_of_the_borrow_it_broke_on(server_factory, receiver, admin_token,
+                                                                           browser):
+    """The dashboard's scripts send a traceparent with every request; under dashboard_js_error the
+    widget's borrow succeeds, the script then throws, and its report carries the borrow's trace:
+    the client_error line, the borrow's lines and both requests' spans share one trace id."""
+    server = server_factory({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **BATCH_ONLY_AT_EXIT})
+    requests.put(server.url + "/api/faults/dashboard_js_error", json={"variant": "on"},
+                 headers={"Authorization": f"Bearer {admin_token}"}, timeout=10).raise_for_status()
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/dashboard")
+        page.wait_for_selector('#demo-faults li[data-fault="dashboard_js_error"]', state="attached")
+        page.click("#demo-borrow button")
+        page.wait_for_function("document.body.dataset.lastErrorTraceId !== undefined")
+        trace_id = page.evaluate("document.body.dataset.lastErrorTraceId")
+        request_id = page.evaluate("document.body.dataset.lastErrorRequestId")
+    finally:
+        context.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(
+            line.get("event") == "client_error" for line in log_lines(server)):
+        time.sleep(0.2)
+    lines = [line for line in log_lines(server) if line.get("trace_id") == trace_id]
+    assert {"borrow", "client_error"} <= {line["event"] for line in lines}
+    report = next(line for line in lines if line["event"] == "client_error")
+    assert report["request_id"] == request_id and report["kind"] == "unhandledrejection"
+    spans = stopped(server, receiver)
+    routes = {s.attributes.get("http.route") for s in spans if s.trace_id == trace_id and s.kind == "server"}
+    assert routes == {"/api/borrow", "/api/client-errors"}
+    # The page's polling requests came with their own traceparent: their server spans have a parent.
+    polled = [s for s in spans if s.kind == "server" and s.attributes.get("http.route") == "/api/overview"]
+    assert polled and all(s.parent_id for s in polled)
