@@ -85,5 +85,5 @@ def report(body):
               reported_trace_id=None if trace_id or body["trace_id"] is None else _text(body, "trace_id"))
     # The id echoed in X-Request-ID, so the browser's report and the server's line meet; the
     # line's trace_id is the failing request's, so Grafana's trace link opens that request.
-    return {"recorded": True, "request_id": g.get("request_id") or request.headers.get("X-Request-ID"),
-            "trace_id": trace_id}
+    answer = {"recorded": True, "request_id": g.get("request_id") or request.headers.get("X-Request-ID")}
+    return {**answer, "trace_id": trace_id} if trace_id else answer
