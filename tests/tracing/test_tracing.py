@@ -290,3 +290,28 @@ def test_a_browser_error_report_joins_the_trace_of_the_borrow_it_broke_on(server
     # The page's polling requests came with their own traceparent: their server spans have a parent.
     polled = [s for s in spans if s.kind == "server" and s.attributes.get("http.route") == "/api/overview"]
     assert polled and all(s.parent_id for s in polled)
+
+
+def test_the_investigator_cites_the_trace_ids_of_the_lines_it_read(server_factory, receiver):
+    """Overage borrows of a traced server: the investigator's log facts name their trace ids,
+    newest first, each the trace the server answered for that borrow."""
+    from license_demo.clients import PrometheusClient, ServerClient
+    from license_demo.investigate.evidence import Evidence, FactLog, Settings, Sources
+    from license_demo.investigate.facts import loki_lines
+    from license_demo.investigate.subject import Subject
+    from loki_query_api import LokiQueryAPI
+
+    davinci = "Vector - DaVinci Configurator SE"
+    server = server_factory({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **BATCH_ONLY_AT_EXIT})
+    traces = []
+    for n in range(8):  # commit 5: the last three are overage
+        answer = requests.post(server.url + "/api/borrow", json={"tool": davinci, "user": f"dev-{n}"}, timeout=10)
+        assert answer.status_code == 201
+        traces.append(answer.headers["X-Trace-Id"])
+    ev = Evidence(at=time.time(), settings=Settings(window=120), subject=Subject(text="overage on DaVinci"),
+                  data={"tool": davinci, "now_by_tool": {davinci: {"overage": 3}}})
+    col = FactLog(Sources(server=ServerClient(server.url), prometheus=PrometheusClient("http://127.0.0.1:9")), ev)
+    with LokiQueryAPI(lambda: server_log_entries(server.log_path)) as loki:
+        loki_lines.add_log_facts(col, loki.url)
+    assert ev.facts["log_lines"].value == 3
+    assert ev.facts["log_trace_ids"].value == traces[::-1][:3]
