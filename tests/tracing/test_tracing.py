@@ -32,7 +32,8 @@ BATCH_ONLY_AT_EXIT = {"OTEL_BSP_SCHEDULE_DELAY": "60000"}
 
 @pytest.fixture()
 def receiver():
-    """A loopback OTLP/HTTP receiver for one test."""
+    """A loopback OTLP/HTTP receiver for one test (ask for it before server_factory: it then
+    outlives the servers, which send their last spans when they stop)."""
     peer = OtlpReceiver()
     yield peer
     peer.stop()
@@ -65,7 +66,7 @@ def stopped(server, receiver, timeout: float = 15.0):
     return receiver.received()
 
 
-def test_a_stress_test_operation_is_one_trace_through_the_server_to_sqlite(server_factory, receiver, tmp_path):
+def test_a_stress_test_operation_is_one_trace_through_the_server_to_sqlite(receiver, server_factory, tmp_path):
     """One trace per borrow and return, the client's attempt the parent of the server's request
     span, the borrow's spans with their attributes, SQLite statements, both workers' spans, none
     lost when the workers exit; the response, the log lines and the spans name the same trace."""
@@ -190,7 +191,7 @@ def grafana_links_lead_from_lines_to_traces_and_back(log_path: Path, trace_id: s
     assert max(value for _, value in rows.values()) == slowest
 
 
-def test_postgresql_statements_are_spans_of_the_borrow(server_factory, receiver, pg_cluster):
+def test_postgresql_statements_are_spans_of_the_borrow(receiver, server_factory, pg_cluster):
     """On PostgreSQL the borrow transaction's statements are psycopg spans, the tool's row locked."""
     server = server_factory({"DATABASE_URL": pg_cluster.new_database(),
                              "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **BATCH_ONLY_AT_EXIT})
@@ -256,7 +257,7 @@ def subprocess_env() -> dict:
 
 
 @pytest.mark.browser
-def test_a_browser_error_report_joins_the_trace_of_the_borrow_it_broke_on(server_factory, receiver, admin_token,
+def test_a_browser_error_report_joins_the_trace_of_the_borrow_it_broke_on(receiver, server_factory, admin_token,
                                                                            browser):
     """The dashboard's scripts send a traceparent with every request; under dashboard_js_error the
     widget's borrow succeeds, the script then throws, and its report carries the borrow's trace:
@@ -292,7 +293,7 @@ def test_a_browser_error_report_joins_the_trace_of_the_borrow_it_broke_on(server
     assert polled and all(s.parent_id for s in polled)
 
 
-def test_the_investigator_cites_the_trace_ids_of_the_lines_it_read(server_factory, receiver):
+def test_the_investigator_cites_the_trace_ids_of_the_lines_it_read(receiver, server_factory):
     """Overage borrows of a traced server: the investigator's log facts name their trace ids,
     newest first, each the trace the server answered for that borrow."""
     from license_demo.clients import PrometheusClient, ServerClient
