@@ -316,3 +316,35 @@ def test_the_investigator_cites_the_trace_ids_of_the_lines_it_read(receiver, ser
         loki_lines.add_log_facts(col, loki.url)
     assert ev.facts["log_lines"].value == 3
     assert ev.facts["log_trace_ids"].value == traces[::-1][:3]
+
+
+def test_a_protocol_the_server_cannot_export_stops_it_with_what_to_set():
+    """http/json (no Python exporter) and grpc without its package are refused at start, by name."""
+    from license_server import tracing
+    settings = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}
+    with pytest.raises(ValueError, match="OTEL_EXPORTER_OTLP_PROTOCOL=http/json is not supported: use http/protobuf or grpc"):
+        tracing.check(settings)
+    assert tracing.endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}) == "http://collector:4318/v1/traces"
+    assert tracing.endpoint({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c/t", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x"}) == "http://c/t"
+    assert tracing.endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x", "OTEL_SDK_DISABLED": "true"}) is None
+    assert tracing.endpoint({}) is None
+
+
+def test_compose_sends_traces_through_alloy_to_tempo():
+    """The server's endpoint is Alloy's OTLP/HTTP receiver; Alloy exports to the port Tempo's
+    distributor listens on; Grafana's Tempo datasource reads Tempo's HTTP port."""
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    alloy = (REPO / "loki/config.alloy").read_text()
+    tempo = yaml.safe_load((REPO / "tempo/tempo.yaml").read_text())
+    endpoint = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1",
+                      compose["services"]["license-server"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    assert endpoint == "http://alloy:4318"
+    receiver = re.search(r'otelcol\.receiver\.otlp "default" \{\s*http \{\s*endpoint = "0\.0\.0\.0:(\d+)"', alloy)
+    assert receiver and receiver.group(1) == "4318" and "4318:4318" in compose["services"]["alloy"]["ports"]
+    exporter = re.search(r'otelcol\.exporter\.otlp "tempo" \{\s*client \{\s*endpoint = "tempo:(\d+)"', alloy)
+    grpc = tempo["distributor"]["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]
+    assert exporter and grpc.endswith(":" + exporter.group(1))
+    datasources = yaml.safe_load((REPO / "grafana/provisioning/datasources/datasources.yml").read_text())
+    source = next(d for d in datasources["datasources"] if d["type"] == "tempo")
+    assert source["url"] == f"http://tempo:{tempo['server']['http_listen_port']}"
+    assert compose["services"]["alloy"]["depends_on"]["tempo"] == {"condition": "service_healthy"}
