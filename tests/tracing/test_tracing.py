@@ -265,10 +265,9 @@ def test_a_browser_error_report_joins_the_trace_of_the_borrow_it_broke_on(receiv
     server = server_factory({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **BATCH_ONLY_AT_EXIT})
     requests.put(server.url + "/api/faults/dashboard_js_error", json={"variant": "on"},
                  headers={"Authorization": f"Bearer {admin_token}"}, timeout=10).raise_for_status()
-    context = browser.new_context(viewport={"width": 1600, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+    page = browser.new_page(viewport={"width": 1600, "height": 900})  # a context of its own
     try:
+        page.set_default_timeout(10_000)
         page.goto(server.url + "/dashboard")
         page.wait_for_selector('#demo-faults li[data-fault="dashboard_js_error"]', state="attached")
         page.click("#demo-borrow button")
@@ -276,7 +275,7 @@ def test_a_browser_error_report_joins_the_trace_of_the_borrow_it_broke_on(receiv
         trace_id = page.evaluate("document.body.dataset.lastErrorTraceId")
         request_id = page.evaluate("document.body.dataset.lastErrorRequestId")
     finally:
-        context.close()
+        page.context.close()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not any(
             line.get("event") == "client_error" for line in log_lines(server)):
