@@ -22,6 +22,7 @@ import yaml
 from logql_subset import evaluate, parse, run as run_logql
 from loki_query_api import server_log_entries
 from bench.otlp_receiver import OtlpReceiver
+from loopback_peers import LokiPeer
 from webhook_auth import alert, notification, post_notification
 
 REPO = Path(__file__).resolve().parents[2]
@@ -192,15 +193,23 @@ def grafana_links_lead_from_lines_to_traces_and_back(log_path: Path, trace_id: s
 
 
 def test_postgresql_statements_are_spans_of_the_borrow(receiver, server_factory, pg_cluster):
-    """On PostgreSQL the borrow transaction's statements are psycopg spans, the tool's row locked."""
-    server = server_factory({"DATABASE_URL": pg_cluster.new_database(),
+    """On PostgreSQL the borrow transaction's statements are psycopg spans, the tool's row locked;
+    the Loki push is a span too, and the pushed borrow line carries the borrow's trace id."""
+    loki = LokiPeer()
+    server = server_factory({"DATABASE_URL": pg_cluster.new_database(), "LOKI_URL": loki.url,
                              "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **BATCH_ONLY_AT_EXIT})
-    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     answer = requests.post(server.url + "/api/borrow", json={"tool": TOOL, "user": "pg-check", "team": "adas"},
-                           headers={"traceparent": parent}, timeout=10)
-    assert answer.status_code == 201
-    assert answer.headers["X-Trace-Id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
-    spans = [s for s in stopped(server, receiver) if s.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"]
+                           headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}, timeout=10)
+    assert answer.status_code == 201 and answer.headers["X-Trace-Id"] == trace_id
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any('"pg-check"' in entry.line for entry in loki.entries):
+        time.sleep(0.2)
+    try:
+        received = stopped(server, receiver)
+    finally:
+        loki.close()
+    spans = [s for s in received if s.trace_id == trace_id]
     request_span = next(s for s in spans if s.kind == "server")
     assert request_span.parent_id == "00f067aa0ba902b7"
     tx = next(s for s in spans if s.name == "borrow transaction")
@@ -209,6 +218,10 @@ def test_postgresql_statements_are_spans_of_the_borrow(receiver, server_factory,
     statements = [s for s in spans if s.parent_id == tx.span_id and s.attributes.get("db.system") == "postgresql"]
     assert any(s.attributes["db.statement"].endswith("FOR UPDATE") for s in statements)
     assert any(s.attributes["db.statement"].startswith("INSERT INTO borrows") for s in statements)
+    pushes = [s for s in received if s.name == "loki push"]
+    assert pushes and all(not s.parent_id and s.attributes["license.log_lines"] >= 1 for s in pushes)
+    pushed = [json.loads(e.line) for e in loki.entries if '"pg-check"' in e.line and '"borrow"' in e.line]
+    assert pushed and pushed[0]["trace_id"] == trace_id
 
 
 def test_without_an_endpoint_nothing_is_traced_sent_or_logged(server_factory, tmp_path):
