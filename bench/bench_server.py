@@ -4,7 +4,9 @@
 Starts `python -m license_server` (gunicorn, SQLite in a temporary folder), then drives it
 from this process over loopback with N concurrent keep-alive clients (asyncio), in
 alternating rounds: GET /healthz, then POST /api/borrow + POST /api/return cycles.
-Prints both request rates, their ratio and p50/p99 latencies.
+Prints both request rates, their ratio and p50/p99 latencies. `--tracing both` measures a
+server without tracing and one exporting every span to a loopback OTLP receiver (a process of
+its own, bench/otlp_receiver.py) in one run, and prints the two ratios side by side.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import asyncio
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -181,8 +184,8 @@ def describe(kind: str, values: list[float]) -> str:
             f"   p99 {percentile(values, 99) * 1000:6.2f} ms")
 
 
-def report(health: Sample, cycles: Sample, args: argparse.Namespace, cpu_seconds: float) -> None:
-    """Print rates, ratio and latencies, and say whether the aim is met."""
+def report(health: Sample, cycles: Sample, args: argparse.Namespace, cpu_seconds: float) -> dict:
+    """Print rates, ratio and latencies, say whether the aim is met; return the key figures."""
     health_rate = health.requests() / health.seconds
     api_rate = cycles.requests() / cycles.seconds
     api_latencies = cycles.latencies.get("borrow", []) + cycles.latencies.get("return", [])
@@ -212,6 +215,7 @@ def report(health: Sample, cycles: Sample, args: argparse.Namespace, cpu_seconds
     verdict = "met" if ratio >= 0.5 and p99 < 25 and not errors else "NOT met"
     scope = "" if args.clients == 20 else f" (the aim is stated for 20 clients; this run used {args.clients})"
     print(f"aim {verdict}{scope}")
+    return {"ratio": ratio, "api_rate": api_rate, "health_rate": health_rate, "p99_ms": p99}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -240,17 +244,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                       "starting one (it needs --admin-token)")
     parser.add_argument("--admin-token", default=os.environ.get("ADMIN_TOKEN", BENCH_TOKEN),
                         help="admin token of the server given with --url (default $ADMIN_TOKEN)")
+    parser.add_argument("--tracing", choices=("off", "on", "both"), default="off",
+                        help="the started server without tracing (off, default), exporting every "
+                             "span over OTLP/HTTP to a loopback receiver (on), or one after the "
+                             "other in this run with both ratios compared (both)")
     parser.add_argument("--database-url",
                         help="DATABASE_URL for the started server (default SQLite in a "
                              "temporary folder)")
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.clients < 1 or args.workers < 1 or args.rounds < 1:
         parser.error("--duration, --clients, --workers and --rounds must be positive")
+    if args.url and args.tracing != "off":
+        parser.error("--tracing needs the server started here (leave out --url)")
     return args
 
 
-def measure(url: str, args: argparse.Namespace) -> None:
-    """Warm up, run the alternating rounds and print the report."""
+def measure(url: str, args: argparse.Namespace) -> dict:
+    """Warm up, run the alternating rounds, print the report and return its key figures."""
     prepare_tool(url, args.admin_token, args.tool, args.clients)
     health, cycles = Sample(), Sample()
     for kind in ("healthz", "cycles"):
@@ -267,7 +277,53 @@ def measure(url: str, args: argparse.Namespace) -> None:
                   flush=True)
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    report(health, cycles, args, cpu)
+    return report(health, cycles, args, cpu)
+
+
+class Receiver:
+    """bench/otlp_receiver.py in a process of its own, so decoding spans costs this load
+    generator nothing."""
+
+    def __enter__(self):
+        """Start it and read its URL."""
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.otlp_receiver"],
+                                     stdout=subprocess.PIPE, text=True,
+                                     cwd=Path(__file__).resolve().parents[1])
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            self.proc.kill()
+            raise SystemExit("the OTLP receiver (bench/otlp_receiver.py) did not start")
+        return self
+
+    def received(self) -> str:
+        """Stop it and return its last line: spans received and refused."""
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=30)
+        return out.strip().splitlines()[-1] if out.strip() else "no answer"
+
+    def __exit__(self, *_exc):
+        """Make sure it is gone."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_server(args: argparse.Namespace, tracing_url: str | None) -> dict:
+    """Start a server (exporting spans to `tracing_url` when given), measure it, stop it."""
+    with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
+        env = {"ADMIN_TOKEN": args.admin_token}
+        if args.database_url:
+            env["DATABASE_URL"] = args.database_url
+        if tracing_url:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = tracing_url
+        print(f"starting license server ({args.workers} workers, tracing "
+              f"{'to ' + tracing_url if tracing_url else 'off'}) ...", file=sys.stderr, flush=True)
+        server = start_license_server(Path(tmp), env=env, workers=args.workers)
+        try:
+            print(f"server at {server.url}", file=sys.stderr, flush=True)
+            return measure(server.url, args)
+        finally:
+            server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -276,18 +332,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         measure(args.url.rstrip("/"), args)
         return 0
-    with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
-        env = {"ADMIN_TOKEN": args.admin_token}
-        if args.database_url:
-            env["DATABASE_URL"] = args.database_url
-        print(f"starting license server ({args.workers} workers) ...", file=sys.stderr,
-              flush=True)
-        server = start_license_server(Path(tmp), env=env, workers=args.workers)
-        try:
-            print(f"server at {server.url}", file=sys.stderr, flush=True)
-            measure(server.url, args)
-        finally:
-            server.stop()
+    figures = {}
+    if args.tracing in ("off", "both"):
+        figures["off"] = run_server(args, None)
+    if args.tracing in ("on", "both"):
+        with Receiver() as receiver:
+            figures["on"] = run_server(args, receiver.url)
+            print(f"OTLP receiver: {receiver.received()}")
+    if len(figures) == 2:
+        off, on = figures["off"], figures["on"]
+        print(f"\ntracing off: ratio {off['ratio']:.2f}, borrow+return {off['api_rate']:.0f} "
+              f"requests/s, p99 {off['p99_ms']:.1f} ms")
+        print(f"tracing on:  ratio {on['ratio']:.2f}, borrow+return {on['api_rate']:.0f} "
+              f"requests/s, p99 {on['p99_ms']:.1f} ms (every span exported)")
+        print(f"borrow+return throughput with tracing: {on['api_rate'] / off['api_rate']:.0%} of "
+              "the untraced server's")
     return 0
 
 

@@ -16,7 +16,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, logging, database, API, pages, metrics."""
     from license_server import (alerts, api, approvals, build, db, error_pages, health, incident_tracking,
                                 incidents, logs, metrics, openapi, overview, pages, reaper,
-                                request_limits, rule_settings, status, story_store)
+                                request_limits, rule_settings, status, story_store, tracing)
     from license_server.config import from_environment, load_tools
 
     app = Flask(__name__)
@@ -25,6 +25,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
 
     logs.setup(app, on_drop=metrics.LOG_LINES_DROPPED.inc)
+    # Before the database (its connections get statement spans) and every request hook (the
+    # request's span is current in all of them). Under gunicorn post_fork has started it already.
+    tracing.check(app.config)
+    tracing.start(app.config)
+    tracing.init_app(app)
     rules = rule_settings.load(app.config["ALERT_RULES_FILE"])
     app.extensions["alert_names"] = rules.names
     store = db.init_app(app, load_tools(app.config["TOOLS_FILE"]))

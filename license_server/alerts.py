@@ -6,6 +6,7 @@ import json
 import logging
 
 from flask import current_app
+from opentelemetry import trace
 
 from license_server import incident_tracking, metrics
 from license_server.db import get_store
@@ -14,6 +15,7 @@ from license_server.logs import log_event
 from license_server.schemas import (AlertQuerySchema, ErrorSchema, ReceivedAlertSchema,
                                     ReceivedSchema, WebhookSchema)
 
+tracer = trace.get_tracer(__name__)
 bp = Blueprint("alerts", __name__, url_prefix="/api/alerts",
                description="Notifications received from Alertmanager.")
 
@@ -47,7 +49,9 @@ def webhook(payload):
                   level=logging.WARNING if alert["status"] == "firing" else logging.INFO,
                   alertname=name, status=alert["status"], tool=alert["labels"].get("tool"),
                   severity=alert["labels"].get("severity"), receiver=payload.get("receiver"))
-    incident_tracking.receive(store, payload["alerts"])
+    with tracer.start_as_current_span("incident handling", attributes={
+            "license.alerts": len(payload["alerts"])}):
+        incident_tracking.receive(store, payload["alerts"])
     return {"received": len(payload["alerts"])}
 
 

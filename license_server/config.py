@@ -56,6 +56,14 @@ DEFAULTS = {
     "MAX_INTEGER_DIGITS": 30,
     # prometheus_client's multiprocess folder, set under gunicorn (see __main__.py); unset: one process.
     "PROMETHEUS_MULTIPROC_DIR": None,
+    # Traces (license_server/tracing.py): the standard OpenTelemetry variables; no endpoint, no traces.
+    "OTEL_EXPORTER_OTLP_ENDPOINT": None,
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": None,
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": None,
+    "OTEL_SERVICE_NAME": "license-server",
+    "OTEL_SDK_DISABLED": None,
+    "OTEL_PYTHON_FLASK_EXCLUDED_URLS": None,
 }
 
 

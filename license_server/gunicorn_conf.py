@@ -41,9 +41,11 @@ def on_starting(server):
     # Schema, WAL mode and catalog once here, so workers booting together never race for them.
     from license_server import db, rule_settings
     from license_server.config import from_environment, load_tools
+    from license_server import tracing
     try:
         settings = from_environment()
         rule_settings.load(settings["ALERT_RULES_FILE"])
+        tracing.check(settings)
     except ValueError as exc:
         raise SystemExit(f"Cannot start the license server: {exc}.") from exc
     try:
@@ -51,6 +53,20 @@ def on_starting(server):
     except Exception as exc:
         raise SystemExit(f"Cannot prepare the database {settings['DATABASE_URL']}: {exc}. "
                          "Check DATABASE_URL and that the database accepts connections.") from exc
+
+
+def post_fork(server, worker):
+    """Start the worker's own trace exporter (when an OTLP endpoint is set): the master never
+    traces, and an exporter's thread would not survive the fork anyway."""
+    from license_server import tracing
+    from license_server.config import from_environment
+    tracing.start(from_environment())
+
+
+def worker_exit(server, worker):
+    """Send the worker's last spans before it goes (gunicorn runs this in the worker)."""
+    from license_server import tracing
+    tracing.shutdown()
 
 
 def post_worker_init(worker):

@@ -10,6 +10,8 @@ import uuid
 from flask import g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
+from license_server import tracing
+
 LOGGER_NAME = "license_server"
 logger = logging.getLogger(LOGGER_NAME)
 # A client's X-Request-ID is kept only when it is short and plain: it lands in every log line,
@@ -34,10 +36,13 @@ class StdoutHandler(logging.StreamHandler):
 
 class RequestContextFilter(logging.Filter):
     """Add the request id, the synthetic-traffic flag and whether the client's request id was
-    replaced to lines logged inside a request."""
+    replaced to lines logged inside a request, and the trace and span ids inside a span."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Copy request fields onto the record unless the caller set them."""
+        """Copy request and trace fields onto the record unless the caller set them."""
+        ids = tracing.current_ids()
+        if ids and getattr(record, "trace_id", None) is None:
+            record.trace_id, record.span_id = ids
         if has_request_context():
             if getattr(record, "request_id", None) is None:
                 record.request_id = g.get("request_id")
@@ -97,11 +102,15 @@ def start_request() -> None:
         g.request_id_replaced = bool(incoming)
     g.synthetic = request.headers.get("X-Synthetic", "").lower() in ("1", "true", "yes")
     g.started = time.perf_counter()
+    tracing.tag_request(g.request_id)
 
 
 def finish_request(response, route: str):
-    """Echo the request id and log one http_request line."""
+    """Echo the request id (and the trace id, when traced) and log one http_request line."""
     response.headers["X-Request-ID"] = g.get("request_id", "")
+    ids = tracing.current_ids()
+    if ids:
+        response.headers[tracing.TRACE_ID_HEADER] = ids[0]
     duration_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     log_event("http_request", f"{request.method} {request.path} {response.status_code}",
               method=request.method, path=request.path, route=route,

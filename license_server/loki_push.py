@@ -9,6 +9,7 @@ import time
 from typing import Callable
 
 import requests
+from opentelemetry import trace
 
 PUSH_PATH = "/loki/api/v1/push"
 APP_LABEL = "license-server"
@@ -19,6 +20,7 @@ KNOWN_EVENTS = frozenset({
     "client_error", "demo_act", "deployment", "fault_change", "incident",
 })
 KNOWN_LEVELS = frozenset({"debug", "info", "warning", "error", "critical"})
+tracer = trace.get_tracer(__name__)
 # Records from the HTTP client itself would feed back into the queue they are sent from.
 IGNORED_LOGGERS = ("urllib3", "requests", "charset_normalizer")
 
@@ -153,7 +155,13 @@ class LokiHandler(logging.Handler):
                             for labels, values in streams.items()]}
 
     def _send(self, session: requests.Session, batch: list, deadline: float | None) -> None:
-        """Push one batch, retrying with exponential backoff; count it as dropped if it fails."""
+        """Push one batch (a span of its own), retrying with exponential backoff; count it as
+        dropped if it fails."""
+        with tracer.start_as_current_span("loki push", attributes={"license.log_lines": len(batch)}):
+            self._push(session, batch, deadline)
+
+    def _push(self, session: requests.Session, batch: list, deadline: float | None) -> None:
+        """The attempts of one push (see _send)."""
         body = self.payload(batch)
         delay = 0.5
         for attempt in range(self.max_retries + 1):

@@ -55,6 +55,8 @@ Stack is up:
   Alertmanager              http://localhost:9093
   Loki                      http://localhost:3100/ready
   Alloy                     http://localhost:12345
+  Tempo (traces)            http://localhost:3200/ready   (in Grafana: Explore, Tempo)
+  OTLP/HTTP for traces      http://localhost:4318   (OTEL_EXPORTER_OTLP_ENDPOINT of the stress test)
 URLS
 if [ ${#profiles[@]} -gt 0 ]; then
   echo "  Locust                    http://localhost:8089"

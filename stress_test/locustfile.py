@@ -17,6 +17,7 @@ import uuid
 from locust import HttpUser, events, task
 from locust.exception import StopUser
 
+from stress_test import tracing
 from stress_test.headers import SYNTHETIC, request_headers
 from stress_test.run_state import Retried, RunState, Seat, run_of
 
@@ -82,16 +83,19 @@ class LicenseUser(HttpUser):
         if self.run.settings.lease_seconds and not keep:
             body["lease_seconds"] = self.run.settings.lease_seconds
         key = uuid.uuid4().hex
-        for attempt in range(1, BORROW_ATTEMPTS + 1):
-            with self.client.post("/api/borrow", json=body, name="borrow",
-                                  headers={**request_headers(), "Idempotency-Key": key},
-                                  timeout=self.run.settings.request_timeout, catch_response=True,
-                                  context={"tool": tool}) as response:
-                if response.status_code == 0 and attempt < BORROW_ATTEMPTS:
-                    # No answer at all (connection refused, reset or timed out): send it again.
-                    response.failure(Retried(f"no answer ({response.error}); sent again with the same key"))
-                    continue
-                return self._borrowed(response, tool, keep)
+        with tracing.operation("borrow", tool=tool, user=member.user, team=member.team):
+            for attempt in range(1, BORROW_ATTEMPTS + 1):
+                with tracing.attempt("POST", "/api/borrow") as sent, self.client.post(
+                        "/api/borrow", json=body, name="borrow",
+                        headers={**request_headers(), **sent.headers, "Idempotency-Key": key},
+                        timeout=self.run.settings.request_timeout, catch_response=True,
+                        context={"tool": tool}) as response:
+                    sent.answered(response.status_code)
+                    if response.status_code == 0 and attempt < BORROW_ATTEMPTS:
+                        # No answer at all (connection refused, reset or timed out): send it again.
+                        response.failure(Retried(f"no answer ({response.error}); sent again with the same key"))
+                        continue
+                    return self._borrowed(response, tool, keep)
         return None
 
     def _borrowed(self, response, tool: str, keep: bool) -> dict | None:
@@ -116,10 +120,13 @@ class LicenseUser(HttpUser):
     def give_back(self, seat: dict) -> None:
         """POST /api/return; a seat the server already freed (lease, admin) counts as back."""
         held = Seat(seat["id"], seat["tool"], seat["user"], bool(seat.get("overage")))
-        with self.client.post("/api/return", json={"id": held.id}, name="return",
-                              headers=request_headers(), catch_response=True,
-                              timeout=self.run.settings.request_timeout,
-                              context={"tool": held.tool}) as response:
+        with tracing.operation("return", tool=held.tool, user=held.user), \
+                tracing.attempt("POST", "/api/return") as sent, \
+                self.client.post("/api/return", json={"id": held.id}, name="return",
+                                 headers={**request_headers(), **sent.headers}, catch_response=True,
+                                 timeout=self.run.settings.request_timeout,
+                                 context={"tool": held.tool}) as response:
+            sent.answered(response.status_code)
             if response.status_code in (200, 409):
                 response.success()
                 self.run.returned(held, already=response.status_code == 409)

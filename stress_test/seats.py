@@ -5,6 +5,7 @@ import time
 
 import requests
 
+from stress_test import tracing
 from stress_test.headers import request_headers
 from stress_test.run_state import RunState
 
@@ -19,8 +20,12 @@ def return_held(run: RunState, attempts: int = 3) -> int:
                 started = time.perf_counter()
                 error = None
                 try:
-                    response = session.post(url, json={"id": seat.id}, headers=request_headers(),
-                                            timeout=run.settings.request_timeout)
+                    with tracing.operation("return", tool=seat.tool, user=seat.user), \
+                            tracing.attempt("POST", "/api/return") as sent:
+                        response = session.post(url, json={"id": seat.id},
+                                                headers={**request_headers(), **sent.headers},
+                                                timeout=run.settings.request_timeout)
+                        sent.answered(response.status_code)
                     if response.status_code in (200, 409):
                         run.returned(seat, already=response.status_code == 409)
                         back += 1

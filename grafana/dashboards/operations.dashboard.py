@@ -1,6 +1,6 @@
 """License Server Operations: traffic, errors, latency, failures, log shipping, process, scrapes."""
-from grafana.dashboards.panels import (BUSINESS_UID, OPERATIONS_UID, PROM, LOKI, LokiTarget, Logs, Stat, dashboard,
-                                       grid, panel_link, prom, steps, ts)
+from grafana.dashboards.panels import (BUSINESS_UID, OPERATIONS_UID, PROM, LOKI, LokiTarget, Logs, Stat, Table,
+                                       dashboard, grid, panel_link, prom, steps, trace_url, ts)
 
 RATE = "[$__rate_interval]"
 
@@ -73,6 +73,23 @@ panels = [
     Logs(title="Errors and Rejected Borrows (logs)", dataSource=LOKI, gridPos=grid(8, 33, 16, 8),
          targets=[LokiTarget('{app="license-server", level=~"error|critical"} | json')],
          showTime=True, wrapLogMessages=True, enableLogDetails=True),
+    Table(title="Slow Borrows (traces)", dataSource=LOKI, gridPos=grid(0, 41, 24, 8),
+          description="The ten slowest borrow requests of the time range, from their "
+                      "http_request log lines; a trace id opens the request's trace in Tempo "
+                      "(empty when the server runs without an OTLP endpoint).",
+          targets=[LokiTarget('topk(10, max by (trace_id, request_id) (max_over_time('
+                              '{app="license-server", event="http_request"} | json | route="/api/borrow" '
+                              '| unwrap duration_ms [$__range])))', queryType="instant")],
+          # One frame per series from Loki: labels become columns, then one table.
+          transformations=[
+              {"id": "labelsToFields", "options": {"mode": "columns"}},
+              {"id": "merge", "options": {}},
+              {"id": "organize", "options": {
+                  "excludeByName": {"Time": True},
+                  "renameByName": {"Value #A": "duration_ms"}}},
+              {"id": "sortBy", "options": {"sort": [{"field": "duration_ms", "desc": True}]}}],
+          overrides=[{"matcher": {"id": "byName", "options": "trace_id"}, "properties": [
+              {"id": "links", "value": [{"title": "Open the trace in Tempo", "url": trace_url()}]}]}]),
 ]
 
 dashboard = dashboard(

@@ -8,12 +8,14 @@ migrated (or misread) on load.
 from __future__ import annotations
 
 import json
+import urllib.parse
 
 import attr
 from grafanalib import core as g
 
 PROMETHEUS_UID = "prometheus"
 LOKI_UID = "loki"
+TEMPO_UID = "tempo"
 PROM = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
 LOKI = {"type": "loki", "uid": "${DS_LOKI}"}
 TAGS = ["license-server"]
@@ -322,6 +324,17 @@ def dashboard_links() -> list:
                         icon="doc", uri=overage_logs_url(), keepTime=False,
                         targetBlank=True, tooltip="The presenter's LogQL for the chosen tools; its panel menu opens Explore"),
     ]
+
+
+def trace_url(value: str = "${__value.raw}") -> str:
+    """Explore on the Tempo datasource showing the trace whose id is `value`, in the dashboard's
+    time range (a data link: Grafana fills in the variables, hex ids need no escaping)."""
+    pane = {"trace": {"datasource": TEMPO_UID, "queries": [
+        {"refId": "A", "datasource": {"type": "tempo", "uid": TEMPO_UID}, "queryType": "traceql",
+         "query": "TRACE_ID"}], "range": {"from": "RANGE_FROM", "to": "RANGE_TO"}}}
+    encoded = urllib.parse.quote(json.dumps(pane, separators=(",", ":")), safe="")
+    return ("/explore?schemaVersion=1&orgId=1&panes=" + encoded.replace("TRACE_ID", value)
+            .replace("RANGE_FROM", "${__from}").replace("RANGE_TO", "${__to}"))
 
 
 def panel_link(title: str, uid: str, panel_id: int | None = None) -> dict:

@@ -423,7 +423,8 @@ def run(args) -> int:
     settings = StackSettings(
         data_dir=data_dir, admin_token=token, profile=args.profile, host=args.host,
         server_port=args.server_port, prometheus_port=args.prometheus_port,
-        alertmanager_port=args.alertmanager_port, standard_ports=True)
+        alertmanager_port=args.alertmanager_port, standard_ports=True,
+        env={"OTEL_EXPORTER_OTLP_ENDPOINT": args.otlp} if args.otlp else {})
     stack = Stack(settings, progress=_print)
     # SIGTERM, and the terminal closing (SIGHUP), stop the stack the same way Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -473,6 +474,14 @@ def run(args) -> int:
         _print("stopped")
 
 
+def otlp_url(value: str) -> str:
+    """An http(s) URL for --otlp, else an error saying what to give."""
+    if not value.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"{value!r} is no OTLP/HTTP endpoint: give its URL, "
+                                         "e.g. http://localhost:4318")
+    return value.rstrip("/")
+
+
 def register(subparsers) -> None:
     """Add the `stack` subcommand to the license-demo CLI."""
     parser = subparsers.add_parser(
@@ -499,6 +508,10 @@ def register(subparsers) -> None:
     parser.add_argument("--server-restart", type=float, default=SERVER_RESTART_DELAY,
                         metavar="S", help="seconds before a dead license server is started "
                         f"again (default {SERVER_RESTART_DELAY:.0f}; 0: do not restart)")
+    parser.add_argument("--otlp", metavar="URL", type=otlp_url,
+                        help="send the server's traces to this OTLP/HTTP endpoint, e.g. "
+                             "http://localhost:4318 (an OpenTelemetry collector, Alloy or Tempo; "
+                             "default: no traces, nothing needed)")
     parser.add_argument("--install", action="store_true",
                         help="install missing Debian packages with apt-get (needs root)")
     parser.set_defaults(func=run)

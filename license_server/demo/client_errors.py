@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import abort, g, request
 from marshmallow import Schema, fields, validate
@@ -21,6 +22,8 @@ MAX_BYTES = 16_384
 FRONTEND_ERRORS = Counter("license_frontend_errors", "JavaScript errors reported by the pages.",
                           ["page", "kind"])
 MESSAGE_ERROR = 'Send a JSON body with at least {"message": "..."} describing the error.'
+# The W3C trace id of the request the error broke on (32 lower-case hex digits, not all zero).
+TRACE_ID = re.compile(r"(?!0{32})[0-9a-f]{32}")
 
 
 class ClientErrorSchema(LenientSchema):
@@ -36,13 +39,17 @@ class ClientErrorSchema(LenientSchema):
     line = fields.Raw(load_default=None)
     column = fields.Raw(load_default=None)
     stack = fields.Raw(load_default=None)
+    # Taken as given like the rest: a malformed one is logged as reported_trace_id, linked to nothing.
+    trace_id = fields.Raw(load_default=None, metadata={
+        "description": "trace of the request the error broke on (its X-Trace-Id): 32 hex digits"})
 
 
 class RecordedSchema(Schema):
-    """The report was logged under this request id."""
+    """The report was logged under this request id (and the failing request's trace id)."""
 
     recorded = fields.Boolean()
     request_id = fields.String(allow_none=True)
+    trace_id = fields.String(allow_none=True)
 
 
 def _text(body: dict, key: str) -> str | None:
@@ -69,9 +76,14 @@ def report(body):
     # The page label stays bounded: anything unknown counts as "other".
     page = body["page"] if body["page"] in PAGES else "other"
     FRONTEND_ERRORS.labels(page=page, kind=kind).inc()
+    trace_id = body["trace_id"] if isinstance(body["trace_id"], str) and TRACE_ID.fullmatch(body["trace_id"]) else None
     log_event("client_error", f"browser error on {page}: {_text(body, 'message')}",
               level=logging.ERROR, page=page, kind=kind, error_message=_text(body, "message"),
               source=_text(body, "source"), line=body["line"], column=body["column"],
-              stack=_text(body, "stack"), user_agent=request.headers.get("User-Agent", "")[:200])
-    # The id echoed in X-Request-ID, so the browser's report and the server's line meet.
-    return {"recorded": True, "request_id": g.get("request_id") or request.headers.get("X-Request-ID")}
+              stack=_text(body, "stack"), user_agent=request.headers.get("User-Agent", "")[:200],
+              trace_id=trace_id,
+              reported_trace_id=None if trace_id or body["trace_id"] is None else _text(body, "trace_id"))
+    # The id echoed in X-Request-ID, so the browser's report and the server's line meet; the
+    # line's trace_id is the failing request's, so Grafana's trace link opens that request.
+    answer = {"recorded": True, "request_id": g.get("request_id") or request.headers.get("X-Request-ID")}
+    return {**answer, "trace_id": trace_id} if trace_id else answer

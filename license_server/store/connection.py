@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
 
+from license_server import tracing
+
 
 def retry_locked(action, attempts: int = 20, pause: float = 0.05):
     """Run `action`, retrying while SQLite answers "database is locked" (start-up contention)."""
@@ -46,7 +48,7 @@ class Database:
         """Open a connection configured for this backend."""
         if self.is_postgres:
             import psycopg
-            return psycopg.connect(self.url, autocommit=True)
+            return tracing.instrument_connection(psycopg.connect(self.url, autocommit=True), True)
         path = self.url[len("sqlite:///"):]
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,7 @@ class Database:
             retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        return conn
+        return tracing.instrument_connection(conn, False)
 
     def _conn(self):
         """This thread's connection, opened on first use and again in a forked child.
@@ -100,9 +102,12 @@ class Database:
                 raise
             return
         conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Statements go through a cursor: a traced connection makes a span per cursor statement
+        # (BEGIN and COMMIT, on the connection itself, make none: the caller's span covers them).
+        cursor = conn.cursor()
         try:
             def run(sql, params=()):
-                return [dict(row) for row in conn.execute(sql, params).fetchall()]
+                return [dict(row) for row in cursor.execute(sql, params).fetchall()]
             yield run
         except BaseException:
             conn.execute("ROLLBACK")

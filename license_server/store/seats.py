@@ -5,9 +5,13 @@ import json
 import time
 import uuid
 
-from license_server.allocation import OVERAGE, allocate
+from opentelemetry import trace
+
+from license_server.allocation import COMMIT, OVERAGE, allocate
 from license_server.errors import AlreadyReturned, Exhausted, UnknownBorrow, UnknownTool
 from license_server.timestamps import iso
+
+tracer = trace.get_tracer(__name__)
 
 
 def borrow_view(row: dict) -> dict:
@@ -53,6 +57,16 @@ class SeatStore:
         the borrow's own transaction, so a seat and its key are committed together.
         """
         now = time.time() if now is None else now
+        with tracer.start_as_current_span("borrow transaction", attributes={
+                "license.tool": tool, "license.user": user, "license.team": team or ""}) as span:
+            seat = self._borrow(tool, user, team, lease_seconds, now, idempotency)
+            span.set_attributes({"license.seat": OVERAGE if seat["overage"] else COMMIT,
+                                 "license.overage": seat["overage"], "license.cost": seat["cost"],
+                                 "license.replayed": bool(seat.get("replayed"))})
+            return seat
+
+    def _borrow(self, tool, user, team, lease_seconds, now, idempotency) -> dict:
+        """The borrow's one transaction (see borrow)."""
         with self._tx(write=True) as run:
             if idempotency:
                 first = self._first_answer(run, *idempotency, now)
@@ -66,8 +80,13 @@ class SeatStore:
             counts = run("SELECT COUNT(*) AS in_use, COALESCE(SUM(overage), 0) AS overage_in_use "
                          "FROM borrows WHERE tool = ? AND returned_at IS NULL", (tool,))[0]
             in_use, overage_in_use = int(counts["in_use"]), int(counts["overage_in_use"])
-            kind = allocate(int(config["commit_seats"]), int(config["max_overage"]),
-                            in_use, in_use - overage_in_use)
+            with tracer.start_as_current_span("allocate", attributes={
+                    "license.tool": tool, "license.commit": int(config["commit_seats"]),
+                    "license.max_overage": int(config["max_overage"]),
+                    "license.in_use": in_use}) as decision:
+                kind = allocate(int(config["commit_seats"]), int(config["max_overage"]),
+                                in_use, in_use - overage_in_use)
+                decision.set_attribute("license.seat", kind or "none")
             if kind is None:
                 raise Exhausted(
                     f"All {int(config['commit_seats'])} commit and {int(config['max_overage'])} "

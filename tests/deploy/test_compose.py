@@ -88,7 +88,7 @@ def test_compose_config_accepts_every_profile(profiles):
     done = docker_compose("-f", "docker-compose.yml", *flags, "config", "--format", "json")
     assert done.returncode == 0, done.stderr
     model = json.loads(done.stdout)
-    expected = {"license-server", "prometheus", "alertmanager", "loki", "alloy", "grafana"}
+    expected = {"license-server", "prometheus", "alertmanager", "loki", "alloy", "tempo", "grafana"}
     assert set(model["services"]) == expected | ({"locust"} if "load" in profiles else set())
     # Defaults of ${VAR:-x} are filled in: nothing left for Compose to complain about later.
     assert "${" not in json.dumps(model["services"]["alertmanager"]["volumes"])
@@ -110,9 +110,9 @@ def test_compose_config_rejects_a_broken_file(mistake, message):
 
 
 def test_services_present(compose):
-    """Server, Prometheus, Alertmanager, Loki, Alloy, Grafana; Locust under a profile."""
+    """Server, Prometheus, Alertmanager, Loki, Alloy, Tempo, Grafana; Locust under a profile."""
     services = compose["services"]
-    assert {"license-server", "prometheus", "alertmanager", "loki", "alloy", "grafana",
+    assert {"license-server", "prometheus", "alertmanager", "loki", "alloy", "tempo", "grafana",
             "locust"} == set(services)
     assert services["locust"]["profiles"] == ["load"]
     assert all("profiles" not in s for n, s in services.items() if n != "locust")
@@ -246,7 +246,9 @@ def test_datasource_urls_reach_compose_services(compose):
     """Every datasource URL names a compose service and the port it listens on."""
     data = yaml.safe_load((REPO / "grafana/provisioning/datasources/datasources.yml").read_text())
     loki = yaml.safe_load((REPO / "loki/loki-config.yaml").read_text())
-    listen = {"prometheus": 9090, "alertmanager": 9093, "loki": loki["server"]["http_listen_port"]}
+    tempo = yaml.safe_load((REPO / "tempo/tempo.yaml").read_text())
+    listen = {"prometheus": 9090, "alertmanager": 9093, "loki": loki["server"]["http_listen_port"],
+              "tempo": tempo["server"]["http_listen_port"]}
     for source in data["datasources"]:
         url = urllib.parse.urlparse(source["url"])
         assert url.hostname in compose["services"], source["url"]

@@ -254,7 +254,7 @@ def test_datasources_fixed_uids_and_scrape_interval():
     data = yaml.safe_load((REPO / "grafana/provisioning/datasources/datasources.yml").read_text())
     by_type = {d["type"]: d for d in data["datasources"]}
     assert {t: d["uid"] for t, d in by_type.items()} == {
-        "prometheus": "prometheus", "alertmanager": "alertmanager", "loki": "loki"}
+        "prometheus": "prometheus", "alertmanager": "alertmanager", "loki": "loki", "tempo": "tempo"}
     prometheus_yml = yaml.safe_load((REPO / "prometheus/prometheus.yml").read_text())
     assert by_type["prometheus"]["jsonData"]["timeInterval"] == \
         prometheus_yml["global"]["scrape_interval"] == "2s"

@@ -1,4 +1,4 @@
-"""Log evidence from Loki (optional): how many matching lines, and a few request ids to follow."""
+"""Log evidence from Loki (optional): how many matching lines, and a few request and trace ids to follow."""
 from __future__ import annotations
 
 import json
@@ -71,3 +71,8 @@ def add_log_facts(col: FactLog, loki_url: str) -> None:
             f"GET /loki/api/v1/query_range {query}", "loki")
     ids = [line.get("request_id") for line in lines if line.get("request_id")][:SAMPLE]
     col.add("log_request_ids", "request ids of the newest matching lines", ids, query, "loki")
+    # Lines of a traced server carry their request's trace: the ids open those requests in Tempo.
+    traces = [line["trace_id"] for line in lines if line.get("trace_id")][:SAMPLE]
+    if traces:
+        col.add("log_trace_ids", "trace ids of the newest matching lines (each opens its request in Tempo)",
+                traces, query, "loki")

@@ -133,6 +133,7 @@ def investigation(ctx: JourneyContext) -> None:
         m["top_team"] = rows[0]["metric"].get("team")
     ctx.out('  logs: {app="license-server"} | json | event="borrow" | overage="true" '
             f'| tool="{TOOL}"')
+    ctx.out("  trace: a line's trace_id opens the borrow in Tempo (with an OTLP endpoint; docs/tracing.md)")
 
 
 def fix(ctx: JourneyContext) -> None:
@@ -246,7 +247,9 @@ SCENARIO = Scenario(
             automotive="Hours to days: upload, aggregation, L1 review, tickets to L2 and L3."),
         Act("investigation", "Investigation: who is in overage", investigation,
             say=["From the alert to the graph to the log lines: one place, the same data the builders see.",
-                 "Checkouts by team show who runs the job; the logs carry borrow ids and request ids."],
+                 "Checkouts by team show who runs the job; the logs carry borrow ids and request ids.",
+                 "With traces on (make up), a borrow line's trace_id opens its trace: the stress test's "
+                 "attempt, the request, the transaction, the allocation decision, each SQL statement."],
             show=["{grafana}/d/license-business-metrics", "{grafana}/explore", "{server}/metrics"],
             automotive="Access requests, aggregated data, no direct link between log and error."),
         Act("fix", "Decision and fix: raise the commit", fix,

@@ -5,10 +5,13 @@
   const REFRESH_MS = Number(document.body.dataset.refreshMs) || 3000;
   let faults = {};
 
-  /** GET a JSON document, failing on any non-2xx answer. */
+  /** GET a JSON document in a trace of its own, failing on any non-2xx answer (the error names the trace). */
   async function getJSON(url) {
-    const response = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
-    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    const response = await window.tracing.fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
+    if (!response.ok) {
+      throw Object.assign(new Error(`${url}: HTTP ${response.status} (trace ${response.traceId})`),
+                          { traceId: response.traceId });
+    }
     return response.json();
   }
 
@@ -52,7 +55,7 @@
     event.preventDefault();
     const form = event.target;
     const outcome = document.getElementById("demo-borrow-outcome");
-    const response = await fetch("/api/borrow", {
+    const response = await window.tracing.fetch("/api/borrow", {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ tool: form.tool.value, user: form.user.value || "dashboard-user" }),
     });
@@ -61,10 +64,16 @@
       outcome.textContent = `Refused: ${result.detail || result.error}`;
       return;
     }
-    const id = borrowedId(result);
+    let id;
+    try {
+      id = borrowedId(result);
+    } catch (err) {
+      err.traceId = response.traceId;  // the error report names the borrow it broke on
+      throw err;
+    }
     outcome.textContent = `Borrowed seat ${id} of ${result.tool}`;
-    await fetch("/api/return", { method: "POST", headers: { "Content-Type": "application/json" },
-                                 body: JSON.stringify({ id }) });
+    await window.tracing.fetch("/api/return", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                body: JSON.stringify({ id }) });
   }
 
   /** Fill the tool choices from the cards' initial data. */

@@ -11,25 +11,29 @@
     return (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : "js-" + Date.now() + "-" + Math.random().toString(16).slice(2);
   }
 
-  /** Send one report; at most 20 per page load so a throwing loop cannot flood the server. */
-  function send(report) {
+  /** Send one report; at most 20 per page load so a throwing loop cannot flood the server.
+   *  An error that names the trace of the request it broke on (`traceId`, set by
+   *  tracing.fetch) sends it along, and the report itself joins that trace. */
+  function send(report, traceId) {
     if (sent >= 20) return;
     sent += 1;
     const requestId = newRequestId();
-    const body = JSON.stringify({ page, ...report });
-    fetch("/api/client-errors", {
-      method: "POST", keepalive: true, body,
-      headers: { "Content-Type": "application/json", "X-Request-ID": requestId },
-    }).catch(() => {});
+    const body = JSON.stringify({ page, ...report, ...(traceId ? { trace_id: traceId } : {}) });
+    const headers = { "Content-Type": "application/json", "X-Request-ID": requestId };
+    if (traceId && window.tracing) headers.traceparent = window.tracing.traceparent(traceId);
+    fetch("/api/client-errors", { method: "POST", keepalive: true, body, headers }).catch(() => {});
     document.body.dataset.lastErrorRequestId = requestId;
+    if (traceId) document.body.dataset.lastErrorTraceId = traceId;
   }
 
   window.addEventListener("error", (event) => {
     send({ kind: "error", message: String(event.message || "error"), source: event.filename,
-           line: event.lineno, column: event.colno, stack: event.error && event.error.stack });
+           line: event.lineno, column: event.colno, stack: event.error && event.error.stack },
+         event.error && event.error.traceId);
   });
   window.addEventListener("unhandledrejection", (event) => {
     const reason = event.reason || {};
-    send({ kind: "unhandledrejection", message: String(reason.message || reason), stack: reason.stack });
+    send({ kind: "unhandledrejection", message: String(reason.message || reason), stack: reason.stack },
+         reason.traceId);
   });
 })();

@@ -264,10 +264,13 @@ function setConnection(ok) {
   node.textContent = ok ? "updated " + new Date().toLocaleTimeString([], { hour12: false }) : "server unreachable, retrying";
 }
 
-/** GET a JSON document, failing on any non-2xx answer. */
+/** GET a JSON document in a trace of its own, failing on any non-2xx answer (the error names the trace). */
 async function getJSON(url) {
-  const response = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  const response = await window.tracing.fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
+  if (!response.ok) {
+    throw Object.assign(new Error(`${url}: HTTP ${response.status} (trace ${response.traceId})`),
+                        { traceId: response.traceId });
+  }
   return response.json();
 }
 
