@@ -311,6 +311,7 @@ def test_the_investigator_cites_the_trace_ids_of_the_lines_it_read(receiver, ser
     from license_demo.clients import PrometheusClient, ServerClient
     from license_demo.investigate.evidence import Evidence, FactLog, Settings, Sources
     from license_demo.investigate.facts import loki_lines
+    from license_demo.investigate.gathered import ToolFocus, ToolSeats, ToolUsage
     from license_demo.investigate.subject import Subject
     from loki_query_api import LokiQueryAPI
 
@@ -321,8 +322,8 @@ def test_the_investigator_cites_the_trace_ids_of_the_lines_it_read(receiver, ser
         answer = requests.post(server.url + "/api/borrow", json={"tool": davinci, "user": f"dev-{n}"}, timeout=10)
         assert answer.status_code == 201
         traces.append(answer.headers["X-Trace-Id"])
-    ev = Evidence(at=time.time(), settings=Settings(window=120), subject=Subject(text="overage on DaVinci"),
-                  data={"tool": davinci, "now_by_tool": {davinci: {"overage": 3}}})
+    ev = Evidence(at=time.time(), settings=Settings(window=120), subject=Subject(text="overage on DaVinci"))
+    ev.usage, ev.focus = ToolUsage(now={davinci: ToolSeats(overage=3)}), ToolFocus(davinci)
     col = FactLog(Sources(server=ServerClient(server.url), prometheus=PrometheusClient("http://127.0.0.1:9")), ev)
     with LokiQueryAPI(lambda: server_log_entries(server.log_path)) as loki:
         loki_lines.add_log_facts(col, loki.url)
