@@ -7,7 +7,7 @@ import logging
 
 from flask import current_app
 
-from license_server import incident_tracking, metrics
+from license_server import incident_rule, metrics
 from license_server.db import get_store
 from license_server.openapi import Blueprint
 from license_server.logs import log_event
@@ -47,7 +47,7 @@ def webhook(payload):
                   level=logging.WARNING if alert["status"] == "firing" else logging.INFO,
                   alertname=name, status=alert["status"], tool=alert["labels"].get("tool"),
                   severity=alert["labels"].get("severity"), receiver=payload.get("receiver"))
-    incident_tracking.receive(store, payload["alerts"])
+    incident_rule.receive(store, payload["alerts"], current_app.extensions["alert_thresholds"])
     return {"received": len(payload["alerts"])}
 
 

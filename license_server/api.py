@@ -10,7 +10,7 @@ from flask import abort, current_app, g, request
 
 from werkzeug.exceptions import HTTPException
 
-from license_server import (admin_actions, config_changes, events, incident_tracking, reaper, status,
+from license_server import (admin_actions, config_changes, events, incident_rule, reaper, status,
                             story_store)
 from license_server.config import load_tools
 from license_server.db import get_store
@@ -159,7 +159,7 @@ def reset():
     status.record_reset(store)
     try:  # the incident story starts afresh; the reset itself is done whatever happens here
         story_store.clear(store)
-        incident_tracking.close_on_reset(store)
+        incident_rule.close_on_reset(store, actor)
     except Exception:
         log.exception("could not close the incident story on reset")
     log_event("reset", f"{actor} reset the server to a fresh demo state", actor=actor)
