@@ -157,10 +157,12 @@ def reset():
     store = get_store()
     store.reset(load_tools(current_app.config["TOOLS_FILE"]))
     status.record_reset(store)
+    closed = []
     try:  # the incident story starts afresh; the reset itself is done whatever happens here
         story_store.clear(store)
-        incident_rule.close_on_reset(store, actor)
+        closed = incident_rule.close_on_reset(store, actor)
     except Exception:
         log.exception("could not close the incident story on reset")
     log_event("reset", f"{actor} reset the server to a fresh demo state", actor=actor)
-    return {"status": "ok", "detail": "Catalog reloaded; every borrow, change and alert cleared."}
+    incidents = f" Open incidents closed (nothing verified): {', '.join(closed)}." if closed else ""
+    return {"status": "ok", "detail": f"Catalog reloaded; every borrow, change and alert cleared.{incidents}"}
