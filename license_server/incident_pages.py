@@ -2,20 +2,13 @@
 proposals to approve) and the Markdown post-incident report."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, session
+from flask import Blueprint, Response, current_app, render_template, session
 
 from license_server import approvals, incident_report, incident_rule
 from license_server.db import get_store
+from license_server.incident_api import get_or_404
 
 bp = Blueprint("incidents", __name__)
-
-
-def get_or_404(incident_id: str) -> dict:
-    """The incident or a 404 that says where to look."""
-    record = get_store().get_incident(incident_id)
-    if record is None:
-        abort(404, f"No incident {incident_id!r}; /incidents lists them.")
-    return record
 
 
 @bp.get("/incidents")

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from bench.overage_load import DAVINCI, borrow_burst
+from bench.overage_load import DAVINCI, borrow_burst, first_overage_borrow_at, wait_until
 from investigator_helpers import cli_env
 
 pytestmark = pytest.mark.stack
@@ -37,17 +37,6 @@ def davinci_incident(url: str) -> dict | None:
     """The newest incident on DaVinci that HighOverageRate opened or joined, if any."""
     return next((i for i in requests.get(f"{url}/api/incidents", timeout=10).json()
                  if "HighOverageRate" in i["alerts"] and i["tool"] == DAVINCI), None)
-
-
-def wait_until(check, timeout: float, what: str, poll: float = 0.5):
-    """Poll `check()` until it returns something truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(poll)
-    raise AssertionError(f"{what} not within {timeout:.0f}s")
 
 
 def kinds(incident: dict) -> list[str]:
@@ -78,7 +67,7 @@ def test_watch_notes_and_only_the_verified_fix_resolves(native_stack, tmp_path):
     stack, url = native_stack, native_stack.server_url
     stack.reset()
     wait_until(lambda: not any(a["labels"].get("tool") == DAVINCI for a in stack.alerts_received("firing")),
-               90, "earlier tests' DaVinci alerts resolving")
+               90, what="earlier tests' DaVinci alerts resolving")
     stack.reset()
     log = (tmp_path / "watch.log").open("w")
     watcher = subprocess.Popen([sys.executable, "-m", "license_demo.cli", "investigate", "--watch", "--brief",
@@ -86,12 +75,11 @@ def test_watch_notes_and_only_the_verified_fix_resolves(native_stack, tmp_path):
                                env=cli_env(stack, tmp_path / "audit.jsonl"), stdout=log, stderr=log)
     stop = threading.Event()
     try:
-        wait_until(lambda: "watching" in (tmp_path / "watch.log").read_text(), 30, "the watcher starting")
+        wait_until(lambda: "watching" in (tmp_path / "watch.log").read_text(), 30, what="the watcher starting")
         started = time.time()
         counts = borrow_burst(url, DAVINCI)
         assert counts.get("overage") == 15, counts
-        first_overage = min(epoch(b["borrowed_at"]) for b in requests.get(
-            f"{url}/api/borrows", params={"tool": DAVINCI}, timeout=10).json() if b["overage"])
+        first_overage = first_overage_borrow_at(url, DAVINCI)
         stack.wait_for_webhook("HighOverageRate", "firing", timeout=90, labels={"tool": DAVINCI}, since=started)
         incident = davinci_incident(url)
         assert incident is not None and incident["status"] == "open", requests.get(f"{url}/api/incidents").json()
@@ -121,7 +109,7 @@ def test_watch_notes_and_only_the_verified_fix_resolves(native_stack, tmp_path):
         wait_until(lambda: any(e["kind"] == "note" and e["by"] == "investigate --watch"
                                and e["detail"].startswith("HighOverageRate resolved")
                                for e in davinci_incident(url)["timeline"]),
-                   15, "the watcher's note that HighOverageRate resolved")
+                   15, what="the watcher's note that HighOverageRate resolved")
         incident = davinci_incident(url)
         assert (incident["status"], incident["state"]) == ("open", "fix_applied"), incident["timeline"]
         assert "investigation_done" in kinds(incident) and "resolved" not in kinds(incident)
@@ -129,7 +117,7 @@ def test_watch_notes_and_only_the_verified_fix_resolves(native_stack, tmp_path):
 
         load.join(VERIFY_SECONDS + 30)
         done = wait_until(lambda: (lambda i: i if i["status"] == "resolved" else None)(davinci_incident(url)),
-                          CHECK_SLACK, "the server resolving the incident after the rerun")
+                          CHECK_SLACK, what="the server resolving the incident after the rerun")
         server_end = [e for e in done["timeline"] if e["kind"] in ("verified", "resolved")]
         assert [(e["kind"], e["by"]) for e in server_end] == [("verified", "license-server"),
                                                               ("resolved", "license-server")]
