@@ -102,3 +102,8 @@ def test_approval_refuses_what_it_cannot_do(app, client, admin):
     record = client.get(f"/api/incidents/{incident}").get_json()
     assert record["approvals"][0]["applied"] is False and "no tool 'Nope'" in record["approvals"][0]["result"]
     assert record["timeline"][-1]["kind"] == "note"
+    # Once a reset closed the incident, nothing on it is applied any more.
+    client.post("/api/reset", headers=admin)
+    client.post(f"/incidents/{incident}/approve", data={"action": "raise-commit", "csrf_token": token})
+    assert f"{incident} is closed: nothing to approve" in client.get(f"/incidents/{incident}").get_data(as_text=True)
+    assert len(client.get(f"/api/incidents/{incident}").get_json()["approvals"]) == 1
