@@ -169,7 +169,7 @@ def run_incident(args) -> int:
                 d = i["durations"]
                 detect, resolve = (wording.duration(d[k]) if d[k] is not None else "-"
                                    for k in ("to_detect_seconds", "to_resolve_seconds"))
-                print(f"{i['id']}  {i['status']:<9} {i['severity']:<8} {i['alert']:<20} "
+                print(f"{i['id']}  {i.get('state', i['status']):<11} {i['severity']:<8} {i['alert']:<20} "
                       f"{i.get('tool') or i.get('user') or '':<34} detect {detect:<6} resolve {resolve}")
     except DemoError as exc:
         _err(f"error: {exc}")

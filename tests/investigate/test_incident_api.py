@@ -22,7 +22,7 @@ def test_free_text_names_tools_users_and_symptoms():
     assert parse("", tools, [], [], tool="configurator").tool == tools[0]
 
 
-def test_investigator_finds_the_incident_the_server_joins(server_factory):
+def test_investigator_finds_the_incident_the_server_joins(server_factory, capsys):
     """The investigator's lookup agrees with the server's join: the tool's open incident for any alert
     on that tool (whoever it names), and for an alert without a tool only the same alert and user."""
     from license_demo.clients import ServerClient
@@ -46,3 +46,10 @@ def test_investigator_finds_the_incident_the_server_joins(server_factory):
                            ({"alert": "SingleUserHoarding", "user": "ann"}, hoarding["id"])):
         joined = requests.post(f"{url}/api/incidents", json=body, headers=TOKEN, timeout=10)
         assert joined.status_code == 200 and joined.json()["id"] == expected
+    # `license-demo incident list` shows each incident's state as the server keeps it.
+    from license_demo import cli
+    requests.put(f"{url}/api/config/tools/{davinci}", json={"commit": 10}, headers=TOKEN, timeout=10)
+    capsys.readouterr()
+    assert cli.main(["incident", "list", "--server", url, "--admin-token", "test-admin-token"]) == 0
+    listed = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()}
+    assert listed == {by_tool["id"]: "fix_applied", hoarding["id"]: "open"}
