@@ -14,9 +14,9 @@ from flask import Flask, g, request
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, logging, database, API, pages, metrics."""
-    from license_server import (alerts, api, approvals, build, db, error_pages, health, incident_tracking,
-                                incidents, logs, metrics, openapi, overview, pages, reaper,
-                                request_limits, rule_settings, status, story_store, tracing)
+    from license_server import (alerts, api, approvals, build, db, error_pages, health, incident_api,
+                                incident_pages, incident_rule, logs, metrics, openapi, overview, pages,
+                                reaper, request_limits, rule_settings, status, story_store, tracing)
     from license_server.config import from_environment, load_tools
 
     app = Flask(__name__)
@@ -52,10 +52,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         return logs.finish_request(response, rule)
 
     rest = openapi.init_app(app)
-    for blueprint in (health.bp, api.bp, alerts.bp, incidents.api_bp, overview.bp, status.bp):
+    for blueprint in (health.bp, api.bp, alerts.bp, incident_api.api_bp, overview.bp, status.bp):
         rest.register_blueprint(blueprint)
     error_pages.register(app)
-    for blueprint in (metrics.bp, pages.bp, incidents.bp, approvals.bp):
+    for blueprint in (metrics.bp, pages.bp, incident_pages.bp, approvals.bp):
         app.register_blueprint(blueprint)
     app.extensions["build_info"] = build.build_info_reader(app)
     # The reader is looked up at each scrape: the demo package may replace it.
@@ -69,7 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     stop = app.extensions["background_stop"] = threading.Event()
     threads = [reaper.start(store, app.config["LEASE_REAP_INTERVAL"], app.config["IDEMPOTENCY_SECONDS"],
                             stop=stop),
-               incident_tracking.start(store, app.extensions["alert_thresholds"],
+               incident_rule.start(store, app.extensions["alert_thresholds"],
                                        app.config["INCIDENT_CHECK_INTERVAL"], stop=stop)]
     app.extensions["background_threads"] = [thread for thread in threads if thread is not None]
     return app

@@ -8,7 +8,7 @@ import logging
 from flask import current_app
 from opentelemetry import trace
 
-from license_server import incident_tracking, metrics
+from license_server import incident_rule, metrics
 from license_server.db import get_store
 from license_server.openapi import Blueprint
 from license_server.logs import log_event
@@ -51,7 +51,7 @@ def webhook(payload):
                   severity=alert["labels"].get("severity"), receiver=payload.get("receiver"))
     with tracer.start_as_current_span("incident handling", attributes={
             "license.alerts": len(payload["alerts"])}):
-        incident_tracking.receive(store, payload["alerts"])
+        incident_rule.receive(store, payload["alerts"], current_app.extensions["alert_thresholds"])
     return {"received": len(payload["alerts"])}
 
 

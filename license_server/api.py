@@ -10,7 +10,7 @@ from flask import abort, current_app, g, request
 
 from werkzeug.exceptions import HTTPException
 
-from license_server import (admin_actions, config_changes, events, incident_tracking, reaper, status,
+from license_server import (admin_actions, config_changes, events, incident_rule, reaper, status,
                             story_store)
 from license_server.config import load_tools
 from license_server.db import get_store
@@ -157,10 +157,12 @@ def reset():
     store = get_store()
     store.reset(load_tools(current_app.config["TOOLS_FILE"]))
     status.record_reset(store)
+    closed = []
     try:  # the incident story starts afresh; the reset itself is done whatever happens here
         story_store.clear(store)
-        incident_tracking.close_on_reset(store)
+        closed = incident_rule.close_on_reset(store, actor)
     except Exception:
         log.exception("could not close the incident story on reset")
     log_event("reset", f"{actor} reset the server to a fresh demo state", actor=actor)
-    return {"status": "ok", "detail": "Catalog reloaded; every borrow, change and alert cleared."}
+    incidents = f" Open incidents closed (nothing verified): {', '.join(closed)}." if closed else ""
+    return {"status": "ok", "detail": f"Catalog reloaded; every borrow, change and alert cleared.{incidents}"}

@@ -47,6 +47,9 @@ def approve(incident_id: str):
     if record is None:
         abort(404, f"No incident {incident_id!r}; /incidents lists them.")
     back = redirect(url_for("incidents.page_show", incident_id=incident_id))
+    if record["status"] != "open":
+        flash(f"{incident_id} is {record['status']}: nothing to approve on it any more.")
+        return back
     if not session.get("admin"):
         flash("Log in on /config with the admin token first, then approve here.")
         return back, 303

@@ -20,14 +20,14 @@ def describe(before: dict, after: dict) -> str:
 def apply(store, name: str, changes: dict, actor: str, source: str) -> tuple[dict, dict]:
     """Change tool `name` and record it everywhere; return (before, after). `source` says where
     the change was made ("api", "config form", "incident page")."""
-    from license_server import incident_tracking
+    from license_server import incident_rule
 
     before = store.get_tool(name)
     if before is None:
         raise UnknownTool(f"No tool named {name!r}. GET /api/tools lists the catalog.")
     after = store.update_tool(name, changes, actor=actor)
     if events.config_changed(before, after, actor, source):
-        incident_tracking.record_fix(store, name, f"{describe(before, after)} ({source})", actor)
+        incident_rule.record_fix(store, name, f"{describe(before, after)} ({source})", actor)
     return before, after
 
 

@@ -1,14 +1,16 @@
 """How an incident is shown: ISO times, durations to detect and to resolve, the Markdown report."""
 from __future__ import annotations
 
+from license_server.incident_rule import state
 from license_server.timestamps import iso
 
 LABELS = {"problem_started": "Problem started", "alert_received": "Alert received",
           "investigation_done": "Investigation done", "alert_resolved": "Alert resolved",
           "alert_refired": "Alert fired again", "action_approved": "Action approved",
           "action_declined": "Action declined", "action_applied": "Action applied",
-          "verified": "Fix verified", "team_notified": "Team notified", "resolved": "Resolved",
-          "note": "Note"}
+          "verification_reported": "Verification reported", "verified": "Fix verified",
+          "team_notified": "Team notified", "resolution_requested": "Resolution requested",
+          "resolved": "Resolved", "closed": "Closed", "note": "Note"}
 
 
 def first(record: dict, kind: str) -> float | None:
@@ -50,7 +52,8 @@ def comparison(record: dict) -> list[dict]:
 
 def view(record: dict) -> dict:
     """The record as the API answers it: times in RFC 3339 UTC (timestamps.iso), durations added."""
-    return {**record, "alerts": record.get("alerts") or [record["alert"]], "opened_at": iso(record["opened_at"]),
+    return {**record, "state": state(record), "alerts": record.get("alerts") or [record["alert"]],
+            "opened_at": iso(record["opened_at"]),
             "timeline": [{**e, "at": iso(e["at"])} for e in record["timeline"]],
             "reports": [{**r, "at": iso(r.get("at"))} for r in record.get("reports", [])],
             "approvals": [{**a, "at": iso(a.get("at"))} for a in record.get("approvals", [])],
@@ -76,7 +79,7 @@ def markdown(incident: dict) -> str:
     """The post-incident report (incident as returned by `view`)."""
     subject = ", ".join(f"{k} {incident[k]}" for k in ("tool", "user", "team") if incident.get(k))
     lines = [f"# {incident['id']}: {incident['alert']}" + (f" ({subject})" if subject else ""), "",
-             f"- Severity: {incident['severity']}", f"- Status: {incident['status']}",
+             f"- Severity: {incident['severity']}", f"- Status: {incident['state'].replace('_', ' ')}",
              f"- Opened: {incident['opened_at']}",
              f"- Time to detect: {seconds(incident['durations']['to_detect_seconds'])}",
              f"- Time to resolve: {seconds(incident['durations']['to_resolve_seconds'])}"]

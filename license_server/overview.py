@@ -16,7 +16,7 @@ import time
 from flask import current_app
 from marshmallow import Schema, fields, validate
 
-from license_server import incident_report, incident_tracking, story_store
+from license_server import incident_report, incident_rule, story_store
 from license_server.db import get_store
 from license_server.openapi import Blueprint
 from license_server.timestamps import iso
@@ -70,23 +70,23 @@ def focus_incident(store, now: float, since: float) -> dict | None:
             return None
         record = verified[0]
     started = incident_report.first(record, "problem_started")
-    since_team = min(started or record["opened_at"], record["opened_at"]) - incident_tracking.TEAM_LOOKBACK_SECONDS
-    team = (incident_tracking.top_team(store, record["tool"], since_team) if record.get("tool") else None) \
+    since_team = min(started or record["opened_at"], record["opened_at"]) - incident_rule.TEAM_LOOKBACK_SECONDS
+    team = (incident_rule.top_team(store, record["tool"], since_team) if record.get("tool") else None) \
         or record.get("team")
     view = incident_report.view(record)
     kinds = [e["kind"] for e in record["timeline"]]
     resolved_at = incident_report.first(record, "resolved")
     return {"id": record["id"], "alert": record["alert"],
-            "other_alerts": incident_tracking.incident_alerts(record)[1:],
+            "other_alerts": incident_rule.incident_alerts(record)[1:],
             "tool": record.get("tool"), "user": record.get("user"),
             "team": team, "severity": record["severity"], "status": record["status"],
             "open_seconds": round((resolved_at or now) - record["opened_at"]),
             "to_detect_seconds": view["durations"]["to_detect_seconds"],
             "to_resolve_seconds": view["durations"]["to_resolve_seconds"],
-            "alert_resolved": all(incident_tracking.alert_state(record, name) == "alert_resolved"
-                                  for name in incident_tracking.incident_alerts(record)),
+            "alert_resolved": all(incident_rule.alert_state(record, name) == "alert_resolved"
+                                  for name in incident_rule.incident_alerts(record)),
             "fixed": "action_applied" in kinds, "others_open": max(0, len(open_ones) - 1),
-            "verification": incident_tracking.verification(store, record, current_app.extensions["alert_thresholds"],
+            "verification": incident_rule.verification(store, record, current_app.extensions["alert_thresholds"],
                                                            now) if record["status"] != "resolved" else None}
 
 

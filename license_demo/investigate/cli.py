@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from license_demo import cli_args
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
@@ -73,7 +74,8 @@ def investigate_once(args, alert: str | None = None, tool: str | None = None, us
 
 
 def watch(args) -> int:
-    """Poll the server's webhook record; investigate each newly firing alert, close resolved ones."""
+    """Poll the server's webhook record; investigate each newly firing alert and note on its
+    incident when it resolves. The server alone resolves incidents, once it verified a fix."""
     server = ServerClient(args.server, args.admin_token)
     seen: dict[str, str] = {}
     opened: dict[str, str] = {}
@@ -106,22 +108,26 @@ def watch(args) -> int:
                     if result.get("incident_id"):
                         opened[key] = result["incident_id"]
                 elif key in opened:
-                    _close(server, opened.pop(key), alert)
+                    _note_resolved(server, opened.pop(key), alert)
             time.sleep(args.interval)
     except KeyboardInterrupt:
         _err("stopped")
     return 0
 
 
-def _close(server: ServerClient, incident_id: str, alert: dict) -> None:
-    """Mark the incident resolved when its alert's resolved notification arrives."""
-    body = {"events": [{"kind": "resolved", "at": alert.get("received_at"), "by": "alertmanager",
-                        "detail": f"{alert['labels'].get('alertname')} resolved"}]}
+def _note_resolved(server: ServerClient, incident_id: str, alert: dict) -> None:
+    """Note on the incident that its alert resolved, and say what the server still waits for."""
+    name = alert["labels"].get("alertname")
+    body = {"events": [{"kind": "note", "at": alert.get("received_at"), "by": "investigate --watch",
+                        "detail": f"{name} resolved (Alertmanager's notification, seen by the watcher)"}]}
     try:
-        server.call("PATCH", f"/api/incidents/{incident_id}", json=body, admin=True)
-        _err(f"{incident_id}: {alert['labels'].get('alertname')} resolved")
+        incident = server.call("PATCH", f"/api/incidents/{quote(incident_id, safe='')}", json=body,
+                               admin=True).json()
     except DemoError as exc:
-        _err(f"  could not close {incident_id}: {exc}")
+        _err(f"  could not note on {incident_id} that {name} resolved: {exc}")
+        return
+    _err(f"{incident_id}: {name} resolved; the incident is {incident.get('state', incident.get('status'))}"
+         + (f", the server waits for {incident['waiting_for']}" if incident.get("waiting_for") else ""))
 
 
 def run_investigate(args) -> int:
@@ -163,7 +169,7 @@ def run_incident(args) -> int:
                 d = i["durations"]
                 detect, resolve = (wording.duration(d[k]) if d[k] is not None else "-"
                                    for k in ("to_detect_seconds", "to_resolve_seconds"))
-                print(f"{i['id']}  {i['status']:<9} {i['severity']:<8} {i['alert']:<20} "
+                print(f"{i['id']}  {i.get('state', i['status']):<11} {i['severity']:<8} {i['alert']:<20} "
                       f"{i.get('tool') or i.get('user') or '':<34} detect {detect:<6} resolve {resolve}")
     except DemoError as exc:
         _err(f"error: {exc}")
@@ -224,7 +230,8 @@ def register(subparsers) -> None:
                    help="YAML file of team leads and channels (default: the built-in demo teams)")
     p.add_argument("--no-incident", action="store_true", help="do not open or update an incident on the server")
     p.add_argument("--watch", action="store_true",
-                   help="poll the server's /api/alerts and investigate every newly firing alert")
+                   help="poll the server's /api/alerts, investigate every newly firing alert and note on its "
+                        "incident when it resolves (the server resolves incidents once it verified the fix)")
     p.add_argument("--interval", type=float, default=5.0, help="--watch: seconds between polls (default 5)")
     p.add_argument("--max-seconds", type=float, default=0, help="--watch: stop after this long (default: never)")
     p.set_defaults(func=run_investigate)

@@ -1,4 +1,6 @@
-"""The incident record on the server: open (or find) it, append timeline events, attach the report."""
+"""The investigator's side of an incident on the server: open (or join) it, report timeline
+events, attach the report. The server alone resolves it (license_server/incident_rule.py); each
+answer carries its `state` and what it still waits for (`waiting_for`)."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -33,7 +35,7 @@ class IncidentRecorder:
         return self.incident
 
     def event(self, kind: str, detail: str = "", by: str | None = None, report: dict | None = None) -> None:
-        """Append one timeline event (and optionally a report) to the incident."""
+        """Report one timeline event (and optionally a report); keep the server's answer."""
         if not self.incident:
             return
         body = {"events": [{"kind": kind, "detail": detail[:2000], **({"by": by[:80]} if by else {})}]}

@@ -113,7 +113,7 @@ def _summary(status: str, ranked: list, recommended: list, ev: evidence.Evidence
 
 
 def find_open_incident(server, alert: str, tool: str | None, user: str | None) -> dict | None:
-    """The open incident the server would join (license_server/incident_tracking.find_open): the
+    """The open incident the server would join (license_server/incident_rule.find_open): the
     tool's, whatever alert opened it and whoever it names; without a tool, the one of the same
     alert and user. Newest first, as the server lists them."""
     try:

@@ -100,9 +100,11 @@ def verify(action: Action, outcome: Outcome, prometheus: PrometheusClient, serve
     return outcome
 
 
-# The incident timeline kind of each audit event (None: audit log only).
+# The incident timeline kind of each audit event (None: audit log only). A verification is the
+# investigator's report: the server resolves the incident once its own rule verifies the fix.
 TIMELINE_KIND = {"approved": "action_approved", "declined": "action_declined", "applied": "action_applied",
-                 "notified": "team_notified", "verified": "verified", "not_verified": "note", "failed": "note"}
+                 "notified": "team_notified", "verified": "verification_reported", "not_verified": "note",
+                 "failed": "note"}
 
 
 class Journal:
@@ -188,6 +190,10 @@ def approve_and_apply(args, sources, inv, log: audit.AuditLog) -> dict | None:
                                args.verify_timeout, progress=err)
         entry.record("verified" if outcome.verified else "not_verified", "investigator", what, outcome.verification)
         err(f"  {'verified' if outcome.verified else 'NOT verified'}: {outcome.verification}")
-        if outcome.verified:
-            incident.event("resolved", f"{action.id} worked: {outcome.verification}", by="investigator")
-    return {"status": "applied", "action": action.id, "approver": approver, **outcome.to_dict()}
+    result = {"status": "applied", "action": action.id, "approver": approver, **outcome.to_dict()}
+    if incident.incident:
+        result["incident_state"] = incident.incident.get("state")
+        result["incident_waiting_for"] = incident.incident.get("waiting_for")
+        err(f"incident {incident.id}: {result['incident_state']}" + (
+            f"; the server waits for {result['incident_waiting_for']}" if result["incident_waiting_for"] else ""))
+    return result

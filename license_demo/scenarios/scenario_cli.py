@@ -75,17 +75,18 @@ def run_scenario(args, out=print) -> int:
 
 
 def run_reset(args, out=print) -> int:
-    """Return the server to its fresh demo state; optionally delete Prometheus's series too."""
+    """Return the server to its fresh demo state (the server closes its open incidents);
+    optionally delete Prometheus's series too."""
     server = ServerClient(args.server, args.admin_token)
     try:
-        server.reset()
+        answer = server.reset()
         for fault in server.faults():
             if fault.get("variant", "off") != "off":
                 server.set_fault(fault["name"], "off")
     except DemoError as exc:
         out(f"error: {exc}")
         return 1
-    out(f"license server at {args.server}: fresh demo state, every fault off")
+    out(f"license server at {args.server}: fresh demo state, every fault off. {answer.get('detail', '')}".rstrip())
     if args.clear_prometheus:
         base = args.prometheus.rstrip("/") + "/api/v1/admin/tsdb"
         try:
@@ -145,7 +146,8 @@ def register(subparsers) -> None:
     reset = subparsers.add_parser(
         "reset", help="return the license server (and optionally Prometheus) to a fresh demo state",
         description="Reset the server's seats and configuration, switch every fault off and, "
-                    "with --clear-prometheus, delete every series in Prometheus.")
+                    "with --clear-prometheus, delete every series in Prometheus. The server closes "
+                    "its open incidents (status closed: no fix was verified).")
     _connection_args(reset)
     reset.add_argument("--clear-prometheus", action="store_true",
                        help="also delete Prometheus's series (needs --web.enable-admin-api)")

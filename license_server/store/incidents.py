@@ -1,4 +1,6 @@
-"""Incident records (JSON shaped by license_server/incidents.py), one open per match key."""
+"""Incident records (JSON shaped by license_server/incident_rule.py), one open per match key.
+
+Only the incident rule changes a record's `status` (open, resolved, closed)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +16,7 @@ class IncidentStore:
         with self._tx(write=True) as run:
             if self.is_postgres:
                 run("SELECT pg_advisory_xact_lock(7317)")
-            rows = run("SELECT record FROM incidents WHERE match_key = ? AND status != 'resolved' "
+            rows = run("SELECT record FROM incidents WHERE match_key = ? AND status = 'open' "
                        "ORDER BY opened_at DESC LIMIT 1", (match_key,))
             if rows:
                 return json.loads(rows[0]["record"]), False
@@ -31,11 +33,9 @@ class IncidentStore:
         return json.loads(rows[0]["record"]) if rows else None
 
     def list_incidents(self, status: str | None = None, limit: int = 200) -> list[dict]:
-        """Incident records, newest first, optionally only open or resolved ones."""
+        """Incident records, newest first, optionally of one status (open, resolved, closed)."""
         sql, params = "SELECT record FROM incidents", []
-        if status == "open":
-            sql += " WHERE status != 'resolved'"
-        elif status:
+        if status:
             sql, params = sql + " WHERE status = ?", [status]
         with self._tx() as run:
             rows = run(sql + " ORDER BY opened_at DESC LIMIT ?", (*params, int(limit)))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import requests
+from webhook_auth import alert, notification, post_notification
 
 from license_demo import cli
 
@@ -9,14 +10,19 @@ TOOL = "Vector - DaVinci Configurator SE"
 
 
 def test_reset_frees_seats_restores_config_and_switches_faults_off(server_factory, admin_token, capsys):
-    """After a journey's changes, one command brings back the starting point."""
+    """After a journey's changes, one command brings back the starting point; the server closes
+    the open incident (nothing was verified)."""
     server = server_factory()
     auth = {"Authorization": f"Bearer {admin_token}"}
     requests.put(f"{server.url}/api/config/tools/{TOOL}", json={"commit": 10}, headers=auth, timeout=10)
     requests.post(f"{server.url}/api/borrow", json={"tool": TOOL, "user": "anna"}, timeout=10)
     requests.put(f"{server.url}/api/faults/borrow_latency", json={"variant": "250ms"}, headers=auth, timeout=10)
+    post_notification(server.url, notification("firing", alert("HighOverageRate", "firing", "f1", tool=TOOL)))
     assert cli.main(["reset", "--server", server.url, "--admin-token", admin_token]) == 0
-    assert "fresh demo state" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fresh demo state" in out and "Open incidents closed (nothing verified): INC-0001." in out
+    [incident] = requests.get(f"{server.url}/api/incidents", timeout=10).json()
+    assert (incident["status"], incident["timeline"][-1]["kind"]) == ("closed", "closed")
     assert requests.get(f"{server.url}/api/borrows", timeout=10).json() == []
     assert requests.get(f"{server.url}/api/tools/{TOOL}", timeout=10).json()["commit"] == 5
     assert all(f["variant"] == "off" for f in requests.get(f"{server.url}/api/faults", timeout=10).json())

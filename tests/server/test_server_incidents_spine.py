@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 from webhook_auth import alert, app_webhook_headers, notification
 
-from license_server import incident_tracking
+from license_server import incident_rule
 
 TOOL = "Vector - DaVinci Configurator SE"
 THRESHOLDS = {"high_overage_ratio": 0.3, "borrow_failure_ratio": 0.1}
@@ -156,7 +156,7 @@ def test_verification_resolves_only_a_fix_that_holds(app, client, admin, keep, c
     fixed = time.time()
     # `keep` seats stay held; with ten the commit is full and every later borrow is overage.
     fill(store, TOOL, fixed + 1, count, step=span / count, keep=keep)
-    closed = incident_tracking.verify_open_incidents(store, THRESHOLDS, now=fixed + span + 2)
+    closed = incident_rule.verify_open_incidents(store, THRESHOLDS, now=fixed + span + 2)
     [incident] = incidents(client)
     assert (incident["status"] == "resolved") is resolved, incident["timeline"]
     assert bool(closed) is resolved
@@ -216,13 +216,13 @@ def test_alerts_of_one_tool_are_one_incident(app, client, admin):
     client.put(f"/api/config/tools/{TOOL}", json={"commit": 10, "max_overage": 10}, headers=admin)
     fixed = time.time()
     fill(store, TOOL, fixed + 1, 40, step=2, keep=6)                    # under the threshold for 80 s
-    assert incident_tracking.verify_open_incidents(store, THRESHOLDS, now=fixed + 82) == []
+    assert incident_rule.verify_open_incidents(store, THRESHOLDS, now=fixed + 82) == []
     [check] = [i for i in incidents(client) if i["status"] == "open"]
     detail = client.get("/api/overview").get_json()["incident"]["verification"]["detail"]
     assert detail.endswith("; HighOverageCostBurn still firing"), detail
 
     post(client, app, "resolved", alert("HighOverageCostBurn", "resolved", "burn", tool=TOOL))
-    assert incident_tracking.verify_open_incidents(store, THRESHOLDS, now=fixed + 84) == [check["id"]]
+    assert incident_rule.verify_open_incidents(store, THRESHOLDS, now=fixed + 84) == [check["id"]]
     [incident] = [i for i in incidents(client) if i["tool"] == TOOL]
     assert incident["status"] == "resolved" and kinds(incident)[-2:] == ["verified", "resolved"]
     assert incident["durations"]["to_resolve_seconds"] is not None

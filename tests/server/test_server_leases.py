@@ -4,7 +4,11 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from license_server import stop_background
+from license_server.config import DEFAULTS, load_tools
+from license_server.store import Store
 
 TOOL = "Vector - DaVinci Configurator SE"
 
@@ -33,6 +37,32 @@ def test_store_reaps_only_expired_leases(app):
     assert [seat["id"] for seat in reaped] == [short["id"]]
     assert store.reap_expired(now=time.time() + 60) == []
     assert {b["id"] for b in store.active_borrows()} == {long["id"], forever["id"]}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """A fresh store with the catalog, on each backend (PostgreSQL: the session's cluster)."""
+    url = (f"sqlite:///{tmp_path / 'leases.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("pg_cluster").new_database())
+    store = Store.from_url(url)
+    store.init_schema()
+    store.seed_tools(load_tools(DEFAULTS["TOOLS_FILE"]))
+    yield store
+    store.close()
+
+
+def test_lease_is_reaped_at_its_expiry_not_a_millisecond_before(store):
+    """The boundary, on an injected clock: at expires_at the seat is reclaimed (returned at its
+    expiry), 1 ms earlier it is still held."""
+    borrowed = 1_800_000_000.0
+    seat = store.borrow(TOOL, "boundary", lease_seconds=60, now=borrowed)
+    expiry = borrowed + 60
+    assert store.reap_expired(now=expiry - 0.001) == []
+    assert [b["id"] for b in store.active_borrows()] == [seat["id"]]
+    reaped = store.reap_expired(now=expiry)
+    assert [(b["id"], b["return_reason"], b["returned_at"]) for b in reaped] == \
+        [(seat["id"], "lease_expired", seat["expires_at"])]
+    assert store.active_borrows() == []
 
 
 def test_sweeper_reclaims_logs_and_counts(app_factory, scrape, capsys):

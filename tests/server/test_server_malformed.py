@@ -45,6 +45,23 @@ def test_deep_nesting_and_huge_numbers_are_refused_everywhere(client, admin, pat
     nothing_changed(client)
 
 
+@pytest.mark.parametrize("path", ["/api/borrow", "/api/return"])
+def test_nesting_limit_is_exactly_max_json_depth(client, admin, path):
+    """33 levels (one past MAX_JSON_DEPTH) are refused by the nesting check itself, naming the
+    limit; 32 levels pass it and are judged by the schema instead."""
+    limit = 32      # the documented MAX_JSON_DEPTH, written out: a raised default must fail here
+
+    def nested(levels: int) -> str:
+        return '{"a": ' * levels + "1" + "}" * levels
+
+    deep = client.post(path, data=nested(limit + 1), headers={**JSON, **admin})
+    assert_refused(deep)
+    assert f"nested more than {limit} levels" in deep.get_json()["detail"]
+    at_limit = client.post(path, data=nested(limit), headers={**JSON, **admin})
+    assert at_limit.status_code == 400 and "nested" not in at_limit.get_json()["detail"], at_limit.get_json()
+    nothing_changed(client)
+
+
 @pytest.mark.parametrize("text", ["ETAS - INCA\x00", "ETAS\x01 - INCA", "ETAS - INCA\x7f"])
 def test_control_characters_in_identifiers_are_refused(client, text):
     """NUL and other control characters in tool, user, team and id never reach the database."""

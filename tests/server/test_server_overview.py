@@ -63,13 +63,18 @@ def test_overview_refuses_bad_minutes(client):
 
 
 def test_reset_closes_open_incidents_and_forgets_the_story(app, client, admin):
-    """After POST /api/reset no incident is open and the chart starts empty."""
+    """After POST /api/reset no incident is open (closed by the server, not resolved: nothing was
+    verified) and the chart starts empty."""
     client.post("/api/borrow", json={"tool": TOOL, "user": "a"})
     fire(client, app, "firing")
     assert client.post("/api/reset", headers=admin).status_code == 200
     assert client.get("/api/incidents?status=open").get_json() == []
     [closed] = client.get("/api/incidents").get_json()
+    assert (closed["status"], closed["state"], closed["waiting_for"]) == ("closed", "closed", None)
+    assert (closed["timeline"][-1]["kind"], closed["timeline"][-1]["by"]) == ("closed", "license-server")
     assert closed["timeline"][-1]["detail"].startswith("closed by a reset")
+    assert [i["id"] for i in client.get("/api/incidents?status=closed").get_json()] == [closed["id"]]
+    assert client.get("/api/incidents?status=resolved").get_json() == []
     assert closed["durations"]["to_resolve_seconds"] is None
     body = client.get("/api/overview").get_json()
     assert (body["incident"], body["markers"], body["series"], body["runs"]) == (None, [], {}, [])
@@ -97,3 +102,8 @@ def test_approval_refuses_what_it_cannot_do(app, client, admin):
     record = client.get(f"/api/incidents/{incident}").get_json()
     assert record["approvals"][0]["applied"] is False and "no tool 'Nope'" in record["approvals"][0]["result"]
     assert record["timeline"][-1]["kind"] == "note"
+    # Once a reset closed the incident, nothing on it is applied any more.
+    client.post("/api/reset", headers=admin)
+    client.post(f"/incidents/{incident}/approve", data={"action": "raise-commit", "csrf_token": token})
+    assert f"{incident} is closed: nothing to approve" in client.get(f"/incidents/{incident}").get_data(as_text=True)
+    assert len(client.get(f"/api/incidents/{incident}").get_json()["approvals"]) == 1

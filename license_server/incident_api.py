@@ -1,34 +1,29 @@
-"""Incidents: one record per alert and subject, its timeline, the investigation report, its pages."""
+"""The incident API (/api/incidents): what clients report goes to the incident rule
+(incident_rule.py), which alone opens, verifies, resolves and closes; each answer says
+what the server still waits for. Documented in /openapi.json."""
 from __future__ import annotations
 
 import re
 import time
 from datetime import datetime
 
-from flask import Blueprint as PageBlueprint
-from flask import Response, abort, g, render_template, session
+from flask import abort, current_app, g
 from marshmallow import Schema, ValidationError, fields, validate
 
-from license_server import incident_report, incident_tracking
+from license_server import incident_report, incident_rule
 from license_server.db import get_store
+from license_server.incident_rule import CLIENT_KINDS, EVENT_KINDS, SEVERITIES, STATES, STATUSES
 from license_server.logs import log_event
 from license_server.openapi import Blueprint
 from license_server.schemas import ErrorSchema, LenientSchema, literal
 
-# The JSON API is documented in /openapi.json; the HTML pages are plain Flask routes.
 api_bp = Blueprint("incidents_api", __name__, url_prefix="/api/incidents",
-                   description="Incidents: one record per alert and subject, with its timeline and reports.")
-bp = PageBlueprint("incidents", __name__)
-
-# The timeline's event kinds, in the order an incident normally goes through them.
-EVENT_KINDS = ("problem_started", "alert_received", "investigation_done", "alert_resolved", "action_approved",
-               "action_declined", "action_applied", "alert_refired", "verified", "team_notified", "resolved",
-               "note")
-SEVERITIES = ("critical", "warning", "info")
+                   description="Incidents: one record per problem, with its timeline and reports. Clients "
+                               "report events; the server alone resolves an incident, once it verified the fix.")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/+:@-]{0,119}$")
 EXAMPLE = '{"alert": "HighOverageRate", "tool": "ETAS - INCA"}'
 SEVERITY_ERROR = f"Must be one of: {', '.join(SEVERITIES)}."
-KIND_ERROR = f"Each event needs a kind among: {', '.join(EVENT_KINDS)}."
+KIND_ERROR = f"Each event needs a kind among: {', '.join(CLIENT_KINDS)}."
 DETAIL_ERROR = "An event's detail must be text of at most 2000 characters."
 EVENTS_ERROR = "Must be a list of at most 50 events."
 REPORT_ERROR = 'Must be an object with a "markdown" text (at most 200 KB).'
@@ -90,7 +85,7 @@ class EventRequestSchema(LenientSchema):
     """One timeline event to append; "at" defaults to now and "by" to the actor."""
 
     error_messages = {"type": KIND_ERROR}
-    kind = fields.String(required=True, validate=validate.OneOf(EVENT_KINDS, error=KIND_ERROR),
+    kind = fields.String(required=True, validate=validate.OneOf(CLIENT_KINDS, error=KIND_ERROR),
                          error_messages={"required": KIND_ERROR, "null": KIND_ERROR, "invalid": KIND_ERROR})
     at = Time()
     detail = fields.String(load_default="", validate=validate.Length(max=2000, error=DETAIL_ERROR),
@@ -119,7 +114,7 @@ class IncidentUpdateSchema(LenientSchema):
 class IncidentQuerySchema(Schema):
     """Filter of GET /api/incidents."""
 
-    status = Text(validate=validate.OneOf(["open", "resolved"], error="Must be open or resolved."))
+    status = Text(validate=validate.OneOf(STATUSES, error=f"Must be one of: {', '.join(STATUSES)}."))
 
 
 class EventSchema(Schema):
@@ -129,6 +124,7 @@ class EventSchema(Schema):
     at = fields.String(allow_none=True)
     detail = fields.String()
     by = fields.String()
+    reported = fields.Boolean(metadata={"description": "Sent by a client (PATCH), not written by the server."})
 
 
 class DurationsSchema(Schema):
@@ -157,7 +153,12 @@ class IncidentSchema(Schema):
     user = fields.String(allow_none=True)
     team = fields.String(allow_none=True)
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
-    status = fields.String(validate=validate.OneOf(["open", "resolved"]))
+    status = fields.String(validate=validate.OneOf(STATUSES), metadata={
+        "description": "open; resolved (the server verified the fix); closed (by a reset, nothing verified)."})
+    state = fields.String(validate=validate.OneOf(STATES), metadata={
+        "description": "open, fix_applied, resolved or closed: only the server's incident rule moves it."})
+    waiting_for = fields.String(allow_none=True, metadata={
+        "description": "What the server still needs before it resolves the incident (null once resolved or closed)."})
     summary = fields.String()
     opened_at = fields.String()
     timeline = fields.List(fields.Nested(EventSchema))
@@ -178,39 +179,15 @@ class IncidentSchema(Schema):
 def create(body):
     """Open an incident (admin), or return the open one of the same tool (without a tool: of the
     same alert and user)."""
-    alert, tool, user = body["alert"], body["tool"], body["user"]
-    now = time.time()
-    record = {"alert": alert, "tool": tool, "user": user, "team": body["team"],
-              "severity": body["severity"] or "warning", "summary": body["summary"] or "", "status": "open",
-              "opened_at": now, "timeline": [], "reports": []}
-    for kind in ("problem_started", "alert_received"):
-        if body[f"{kind}_at"]:
-            record["timeline"].append({"kind": kind, "at": body[f"{kind}_at"], "detail": "", "by": g.actor})
     store = get_store()
-    # An incident the alert itself opened (no user) is the one to join, whoever is named.
-    opened = incident_tracking.find_open(store, alert, tool, user)
-    if opened is not None:
-        record, created = opened, False
-    else:
-        record, created = store.create_incident(record, incident_tracking.match_key(alert, tool, user), now)
-    if not created:
-        record = store.update_incident(record["id"], lambda found: _refresh(found, body, g.actor))
-    if created:
-        log_event("incident", f"incident {record['id']} opened for {alert}", incident=record["id"],
-                  alertname=alert, tool=tool, user=user, action="opened")
-    return incident_report.view(record), 201 if created else 200
+    record, created = incident_rule.open_reported(store, body, g.actor)
+    return answer(store, record), 201 if created else 200
 
 
-def _refresh(record: dict, body: dict, actor: str) -> dict:
-    """A repeated investigation: newer summary and severity, and alert times the first one lacked."""
-    for kind in ("problem_started", "alert_received"):
-        at = body[f"{kind}_at"]
-        if at and not any(e["kind"] == kind for e in record["timeline"]):
-            record["timeline"] = sorted(record["timeline"] + [{"kind": kind, "at": at, "detail": "", "by": actor}],
-                                        key=lambda e: e["at"])
-    record["summary"] = body["summary"] or record.get("summary", "")
-    record["severity"] = body["severity"] or record["severity"]
-    return record
+def answer(store, record: dict) -> dict:
+    """The incident as the API answers it, with what the server still waits for."""
+    return {**incident_report.view(record),
+            "waiting_for": incident_rule.waiting_for(store, record, current_app.extensions["alert_thresholds"])}
 
 
 @api_bp.get("")
@@ -218,11 +195,12 @@ def _refresh(record: dict, body: dict, actor: str) -> dict:
 @api_bp.response(200, IncidentSchema(many=True))
 @api_bp.alt_response(400, schema=ErrorSchema)
 def list_all(query):
-    """Incidents, newest first (?status=open or resolved)."""
-    return [incident_report.view(r) for r in get_store().list_incidents(query.get("status"))]
+    """Incidents, newest first (?status=open, resolved or closed)."""
+    store = get_store()
+    return [answer(store, r) for r in store.list_incidents(query.get("status"))]
 
 
-def _get(incident_id: str) -> dict:
+def get_or_404(incident_id: str) -> dict:
     """The incident or a 404 that says where to look."""
     record = get_store().get_incident(incident_id)
     if record is None:
@@ -235,7 +213,7 @@ def _get(incident_id: str) -> dict:
 @api_bp.alt_response(404, schema=ErrorSchema)
 def show(incident_id: str):
     """One incident with its timeline, durations and reports."""
-    return incident_report.view(_get(incident_id))
+    return answer(get_store(), get_or_404(incident_id))
 
 
 @api_bp.patch("/<incident_id>")
@@ -245,50 +223,30 @@ def show(incident_id: str):
 @api_bp.alt_response(400, schema=ErrorSchema)
 @api_bp.alt_response(404, schema=ErrorSchema)
 def update(body, incident_id: str):
-    """Append timeline events (resolved closes the incident), attach a report, change the severity (admin)."""
+    """Report timeline events, attach a report, change the severity (admin). The server alone
+    resolves: a "verified" or "resolved" sent here is recorded as the client's report
+    (verification_reported, resolution_requested), and the answer's waiting_for says what
+    the server still needs."""
     events = [{"kind": e["kind"], "at": e["at"] or time.time(), "detail": e["detail"], "by": e["by"] or g.actor}
               for e in body["events"]]
     report, severity = body["report"], body["severity"]
-    _get(incident_id)
+    store = get_store()
+    get_or_404(incident_id)
 
     def change(record: dict) -> dict:
-        record["timeline"] = sorted(record["timeline"] + events, key=lambda e: e["at"])
+        record = incident_rule.add_reported(record, events)
         if report is not None:
             record["reports"] = (record.get("reports", []) + [{**report, "at": time.time()}])[-10:]
         if severity:
             record["severity"] = severity
-        if any(e["kind"] == "resolved" for e in events):
-            record["status"] = "resolved"
         return record
 
-    record = get_store().update_incident(incident_id, change)
+    record = store.update_incident(incident_id, change)
     for event in events:
-        log_event("incident", f"incident {incident_id}: {event['kind']}", incident=incident_id,
-                  action=event["kind"], alertname=record["alert"], tool=record.get("tool"))
-    return incident_report.view(record)
-
-
-@bp.get("/incidents")
-def page_list():
-    """The incidents page: every incident with its status and durations."""
-    return render_template("incidents/list.html",
-                           incidents=[incident_report.view(r) for r in get_store().list_incidents()])
-
-
-@bp.get("/incidents/<incident_id>.md")
-def export_markdown(incident_id: str):
-    """The post-incident report as Markdown, for a wiki page or a ticket."""
-    text = incident_report.markdown(incident_report.view(_get(incident_id)))
-    return Response(text, mimetype="text/markdown",
-                    headers={"Content-Disposition": f'inline; filename="{incident_id}.md"'})
-
-
-@bp.get("/incidents/<incident_id>")
-def page_show(incident_id: str):
-    """One incident: its timeline, durations and the investigation report."""
-    from license_server import approvals
-    record = _get(incident_id)
-    return render_template("incidents/show.html", incident=incident_report.view(record),
-                           proposals=approvals.proposals(record), approved=approvals.approvals(record),
-                           admin=bool(session.get("admin")), seconds=incident_report.seconds,
-                           step_time=incident_report.step_time)
+        log_event("incident", f"incident {incident_id}: {event['kind']} reported by {event['by']}",
+                  incident=incident_id, action=incident_rule.REPORTED_AS.get(event["kind"], event["kind"]),
+                  alertname=record["alert"], tool=record.get("tool"))
+    # A reported fix or verification may be what the rule waited for.
+    if incident_rule.evaluate(store, record, current_app.extensions["alert_thresholds"]):
+        record = store.get_incident(incident_id)
+    return answer(store, record)
