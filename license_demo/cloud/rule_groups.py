@@ -1,0 +1,82 @@
+"""The production rules, with the stack's Grafana in their links, into the Prometheus-compatible ruler.
+
+Mimir's ruler configuration API (Grafana Cloud's Prometheus): `GET
+<prefix>/config/v1/rules/{namespace}/{group}` answers one group as YAML (404 when absent),
+`POST <prefix>/config/v1/rules/{namespace}` with one group as YAML creates or replaces it (202).
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from urllib.parse import quote
+
+import yaml
+
+from license_demo.cloud.api import Api
+from license_demo.durations import duration_seconds
+
+GENERATOR = Path(__file__).resolve().parents[2] / "prometheus" / "generate_rules.py"
+PROFILE = "production"
+NAMESPACE = "license-server"
+SCOPE = "rules:read and rules:write"
+
+
+def _generator():
+    """prometheus/generate_rules.py, which renders the rule source (a script, loaded by path)."""
+    spec = importlib.util.spec_from_file_location("generate_rules", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def production_groups(grafana_url: str, loki_datasource_uid: str) -> list[dict]:
+    """The production rule groups as the generator renders them for this stack.
+
+    The links in the alerts open `grafana_url` and its Loki datasource; the rule source in the
+    repository stays as it is (its values serve the compose stack).
+    """
+    generator = _generator()
+    source, _tests = generator.load_sources()
+    source["settings"] = {**source["settings"], "grafana_url": grafana_url,
+                          "loki_datasource_uid": loki_datasource_uid}
+    return generator.render_rules(source, PROFILE)["groups"]
+
+
+def normalized(group: dict) -> dict:
+    """A group as the ruler keeps it: durations compared as seconds, empty fields dropped."""
+    rules = []
+    for rule in group.get("rules", []):
+        entry = {k: v for k, v in rule.items() if v not in (None, "", {}, [])}
+        if "for" in entry:
+            entry["for"] = duration_seconds(str(entry["for"]))
+        rules.append(entry)
+    result = {"name": group["name"], "rules": rules}
+    if group.get("interval"):
+        result["interval"] = duration_seconds(str(group["interval"]))
+    return result
+
+
+def ruler(prometheus_url: str, auth: tuple[str, str], org_id: str) -> Api:
+    """The ruler configuration API under the stack's Prometheus prefix."""
+    return Api("Grafana Cloud Prometheus (ruler)", prometheus_url + "/config/v1/rules", "PROMETHEUS_URL",
+               "PROMETHEUS_USER and PROMETHEUS_PASSWORD", auth=auth, headers={"X-Scope-OrgID": org_id})
+
+
+def plan(api: Api, groups: list[dict], namespace: str = NAMESPACE) -> list[tuple[str, dict]]:
+    """(what, group) for every group that must be written: "create" or "update"; [] when all match."""
+    changes = []
+    for group in groups:
+        answer = api.call("GET", f"/{quote(namespace, safe='')}/{quote(group['name'], safe='')}",
+                          ok=(200, 404), scope=SCOPE)
+        if answer.status_code == 404:
+            changes.append(("create", group))
+        elif normalized(yaml.safe_load(answer.text) or {"name": group["name"]}) != normalized(group):
+            changes.append(("update", group))
+    return changes
+
+
+def write(api: Api, group: dict, namespace: str = NAMESPACE) -> None:
+    """Create or replace one group."""
+    body = yaml.safe_dump(group, sort_keys=False, allow_unicode=True, width=1000)
+    api.call("POST", f"/{quote(namespace, safe='')}", ok=(200, 201, 202), scope=SCOPE,
+             data=body.encode(), headers={"Content-Type": "application/yaml"})
