@@ -4,11 +4,13 @@ Grafana Cloud's Mimir and Grafana (cloud_peers.py)."""
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 import yaml
 
 from cloud_peers import GrafanaCloudPeer, MimirPeer
+from license_demo.clients import PrometheusClient
 from license_demo.cloud.settings import OPTIONAL, REQUIRED
 from license_demo.stack.processes import free_port, spawn, start_license_server, wait_http
 from loopback_peers import LokiPeer
@@ -61,6 +63,10 @@ def app(tmp_path_factory, loki):
 def scraping_prometheus(tmp_path_factory, app):
     """What the scraper fills: a Prometheus holding the app's series."""
     process = start_prometheus(tmp_path_factory.mktemp("prometheus"), app.extra["metrics"])
+    deadline = time.monotonic() + 20
+    while not PrometheusClient(process.url, auth=None).query("licenses_in_use"):
+        assert time.monotonic() < deadline, "Prometheus did not scrape the app within 20 s"
+        time.sleep(0.2)
     yield process
     process.stop()
 
