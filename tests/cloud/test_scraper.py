@@ -1,0 +1,63 @@
+"""The scraper Fly app: its Alloy file parses, scrapes what the server's fly.toml exposes, writes where the docs say."""
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+SCRAPER = REPO / "cloud" / "scraper"
+sys.path.insert(0, str(REPO / "tests" / "deploy"))
+from alloy_syntax import Call, Ref, parse  # noqa: E402  (the parser the compose Alloy file is checked with)
+
+
+def blocks(root, name):
+    """The top-level blocks called `name`, by label."""
+    return {block.label: block for block in root.blocks if block.name == name}
+
+
+def test_the_scraper_scrapes_the_servers_metrics_port_over_the_private_network(app):
+    server = tomllib.loads((REPO / "fly.toml").read_text())
+    scraper = tomllib.loads((SCRAPER / "fly.toml").read_text())
+    alloy = parse((SCRAPER / "config.alloy").read_text())
+    (dns,) = blocks(alloy, "discovery.dns").values()
+    (scrape,) = blocks(alloy, "prometheus.scrape").values()
+    # Every machine of the server app by its private name, on the [metrics] port and path.
+    assert dns.attributes["names"] == [Call("env", ["LICENSE_SERVER_INTERNAL_NAME"])]
+    assert scraper["env"]["LICENSE_SERVER_INTERNAL_NAME"] == f"{server['app']}.internal"
+    assert dns.attributes["type"] == "AAAA" and dns.attributes["port"] == server["metrics"]["port"]
+    assert scrape.attributes["targets"] == Ref("discovery.dns.license_server.targets")
+    assert scrape.attributes["metrics_path"] == server["metrics"]["path"]
+    # The rules and dashboards select job="license-server", as in prometheus/prometheus.yml.
+    assert scrape.attributes["job_name"] == "license-server"
+    assert scrape.attributes["forward_to"] == [Ref("prometheus.remote_write.grafana_cloud.receiver")]
+    # The scraper serves nothing publicly.
+    assert "http_service" not in scraper and "services" not in scraper
+    assert scraper["app"] != server["app"] and scraper["primary_region"] == server["primary_region"]
+    # What it scrapes answers there on the real server: the metrics port, not the public one.
+    metrics = requests.get(f"http://{app.extra['metrics']}{scrape.attributes['metrics_path']}", timeout=5)
+    assert metrics.status_code == 200 and "licenses_in_use" in metrics.text
+
+
+def test_the_scraper_writes_to_grafana_cloud_with_credentials_from_fly_secrets():
+    alloy = parse((SCRAPER / "config.alloy").read_text())
+    (write,) = blocks(alloy, "prometheus.remote_write").values()
+    (endpoint,) = write.find("endpoint")
+    (auth,) = endpoint.find("basic_auth")
+    secrets = {endpoint.attributes["url"].args[0], auth.attributes["username"].args[0],
+               auth.attributes["password"].args[0]}
+    assert secrets == {"PROMETHEUS_REMOTE_WRITE_URL", "PROMETHEUS_USER", "PROMETHEUS_PASSWORD"}
+    assert all(isinstance(v, Call) and v.name == "env" for v in
+               (endpoint.attributes["url"], auth.attributes["username"], auth.attributes["password"]))
+    # None of them is set in a file of the repository; the docs set them as secrets of the scraper app.
+    scraper = tomllib.loads((SCRAPER / "fly.toml").read_text())
+    assert not secrets & set(scraper.get("env", {}))
+    docs = (REPO / "docs" / "dashboards-and-deployment.md").read_text()
+    line = next(l for l in docs.splitlines() if "fly secrets set -a" in l and scraper["app"] in l)
+    assert all(name + "=" in docs.split(line, 1)[1][:400] or name + "=" in line for name in secrets)
+    assert "fly deploy cloud/scraper" in docs
+    # The image runs this file.
+    dockerfile = (SCRAPER / "Dockerfile").read_text()
+    assert "COPY config.alloy /etc/alloy/config.alloy" in dockerfile and '"/etc/alloy/config.alloy"' in dockerfile
