@@ -2,7 +2,7 @@
 
 Mimir's Alertmanager configuration API (Grafana Cloud's Alertmanager): `GET /api/v1/alerts`
 answers `{template_files, alertmanager_config}` as YAML (404 while none is stored), `POST
-/api/v1/alerts` stores the same shape (201). The configuration is rendered from the committed
+/api/v1/alerts` stores the same shape (201), `DELETE /api/v1/alerts` removes it (200). The configuration is rendered from the committed
 alertmanager/ sources; it holds the webhook token (and Slack or SMTP secrets when given), so
 it is sent, compared, and never printed or written to disk.
 """
@@ -57,3 +57,13 @@ def write(api: Api, wanted: dict) -> None:
     body = yaml.safe_dump(wanted, sort_keys=False, width=1000, allow_unicode=True)
     api.call("POST", "", ok=(200, 201), scope=SCOPE, data=body.encode(),
              headers={"Content-Type": "application/yaml"})
+
+
+def stored(api: Api) -> bool:
+    """Whether a configuration is stored."""
+    return api.call("GET", "", ok=(200, 404), scope=SCOPE).status_code == 200
+
+
+def delete(api: Api) -> None:
+    """Remove the stored configuration and templates."""
+    api.call("DELETE", "", ok=(200, 202), scope=SCOPE)

@@ -22,18 +22,21 @@ def run_cloud(args, out=print) -> int:
     options = setup.Options(dry_run=args.dry_run, namespace=args.namespace, folder_uid=args.folder_uid,
                             prometheus_datasource=args.prometheus_datasource, loki_datasource=args.loki_datasource)
     try:
-        outcome = setup.run(settings, values, options, out)
+        outcome = (setup.teardown(settings, options, out) if args.teardown
+                   else setup.run(settings, values, options, out))
     except CloudError as exc:
         out(f"\nerror: {exc}")
         return 1
     count = len(outcome.changes)
     if not count:
-        out("\nNothing to change: the stack already matches the repository.")
+        out("\nNothing to remove: the stack holds nothing of the demo." if args.teardown else
+            "\nNothing to change: the stack already matches the repository.")
     elif args.dry_run:
         out(f"\nDry run: {count} change{'s' if count != 1 else ''} to make; run without --dry-run to make them.")
     else:
-        out(f"\n{count} change{'s' if count != 1 else ''} made. Next: license-demo preflight --cloud"
-            + (f" --env-file {args.env_file}" if args.env_file else ""))
+        out(f"\n{count} change{'s' if count != 1 else ''} made."
+            + ("" if args.teardown else " Next: license-demo preflight --cloud"
+               + (f" --env-file {args.env_file}" if args.env_file else "")))
     return 0
 
 
@@ -51,6 +54,9 @@ def register(subparsers) -> None:
     parser.add_argument("--env-file", metavar="FILE",
                         help="KEY=value lines with the settings (keep it outside the repository)")
     parser.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    parser.add_argument("--teardown", action="store_true",
+                        help="remove the folder with the dashboards, the rule namespace and the Alertmanager "
+                             "configuration instead")
     parser.add_argument("--namespace", default=setup.rule_groups.NAMESPACE,
                         help="ruler namespace for the rule groups (default %(default)s)")
     parser.add_argument("--folder-uid", default=setup.grafana_setup.FOLDER_UID,

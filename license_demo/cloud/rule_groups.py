@@ -2,7 +2,8 @@
 
 Mimir's ruler configuration API (Grafana Cloud's Prometheus): `GET
 <prefix>/config/v1/rules/{namespace}/{group}` answers one group as YAML (404 when absent),
-`POST <prefix>/config/v1/rules/{namespace}` with one group as YAML creates or replaces it (202).
+`POST <prefix>/config/v1/rules/{namespace}` with one group as YAML creates or replaces it (202);
+`GET`/`DELETE <prefix>/config/v1/rules/{namespace}` list (404 when empty) or delete a namespace (202).
 """
 from __future__ import annotations
 
@@ -80,3 +81,13 @@ def write(api: Api, group: dict, namespace: str = NAMESPACE) -> None:
     body = yaml.safe_dump(group, sort_keys=False, allow_unicode=True, width=1000)
     api.call("POST", f"/{quote(namespace, safe='')}", ok=(200, 201, 202), scope=SCOPE,
              data=body.encode(), headers={"Content-Type": "application/yaml"})
+
+
+def namespace_exists(api: Api, namespace: str = NAMESPACE) -> bool:
+    """Whether the namespace holds any group."""
+    return api.call("GET", f"/{quote(namespace, safe='')}", ok=(200, 404), scope=SCOPE).status_code == 200
+
+
+def delete_namespace(api: Api, namespace: str = NAMESPACE) -> None:
+    """Delete every group of the namespace."""
+    api.call("DELETE", f"/{quote(namespace, safe='')}", ok=(200, 202), scope=SCOPE)

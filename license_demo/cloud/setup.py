@@ -21,9 +21,18 @@ class Options:
 
 @dataclass
 class Outcome:
-    """The changes made (or, in a dry run, to make), one line each."""
+    """The changes made (or, in a dry run, to make), one line each, printed as they happen."""
 
+    dry_run: bool
+    out: Callable[[str], None] = print
     changes: list[str] = field(default_factory=list)
+
+    def change(self, line: str, apply: Callable[[], None]) -> None:
+        """Make one change (not in a dry run) and say so."""
+        self.changes.append(line)
+        if not self.dry_run:
+            apply()
+        self.out(f"  ~ would {line}" if self.dry_run else f"  ✓ {line}")
 
 
 def run(settings: CloudSettings, values: dict, options: Options, out: Callable[[str], None] = print) -> Outcome:
@@ -31,15 +40,8 @@ def run(settings: CloudSettings, values: dict, options: Options, out: Callable[[
 
     Raises CloudError (endpoint, status, what to do) at the first failing call.
     """
-    outcome = Outcome()
-    verb = "would " if options.dry_run else ""
-
-    def change(line: str, apply: Callable[[], None]) -> None:
-        outcome.changes.append(line)
-        if not options.dry_run:
-            apply()
-        out(f"  {'~' if options.dry_run else '✓'} {verb}{line}")
-
+    outcome = Outcome(options.dry_run, out)
+    change = outcome.change
     grafana = grafana_setup.grafana(settings.grafana_url, settings.grafana_token)
     out(f"Grafana {settings.grafana_url}")
     found = grafana.call("GET", "/api/datasources").json()
@@ -70,4 +72,25 @@ def run(settings: CloudSettings, values: dict, options: Options, out: Callable[[
     if differs:
         change(f"store the Alertmanager configuration ({', '.join(differs)}; webhook "
                f"{settings.server_url}/api/alerts/webhook)", lambda: alertmanager_setup.write(alertmanager, wanted))
+    return outcome
+
+
+def teardown(settings: CloudSettings, options: Options, out: Callable[[str], None] = print) -> Outcome:
+    """Remove what `run` set up: the folder with its dashboards, the rule namespace, the Alertmanager configuration."""
+    outcome = Outcome(options.dry_run, out)
+    grafana = grafana_setup.grafana(settings.grafana_url, settings.grafana_token)
+    out(f"Grafana {settings.grafana_url}")
+    if not grafana_setup.folder_missing(grafana, options.folder_uid):
+        outcome.change(f"delete folder {options.folder_uid} and its dashboards",
+                       lambda: grafana.call("DELETE", f"/api/folders/{options.folder_uid}"))
+    out(f"Ruler {settings.prometheus_url} (namespace {options.namespace})")
+    ruler = rule_groups.ruler(settings.prometheus_url, settings.prometheus_auth, settings.prometheus_user)
+    if rule_groups.namespace_exists(ruler, options.namespace):
+        outcome.change(f"delete rule namespace {options.namespace}",
+                       lambda: rule_groups.delete_namespace(ruler, options.namespace))
+    out(f"Alertmanager {settings.alertmanager_url}")
+    alertmanager = alertmanager_setup.config_api(settings.alertmanager_config_api, settings.alertmanager_auth,
+                                                 settings.alertmanager_user)
+    if alertmanager_setup.stored(alertmanager):
+        outcome.change("delete the Alertmanager configuration", lambda: alertmanager_setup.delete(alertmanager))
     return outcome

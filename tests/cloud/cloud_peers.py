@@ -8,12 +8,12 @@ stored groups as loaded rules; instant queries are answered by a real Prometheus
 scrapes the real license server (the scraper's part); the Alertmanager configuration API `GET
 /api/v1/alerts` (YAML `{template_files, alertmanager_config}`, 404 when none) and `POST
 /api/v1/alerts` (201, refused with 400 as Mimir refuses: empty, `*_file` settings, template
-names with a path). The stored configuration runs in a real Alertmanager 0.25 (only its
+names with a path), `DELETE /api/v1/alerts` (200). The stored configuration runs in a real Alertmanager 0.25 (only its
 group_wait shortened, so the probe arrives in seconds), which serves `/alertmanager/api/v2/...`.
 
 Grafana (https://grafana.com/docs/grafana/latest/developers/http_api/): bearer token on /api
 except `/api/health`; `GET /api/datasources`, `GET /api/datasources/uid/{uid}/health`, `GET
-/api/folders/{uid}` (404), `POST /api/folders` (409 when the uid exists), `GET
+/api/folders/{uid}` (404), `POST /api/folders` (409 when the uid exists), `DELETE /api/folders/{uid}` (its dashboards with it), `GET
 /api/dashboards/uid/{uid}` (`{dashboard, meta.folderUid}`, 404), `POST /api/dashboards/db`
 (sets id and version; 412 `version-mismatch` for an existing uid without overwrite).
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import requests
@@ -45,6 +46,8 @@ class RecordingPeer(Peer):
     def __init__(self):
         self.calls: list[dict] = []
         super().__init__()
+        # The base peer answers GET and POST; these APIs also delete.
+        self.server.RequestHandlerClass.do_DELETE = lambda handler: handler._serve("DELETE")
 
     def handle(self, method, path, params, headers, body):
         """Record, then answer."""
@@ -52,6 +55,10 @@ class RecordingPeer(Peer):
             self.calls.append({"method": method, "path": path, "params": params, "body": body,
                                "content_type": headers.get("Content-Type", "")})
         return self.answer(method, path, params, headers, body)
+
+    def close(self) -> None:
+        """Stop serving in the background (the server notices within half a second; no test waits for it)."""
+        threading.Thread(target=Peer.close, args=(self,), daemon=True).start()
 
     def writes(self) -> list[dict]:
         """The calls that change something."""
@@ -84,8 +91,10 @@ class MimirPeer(RecordingPeer):
         if path == "/api/v1/alerts":
             return self.alertmanager_configuration(method, body)
         if path.startswith("/alertmanager/api/v2/"):
-            if self.alertmanager is None:
+            if self.alertmanager_config is None:
                 return 404, "the Alertmanager is not configured"
+            if self.alertmanager is None:
+                self.start_alertmanager(self.alertmanager_config)
             upstream = requests.request(method, self.alertmanager.url + path[len("/alertmanager"):], params=params,
                                         data=body, headers={"Content-Type": "application/json"}, timeout=10)
             return upstream.status_code, upstream.content
@@ -94,6 +103,13 @@ class MimirPeer(RecordingPeer):
     def ruler(self, method, parts, headers, body):
         """The ruler configuration API: one group per namespace and name."""
         namespace = requests.utils.unquote(parts[0])
+        if len(parts) == 1 and method in ("GET", "DELETE"):
+            if not self.groups.get(namespace):
+                return 404, "no rule groups found"
+            if method == "DELETE":
+                del self.groups[namespace]
+                return 202, {"status": "success", "data": None, "errorType": "", "error": ""}
+            return 200, yaml.safe_dump({namespace: list(self.groups[namespace].values())}, sort_keys=False)
         if method == "GET" and len(parts) == 2:
             group = self.groups.get(namespace, {}).get(requests.utils.unquote(parts[1]))
             return (200, yaml.safe_dump(group, sort_keys=False)) if group else (404, "group does not exist")
@@ -124,6 +140,12 @@ class MimirPeer(RecordingPeer):
             if self.alertmanager_config is None:
                 return 404, "alertmanager storage object not found"
             return 200, yaml.safe_dump(self.alertmanager_config, sort_keys=False)
+        if method == "DELETE":
+            self.alertmanager_config = None
+            if self.alertmanager is not None:
+                self.alertmanager.stop()
+                self.alertmanager = None
+            return 200, b""
         stored = yaml.safe_load(body) or {}
         text = stored.get("alertmanager_config") or ""
         if not text:
@@ -134,13 +156,14 @@ class MimirPeer(RecordingPeer):
         if any("/" in name for name in stored.get("template_files") or {}):
             return 400, "error validating Alertmanager config: invalid template name"
         self.alertmanager_config = stored
-        self.start_alertmanager(stored)
+        if self.alertmanager is not None:
+            # The new configuration runs from the next call to the Alertmanager's API on.
+            self.alertmanager.stop()
+            self.alertmanager = None
         return 201, b""
 
     def start_alertmanager(self, stored: dict) -> None:
         """Run the stored configuration in a real Alertmanager (group_wait shortened to 1 s)."""
-        if self.alertmanager is not None:
-            self.alertmanager.stop()
         folder = self.work_dir / "alertmanager"
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in (stored.get("template_files") or {}).items():
@@ -160,7 +183,7 @@ class MimirPeer(RecordingPeer):
         """Stop serving and the Alertmanager."""
         if self.alertmanager is not None:
             self.alertmanager.stop()
-        super().close()
+        RecordingPeer.close(self)
 
 
 class GrafanaCloudPeer(RecordingPeer):
@@ -210,6 +233,10 @@ class GrafanaCloudPeer(RecordingPeer):
             self.folders[request["uid"]] = {"id": len(self.folders) + 1, "uid": request["uid"],
                                             "title": request["title"], "version": 1}
             return 200, self.folders[request["uid"]]
+        if method == "DELETE" and len(rest) == 1 and rest[0] in self.folders:
+            folder = self.folders.pop(rest[0])
+            self.dashboards = {uid: d for uid, d in self.dashboards.items() if d["meta"]["folderUid"] != rest[0]}
+            return 200, {"message": "Folder deleted", "id": folder["id"], "title": folder["title"]}
         return 405, {"message": "Method not allowed"}
 
     def save(self, request: dict):

@@ -149,3 +149,18 @@ def test_missing_settings_are_named(capsys, settings_file):
     code, text = run_cloud(capsys, "--env-file", settings_file(GRAFANA_URL="", PROMETHEUS_USER=""))
     assert code == 2
     assert "PROMETHEUS_USER: the stack's Prometheus instance id" in text and "GRAFANA_URL: the stack's Grafana" in text
+
+
+def test_teardown_removes_what_the_setup_made_and_then_finds_nothing(capsys, settings_file, mimir, grafana):
+    env_file = settings_file()
+    assert run_cloud(capsys, "--env-file", env_file)[0] == 0
+    code, text = run_cloud(capsys, "--env-file", env_file, "--teardown", "--dry-run")
+    assert code == 0 and "Dry run: 3 changes to make" in text, text
+    assert grafana.folders and mimir.groups and mimir.alertmanager_config
+    code, text = run_cloud(capsys, "--env-file", env_file, "--teardown")
+    assert code == 0 and "3 changes made." in text, text
+    assert "delete folder license-server and its dashboards" in text and "delete rule namespace license-server" in text
+    assert grafana.folders == {} and grafana.dashboards == {} and mimir.groups == {}
+    assert mimir.alertmanager_config is None
+    code, text = run_cloud(capsys, "--env-file", env_file, "--teardown")
+    assert code == 0 and "Nothing to remove: the stack holds nothing of the demo." in text, text

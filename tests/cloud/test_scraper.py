@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 import requests
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SCRAPER = REPO / "cloud" / "scraper"
@@ -30,8 +31,10 @@ def test_the_scraper_scrapes_the_servers_metrics_port_over_the_private_network(a
     assert dns.attributes["type"] == "AAAA" and dns.attributes["port"] == server["metrics"]["port"]
     assert scrape.attributes["targets"] == Ref("discovery.dns.license_server.targets")
     assert scrape.attributes["metrics_path"] == server["metrics"]["path"]
-    # The rules and dashboards select job="license-server", as in prometheus/prometheus.yml.
-    assert scrape.attributes["job_name"] == "license-server"
+    # The rules and dashboards select the job prometheus/prometheus.yml scrapes the server as.
+    jobs = yaml.safe_load((REPO / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    (server_job,) = [job["job_name"] for job in jobs if job["job_name"] not in ("prometheus", "alertmanager")]
+    assert scrape.attributes["job_name"] == server_job == "license-server"
     assert scrape.attributes["forward_to"] == [Ref("prometheus.remote_write.grafana_cloud.receiver")]
     # The scraper serves nothing publicly.
     assert "http_service" not in scraper and "services" not in scraper
