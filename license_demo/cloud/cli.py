@@ -5,20 +5,16 @@ import argparse
 
 from license_demo.cloud import setup
 from license_demo.cloud.api import CloudError
-from license_demo.cloud.settings import REQUIRED, SettingsError, load
+from license_demo.cloud.settings import REQUIRED, with_settings
 
 SETTINGS_HELP = "\n".join(f"  {name:<20} {what}" for name, what in REQUIRED.items()) + """
   optional: ADMIN_TOKEN, ALERTMANAGER_USER / ALERTMANAGER_PASSWORD (default the PROMETHEUS_ ones),
   LOKI_URL / LOKI_USER / LOKI_PASSWORD (picks the Loki datasource), SLACK_WEBHOOK_URL, SMTP_*"""
 
 
-def run_cloud(args, out=print) -> int:
-    """Set up the stack; exit 1 on a failed call, 2 on missing settings."""
-    try:
-        settings, values = load(args.env_file)
-    except SettingsError as exc:
-        out(f"error: {exc}")
-        return 2
+@with_settings
+def run_cloud(args, settings, values, out=print) -> int:
+    """Set up (or tear down) the stack; exit 1 on a failed call, 2 on missing settings."""
     options = setup.Options(dry_run=args.dry_run, namespace=args.namespace, folder_uid=args.folder_uid,
                             prometheus_datasource=args.prometheus_datasource, loki_datasource=args.loki_datasource)
     try:

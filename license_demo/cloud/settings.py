@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from dotenv import dotenv_values
 
@@ -134,3 +135,16 @@ def load(env_file: str | Path | None = None, environ: dict | None = None) -> tup
         alertmanager_password=values.get("ALERTMANAGER_PASSWORD") or values["PROMETHEUS_PASSWORD"],
         grafana_token=values["GRAFANA_TOKEN"], loki_password=values.get("LOKI_PASSWORD", ""))
     return settings, values
+
+
+def with_settings(command: Callable) -> Callable:
+    """A subcommand `command(args, settings, values, out)` run with the settings of `args.env_file`;
+    without them it prints what is missing and exits 2."""
+    def run(args, out=print) -> int:
+        try:
+            settings, values = load(args.env_file)
+        except SettingsError as exc:
+            out(f"error: {exc}")
+            return 2
+        return command(args, settings, values, out)
+    return run

@@ -5,19 +5,14 @@ import os
 from pathlib import Path
 
 from license_demo import cli_args
-from license_demo.preflight import Targets, run
+from license_demo.cloud.settings import with_settings
+from license_demo.preflight import Targets, cloud_checks, run
 from license_demo.preflight.targets import STORY_TOOLS_FILE
 
 
-def run_cloud_preflight(args, out=print) -> int:
+@with_settings
+def run_cloud_preflight(args, settings, _values, out=print) -> int:
     """The checks of the Fly.io and Grafana Cloud stage; exit 1 when any is ✗, 2 on missing settings."""
-    from license_demo.cloud.settings import SettingsError, load
-    from license_demo.preflight import cloud_checks
-    try:
-        settings, _values = load(args.env_file)
-    except SettingsError as exc:
-        out(f"error: {exc}")
-        return 2
     targets = Targets(server=settings.server_url, admin_token=settings.admin_token or args.admin_token,
                       grafana=settings.grafana_url, grafana_token=settings.grafana_token,
                       tools_file=Path(args.tools_file), reset=args.reset, stress_test=not args.no_stress_test,

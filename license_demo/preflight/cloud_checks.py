@@ -20,10 +20,10 @@ import yaml
 from license_demo.cloud.grafana_setup import FOLDER_UID, VARIABLES, generated_dashboards
 from license_demo.cloud.settings import CloudSettings
 from license_demo.durations import duration_seconds
-from license_demo.preflight import _guarded, clock_checks, grafana_checks, server_checks, stress_check
+from license_demo.preflight import _guarded, clock_checks, grafana_checks, server_checks, stress_check, tabs
 from license_demo.preflight.checklist import Report
 from license_demo.preflight.notification_checks import PROBE_ALERT, WEBHOOK_PATH, _arrived, _iso
-from license_demo.preflight.prometheus_checks import SERVER_JOB, expected_alerts
+from license_demo.preflight.prometheus_checks import SERVER_JOB, judge_rules
 from license_demo.preflight.targets import Targets, get, short_error
 
 # The scraper scrapes every 15 s; two missed scrapes and the ingestion delay make a series stale.
@@ -93,16 +93,8 @@ def check_rules(settings: CloudSettings, report: Report) -> None:
     """Every alert of the rule source is loaded in the ruler and evaluates."""
     answer = get(settings.prometheus_url + "/api/v1/rules", params={"type": "alert"}, auth=settings.prometheus_auth)
     answer.raise_for_status()
-    rules = [rule for group in answer.json()["data"]["groups"] for rule in group.get("rules", [])]
-    missing = sorted(expected_alerts() - {rule["name"] for rule in rules})
-    broken = sorted({rule["name"] for rule in rules if rule.get("health") == "err"})
-    if missing:
-        report.fail("cloud.rules", f"alerts not loaded: {', '.join(missing)}", SETUP_FIX)
-    elif broken:
-        report.fail("cloud.rules", f"alerts failing to evaluate: {', '.join(broken)}",
-                    f"see their errors in {settings.grafana_url}/alerting/list")
-    else:
-        report.ok("cloud.rules", f"all {len(expected_alerts())} alerts of the rule set loaded")
+    judge_rules(report, "cloud.rules", answer.json()["data"]["groups"], SETUP_FIX,
+                f"{settings.grafana_url}/alerting/list")
 
 
 def check_quiet(settings: CloudSettings, report: Report) -> None:
@@ -262,30 +254,12 @@ def check_grafana(settings: CloudSettings, targets: Targets, report: Report) -> 
     return True
 
 
-def tabs(settings: CloudSettings) -> list[tuple[str, str]]:
+def cloud_tabs(settings: CloudSettings) -> list[tuple[str, str]]:
     """(name, URL) of every page the guide shows on the cloud stage."""
     app, grafana = settings.server_url, settings.grafana_url
     pages = [("dashboard", f"{app}/dashboard"), ("config", f"{app}/config"), ("incidents", f"{app}/incidents")]
     pages += [(board["title"], f"{grafana}/d/{uid}") for uid, board in generated_dashboards().items()]
     return pages + [("Grafana Explore (Loki)", f"{grafana}/explore"), ("Grafana alert rules", f"{grafana}/alerting/list")]
-
-
-def check_tabs(settings: CloudSettings, report: Report) -> list[str]:
-    """Each tab answers (Grafana's pages through its login page); the URLs in the order to open them."""
-    report.section("Tabs to open")
-    opened = []
-    for name, url in tabs(settings):
-        try:
-            status = get(url).status_code
-        except requests.RequestException as exc:
-            status = short_error(exc)
-        if status == 200:
-            report.ok(f"tab.{name}", f"{name:<30} {url}")
-            opened.append(url)
-        else:
-            report.fail(f"tab.{name}", f"{name:<30} {url} answered {status}",
-                        "the page must load before the audience sees it")
-    return opened
 
 
 def run(settings: CloudSettings, targets: Targets, out: Callable[[str], None] = print) -> Report:
@@ -310,7 +284,7 @@ def run(settings: CloudSettings, targets: Targets, out: Callable[[str], None] = 
     clock_checks.run(targets, report, {"server": server_ok, "grafana": grafana_ok})
     if server_ok:
         stress_check.check(targets, report)
-    urls = check_tabs(settings, report)
+    urls = tabs.check(report, cloud_tabs(settings))
     failures = report.failures()
     out(f"\n{len(failures)} problem{'s' if len(failures) != 1 else ''} to fix before the demo."
         if failures else f"\nReady: all checks passed. Open the {len(urls)} tabs above.")
