@@ -1,6 +1,7 @@
 """The scraper Fly app: its Alloy file parses, scrapes what the server's fly.toml exposes, writes where the docs say."""
 from __future__ import annotations
 
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -23,8 +24,11 @@ def test_the_scraper_scrapes_the_servers_metrics_port_over_the_private_network(a
     server = tomllib.loads((REPO / "fly.toml").read_text())
     scraper = tomllib.loads((SCRAPER / "fly.toml").read_text())
     alloy = parse((SCRAPER / "config.alloy").read_text())
-    (dns,) = blocks(alloy, "discovery.dns").values()
-    (scrape,) = blocks(alloy, "prometheus.scrape").values()
+    # One component of each kind, under the labels the references below name.
+    assert [(b.name, b.label) for b in alloy.blocks] == [
+        ("discovery.dns", "license_server"), ("prometheus.scrape", "license_server"),
+        ("prometheus.remote_write", "grafana_cloud")]
+    dns, scrape = blocks(alloy, "discovery.dns")["license_server"], blocks(alloy, "prometheus.scrape")["license_server"]
     # Every machine of the server app by its private name, on the [metrics] port and path.
     assert dns.attributes["names"] == [Call("env", ["LICENSE_SERVER_INTERNAL_NAME"])]
     assert scraper["env"]["LICENSE_SERVER_INTERNAL_NAME"] == f"{server['app']}.internal"
@@ -61,6 +65,9 @@ def test_the_scraper_writes_to_grafana_cloud_with_credentials_from_fly_secrets()
     line = next(l for l in docs.splitlines() if "fly secrets set -a" in l and scraper["app"] in l)
     assert all(name + "=" in docs.split(line, 1)[1][:400] or name + "=" in line for name in secrets)
     assert "fly deploy cloud/scraper" in docs
-    # The image runs this file.
+    # The image runs this file, on the Alloy release compose runs (fly deploy builds in cloud/scraper).
     dockerfile = (SCRAPER / "Dockerfile").read_text()
     assert "COPY config.alloy /etc/alloy/config.alloy" in dockerfile and '"/etc/alloy/config.alloy"' in dockerfile
+    assert all((SCRAPER / source).is_file() for source in re.findall(r"^COPY (\S+) \S+$", dockerfile, re.M))
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    assert re.search(rf"^FROM {re.escape(compose['services']['alloy']['image'])}$", dockerfile, re.M)
