@@ -12,10 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from license_demo.cloud.api import Api
+from license_demo.cloud.api import Api, CloudError, endpoint
 from license_demo.stack.detection_config import render_cloud_alertmanager
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "alertmanager" / "templates"
+WEBHOOK_PATH = "/api/alerts/webhook"
 SCOPE = "alerts:read and alerts:write"
 
 
@@ -37,13 +38,35 @@ def config_api(url: str, auth: tuple[str, str], org_id: str) -> Api:
                auth=auth, headers={"X-Scope-OrgID": org_id})
 
 
-def differences(api: Api, wanted: dict) -> list[str]:
-    """What differs between the stored configuration and `wanted` (top-level keys and template names)."""
+def foreign_receivers(config: dict) -> list[str]:
+    """Receivers of a configuration that is not the demo's and that would notify someone.
+
+    The demo's configuration notifies the license server's webhook; an empty fallback
+    configuration notifies nobody. Anything else would be lost by replacing it.
+    """
+    receivers = config.get("receivers") or []
+    hooks = [hook.get("url", "") for r in receivers for hook in r.get("webhook_configs") or []]
+    if any(url.endswith(WEBHOOK_PATH) for url in hooks):
+        return []
+    return [r.get("name", "?") for r in receivers
+            if any(value for key, value in r.items() if key.endswith("_configs"))]
+
+
+def differences(api: Api, wanted: dict, replace: bool = False) -> list[str]:
+    """What differs between the stored configuration and `wanted` (top-level keys and template names).
+
+    CloudError when another configuration with live receivers is stored, unless `replace`.
+    """
     answer = api.call("GET", "", ok=(200, 404), scope=SCOPE)
     if answer.status_code == 404:
         return ["no configuration stored yet"]
     stored = yaml.safe_load(answer.text) or {}
     have = yaml.safe_load(stored.get("alertmanager_config") or "") or {}
+    others = foreign_receivers(have)
+    if others and not replace:
+        raise CloudError(f"GET {endpoint(api.base)}: the stack's Alertmanager holds another configuration "
+                         f"(receivers {', '.join(others)}), which this would replace; use a stack of its own "
+                         "for the demo, or pass --replace-alertmanager to replace it")
     want = yaml.safe_load(wanted["alertmanager_config"])
     changed = [f"`{key}`" for key in sorted(set(have) | set(want)) if have.get(key) != want.get(key)]
     templates = stored.get("template_files") or {}

@@ -164,3 +164,27 @@ def test_teardown_removes_what_the_setup_made_and_then_finds_nothing(capsys, set
     assert mimir.alertmanager_config is None
     code, text = run_cloud(capsys, "--env-file", env_file, "--teardown")
     assert code == 0 and "Nothing to remove: the stack holds nothing of the demo." in text, text
+
+
+def test_another_alertmanager_configuration_is_kept_unless_replacing_is_asked_for(capsys, settings_file, mimir,
+                                                                                    grafana):
+    theirs = {"template_files": {}, "alertmanager_config": yaml.safe_dump({
+        "route": {"receiver": "oncall"},
+        "receivers": [{"name": "oncall", "pagerduty_configs": [{"routing_key": "abc"}]}, {"name": "empty"}]})}
+    mimir.alertmanager_config = theirs
+    code, text = run_cloud(capsys, "--env-file", settings_file())
+    assert code == 1
+    assert "the stack's Alertmanager holds another configuration (receivers oncall)" in text
+    assert "--replace-alertmanager" in text and mimir.alertmanager_config is theirs
+    # Refused while comparing: nothing was written anywhere.
+    assert mimir.writes() == [] and grafana.writes() == []
+    code, text = run_cloud(capsys, "--env-file", settings_file(), "--replace-alertmanager")
+    assert code == 0 and "store the Alertmanager configuration" in text, text
+    assert "license-server" in mimir.alertmanager_config["alertmanager_config"]
+
+
+def test_an_empty_fallback_configuration_is_replaced_without_asking(capsys, settings_file, mimir):
+    mimir.alertmanager_config = {"alertmanager_config": "route:\n  receiver: empty-receiver\n"
+                                                        "receivers:\n- name: empty-receiver\n"}
+    code, text = run_cloud(capsys, "--env-file", settings_file())
+    assert code == 0 and "store the Alertmanager configuration" in text, text
