@@ -26,6 +26,11 @@ REQUIRED = {
     "GRAFANA_URL": "the stack's Grafana, https://STACK.grafana.net",
     "GRAFANA_TOKEN": "a Grafana service account token with the Editor role",
 }
+# Read when set: the app's admin token, separate Alertmanager credentials, Loki, and the Slack and
+# email settings the Alertmanager configuration takes (as everywhere else).
+OPTIONAL = ("ADMIN_TOKEN", "ALERTMANAGER_USER", "ALERTMANAGER_PASSWORD", "LOKI_URL", "LOKI_USER",
+            "LOKI_PASSWORD", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_FILE", "SMTP_SMARTHOST", "SMTP_TO",
+            "SMTP_FROM", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_PASSWORD_FILE", "SMTP_REQUIRE_TLS")
 # Mimir serves the Alertmanager API under this prefix and its configuration API at the root.
 ALERTMANAGER_PREFIX = "/alertmanager"
 
@@ -96,11 +101,6 @@ def read_values(env_file: str | Path | None, environ: dict | None = None) -> dic
     env = os.environ if environ is None else environ
     values.update({k: env[k] for k in env if k in REQUIRED or k in OPTIONAL})
     return {k: v.strip() for k, v in values.items()}
-
-
-OPTIONAL = ("ADMIN_TOKEN", "ALERTMANAGER_USER", "ALERTMANAGER_PASSWORD", "LOKI_URL", "LOKI_USER",
-            "LOKI_PASSWORD", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_FILE", "SMTP_SMARTHOST", "SMTP_TO",
-            "SMTP_FROM", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_PASSWORD_FILE", "SMTP_REQUIRE_TLS")
 
 
 def _url(values: dict, name: str) -> str:

@@ -17,11 +17,12 @@ from typing import Callable
 import requests
 import yaml
 
-from license_demo.cloud.grafana_setup import FOLDER_UID, VARIABLES, generated_dashboards
 from license_demo.cloud.settings import CloudSettings
 from license_demo.durations import duration_seconds
-from license_demo.preflight import _guarded, clock_checks, grafana_checks, server_checks, stress_check, tabs
+from license_demo.preflight import (_guarded, clock_checks, cloud_grafana_checks, server_checks, stress_check,
+                                    tabs)
 from license_demo.preflight.checklist import Report
+from license_demo.preflight.cloud_grafana_checks import SETUP_FIX
 from license_demo.preflight.notification_checks import PROBE_ALERT, WEBHOOK_PATH, _arrived, _iso
 from license_demo.preflight.prometheus_checks import SERVER_JOB, judge_rules
 from license_demo.preflight.targets import Targets, get, short_error
@@ -34,7 +35,6 @@ NOTIFICATION_SLACK = 15.0
 SCRAPER_FIX = ("deploy the scraper: `fly secrets set -a <scraper app> PROMETHEUS_REMOTE_WRITE_URL=... "
                "PROMETHEUS_USER=... PROMETHEUS_PASSWORD=...` then `fly deploy cloud/scraper`; "
                "`fly logs -a <scraper app>` shows its scrape and write errors")
-SETUP_FIX = "run `license-demo cloud` (it loads the rules, the Alertmanager configuration and the dashboards)"
 
 
 def _refused(report: Report, key: str, what: str, answer: requests.Response, fix: str) -> bool:
@@ -208,60 +208,6 @@ def check_loki(settings: CloudSettings, report: Report) -> None:
     report.ok("cloud.loki", f"{lines} recent lines of the app with the dashboards' labels (events: {', '.join(events)})")
 
 
-def _datasource_uids(dashboard: dict) -> list[str]:
-    """The uids the dashboard's datasource variables hold."""
-    return [v.get("current", {}).get("value", "") for v in dashboard.get("templating", {}).get("list", [])
-            if v.get("type") == "datasource" and v.get("name") in VARIABLES.values()]
-
-
-def check_grafana(settings: CloudSettings, targets: Targets, report: Report) -> bool:
-    """Grafana answers, the token works, each dashboard exists and its datasources pass their health check."""
-    if not grafana_checks.check_health(targets, report):
-        return False
-    headers = {"Authorization": f"Bearer {settings.grafana_token}"}
-    folder = get(f"{settings.grafana_url}/api/folders/{FOLDER_UID}", headers=headers)
-    if folder.status_code in (401, 403):
-        report.fail("cloud.grafana", f"Grafana refused GRAFANA_TOKEN (HTTP {folder.status_code})",
-                    "create a service account token (Administration → Service accounts, Editor role) "
-                    "and set GRAFANA_TOKEN")
-        return True
-    if folder.status_code != 200:
-        report.fail("cloud.grafana", f"folder {FOLDER_UID} not found (HTTP {folder.status_code})", SETUP_FIX)
-    else:
-        report.ok("cloud.grafana", f"token accepted, folder {folder.json().get('title', FOLDER_UID)}")
-    health: dict[str, str] = {}
-    for uid in generated_dashboards():
-        key = f"cloud.dashboard.{uid}"
-        answer = get(f"{settings.grafana_url}/api/dashboards/uid/{uid}", headers=headers)
-        if answer.status_code != 200:
-            report.fail(key, f"dashboard {uid} not found (HTTP {answer.status_code})", SETUP_FIX)
-            continue
-        uids = _datasource_uids(answer.json().get("dashboard", {}))
-        for ds in uids:
-            if ds not in health:
-                check = get(f"{settings.grafana_url}/api/datasources/uid/{ds}/health", headers=headers)
-                body = check.json() if check.headers.get("Content-Type", "").startswith("application/json") else {}
-                ok = check.status_code == 200 and str(body.get("status", "")).upper() == "OK"
-                health[ds] = "" if ok else (body.get("message") or f"HTTP {check.status_code}")
-        failing = {ds: health[ds] for ds in uids if health[ds]}
-        if failing:
-            ds, why = next(iter(failing.items()))
-            report.fail(key, f"dashboard {uid}: datasource {ds} fails its health check ({why[:160]})",
-                        f"open {settings.grafana_url}/connections/datasources/edit/{ds} and fix it, or run "
-                        "`license-demo cloud --prometheus-datasource UID --loki-datasource UID` with working ones")
-        else:
-            report.ok(key, f"dashboard {uid}: datasources {', '.join(uids)} answer")
-    return True
-
-
-def cloud_tabs(settings: CloudSettings) -> list[tuple[str, str]]:
-    """(name, URL) of every page the guide shows on the cloud stage."""
-    app, grafana = settings.server_url, settings.grafana_url
-    pages = [("dashboard", f"{app}/dashboard"), ("config", f"{app}/config"), ("incidents", f"{app}/incidents")]
-    pages += [(board["title"], f"{grafana}/d/{uid}") for uid, board in generated_dashboards().items()]
-    return pages + [("Grafana Explore (Loki)", f"{grafana}/explore"), ("Grafana alert rules", f"{grafana}/alerting/list")]
-
-
 def run(settings: CloudSettings, targets: Targets, out: Callable[[str], None] = print) -> Report:
     """Every check of the cloud stage, in the order the guide prepares the demo."""
     report = Report(out=out)
@@ -280,11 +226,11 @@ def run(settings: CloudSettings, targets: Targets, out: Callable[[str], None] = 
     report.section(f"Grafana Cloud Loki {settings.loki_url}")
     _guarded(report, "cloud.loki", settings.loki_url, lambda: check_loki(settings, report))
     report.section(f"Grafana {settings.grafana_url}")
-    grafana_ok = _guarded(report, "grafana", settings.grafana_url, lambda: check_grafana(settings, targets, report))
+    grafana_ok = _guarded(report, "grafana", settings.grafana_url, lambda: cloud_grafana_checks.run(settings, targets, report))
     clock_checks.run(targets, report, {"server": server_ok, "grafana": grafana_ok})
     if server_ok:
         stress_check.check(targets, report)
-    urls = tabs.check(report, cloud_tabs(settings))
+    urls = tabs.check(report, cloud_grafana_checks.tabs(settings))
     failures = report.failures()
     out(f"\n{len(failures)} problem{'s' if len(failures) != 1 else ''} to fix before the demo."
         if failures else f"\nReady: all checks passed. Open the {len(urls)} tabs above.")

@@ -49,7 +49,7 @@ def test_the_set_up_stage_passes_every_check(capsys, set_up, grafana):
     for key in ("server.answers", "server.admin_token", "cloud.prometheus", "cloud.scrape", "cloud.rules",
                 "cloud.firing", "cloud.alertmanager", "cloud.notification", "cloud.loki", "grafana.health",
                 "cloud.grafana", "cloud.dashboard.license-business-metrics", "clock.server", "clock.grafana",
-                f"tab.License Business Metrics"):
+                "tab.License Business Metrics"):
         assert lines[key] == PASS, text
     assert "went through Grafana Cloud's Alertmanager to the app's webhook" in text
     assert "datasources grafanacloud-prom, grafanacloud-logs answer" in text
