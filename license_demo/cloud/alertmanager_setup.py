@@ -2,9 +2,10 @@
 
 Mimir's Alertmanager configuration API (Grafana Cloud's Alertmanager): `GET /api/v1/alerts`
 answers `{template_files, alertmanager_config}` as YAML (404 while none is stored), `POST
-/api/v1/alerts` stores the same shape (201), `DELETE /api/v1/alerts` removes it (200). The configuration is rendered from the committed
-alertmanager/ sources; it holds the webhook token (and Slack or SMTP secrets when given), so
-it is sent, compared, and never printed or written to disk.
+/api/v1/alerts` stores the same shape (201), `DELETE /api/v1/alerts` removes it (200). The
+configuration is rendered from the committed alertmanager/ sources; it holds the webhook token
+(and Slack or SMTP secrets when given), so it is sent, compared, and never printed or written
+to disk.
 """
 from __future__ import annotations
 

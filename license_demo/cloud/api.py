@@ -54,7 +54,8 @@ class Api:
             return (f"{self.name} refused the credentials: check {self.token_setting}"
                     + (f" (it needs {scope})" if scope else ""))
         if status == 404:
-            return f"{self.name} has no such endpoint: check that {self.url_setting} is the URL the stack's details page shows"
+            return (f"{self.name} has no such endpoint: check that {self.url_setting} is the URL the stack's "
+                    "details page shows")
         if status == 429 or status >= 500:
             return f"{self.name} is busy or failing: wait a minute and run again"
         return f"{self.name} refused the request: its answer above says why"

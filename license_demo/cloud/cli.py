@@ -61,7 +61,8 @@ def register(subparsers) -> None:
     parser.add_argument("--prometheus-datasource", metavar="UID",
                         help="the Prometheus datasource the dashboards use (default: the one serving PROMETHEUS_URL)")
     parser.add_argument("--loki-datasource", metavar="UID",
-                        help="the Loki datasource the dashboards and alert links use (default: the one serving LOKI_URL)")
+                        help="the Loki datasource the dashboards and alert links use (default: the one "
+                             "serving LOKI_URL)")
     parser.add_argument("--replace-alertmanager", action="store_true",
                         help="replace an Alertmanager configuration that is not the demo's (by default "
                              "license-demo cloud refuses to, naming its receivers)")

@@ -69,7 +69,8 @@ def run(settings: CloudSettings, values: dict, options: Options, out: Callable[[
         wanted = grafana_setup.for_stack(dashboard, datasources)
         what = grafana_setup.dashboard_change(grafana, wanted, options.folder_uid)
         if what:
-            change(f"{what} dashboard {uid}", lambda w=wanted: grafana_setup.save_dashboard(grafana, w, options.folder_uid))
+            change(f"{what} dashboard {uid}",
+                   lambda w=wanted: grafana_setup.save_dashboard(grafana, w, options.folder_uid))
 
     ruler = rule_groups.ruler(settings.prometheus_url, settings.prometheus_auth, settings.prometheus_user)
     groups = rule_groups.production_groups(settings.grafana_url, datasources["loki"].uid)

@@ -132,7 +132,8 @@ def check_alertmanager(settings: CloudSettings, report: Report) -> dict | None:
     webhook = settings.server_url + WEBHOOK_PATH
     urls = {hook.get("url") for receiver in config.get("receivers", []) for hook in receiver.get("webhook_configs", [])}
     if webhook not in urls:
-        report.fail("cloud.alertmanager", f"the stored configuration notifies {', '.join(sorted(urls)) or 'no webhook'}, "
+        report.fail("cloud.alertmanager", "the stored configuration notifies "
+                                          f"{', '.join(sorted(urls)) or 'no webhook'}, "
                                           f"not {webhook}", SETUP_FIX)
         return None
     report.ok("cloud.alertmanager", f"{what}: configuration stored, notifying {webhook}")
@@ -205,7 +206,8 @@ def check_loki(settings: CloudSettings, report: Report) -> None:
                     "(a token with logs:write) on the app")
         return
     events = sorted({s["stream"]["event"] for s in labelled})
-    report.ok("cloud.loki", f"{lines} recent lines of the app with the dashboards' labels (events: {', '.join(events)})")
+    report.ok("cloud.loki", f"{lines} recent lines of the app with the dashboards' labels "
+                            f"(events: {', '.join(events)})")
 
 
 def run(settings: CloudSettings, targets: Targets, out: Callable[[str], None] = print) -> Report:
@@ -217,7 +219,10 @@ def run(settings: CloudSettings, targets: Targets, out: Callable[[str], None] = 
         for check in (check_scrape, check_rules, check_quiet):
             _guarded(report, "cloud.prometheus", settings.prometheus_url, lambda c=check: c(settings, report))
     report.section(f"Grafana Cloud Alertmanager {settings.alertmanager_url}")
-    config = check_alertmanager(settings, report)
+    found: dict = {}
+    _guarded(report, "cloud.alertmanager", settings.alertmanager_url,
+             lambda: found.update(config=check_alertmanager(settings, report)))
+    config = found.get("config")
     if config is not None:
         _guarded(report, "cloud.alertmanager", settings.alertmanager_url,
                  lambda: check_notification(settings, targets, report, config, server_ok))
@@ -226,7 +231,8 @@ def run(settings: CloudSettings, targets: Targets, out: Callable[[str], None] = 
     report.section(f"Grafana Cloud Loki {settings.loki_url}")
     _guarded(report, "cloud.loki", settings.loki_url, lambda: check_loki(settings, report))
     report.section(f"Grafana {settings.grafana_url}")
-    grafana_ok = _guarded(report, "grafana", settings.grafana_url, lambda: cloud_grafana_checks.run(settings, targets, report))
+    grafana_ok = _guarded(report, "grafana", settings.grafana_url,
+                          lambda: cloud_grafana_checks.run(settings, targets, report))
     clock_checks.run(targets, report, {"server": server_ok, "grafana": grafana_ok})
     if server_ok:
         stress_check.check(targets, report)

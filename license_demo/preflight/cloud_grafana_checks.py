@@ -62,4 +62,5 @@ def tabs(settings: CloudSettings) -> list[tuple[str, str]]:
     app, grafana = settings.server_url, settings.grafana_url
     pages = [("dashboard", f"{app}/dashboard"), ("config", f"{app}/config"), ("incidents", f"{app}/incidents")]
     pages += [(board["title"], f"{grafana}/d/{uid}") for uid, board in generated_dashboards().items()]
-    return pages + [("Grafana Explore (Loki)", f"{grafana}/explore"), ("Grafana alert rules", f"{grafana}/alerting/list")]
+    return pages + [("Grafana Explore (Loki)", f"{grafana}/explore"),
+                    ("Grafana alert rules", f"{grafana}/alerting/list")]

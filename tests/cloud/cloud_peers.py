@@ -13,9 +13,10 @@ group_wait shortened, so the probe arrives in seconds), which serves `/alertmana
 
 Grafana (https://grafana.com/docs/grafana/latest/developers/http_api/): bearer token on /api
 except `/api/health`; `GET /api/datasources`, `GET /api/datasources/uid/{uid}/health`, `GET
-/api/folders/{uid}` (404), `POST /api/folders` (409 when the uid exists), `DELETE /api/folders/{uid}` (its dashboards with it), `GET
-/api/dashboards/uid/{uid}` (`{dashboard, meta.folderUid}`, 404), `POST /api/dashboards/db`
-(sets id and version; 412 `version-mismatch` for an existing uid without overwrite).
+/api/folders/{uid}` (404), `POST /api/folders` (409 when the uid exists), `DELETE
+/api/folders/{uid}` (its dashboards with it), `GET /api/dashboards/uid/{uid}` (`{dashboard,
+meta.folderUid}`, 404), `POST /api/dashboards/db` (sets id and version; 412 `version-mismatch`
+for an existing uid without overwrite).
 """
 from __future__ import annotations
 
