@@ -1,15 +1,17 @@
 """Loopback stand-ins for a Grafana Cloud stack, answering as the documented APIs do.
 
 Mimir (Grafana Cloud's Prometheus and Alertmanager, https://grafana.com/docs/mimir/latest/
-references/http-api/): every call needs the stack's basic auth (401 otherwise); the ruler
-configuration API `GET <prefix>/config/v1/rules/{ns}/{group}` (YAML, 404 when absent) and `POST
-<prefix>/config/v1/rules/{ns}` (one YAML group, 202); `GET <prefix>/api/v1/rules` lists the
-stored groups as loaded rules; instant queries are answered by a real Prometheus 2.42 that
-scrapes the real license server (the scraper's part); the Alertmanager configuration API `GET
-/api/v1/alerts` (YAML `{template_files, alertmanager_config}`, 404 when none) and `POST
-/api/v1/alerts` (201, refused with 400 as Mimir refuses: empty, `*_file` settings, template
-names with a path), `DELETE /api/v1/alerts` (200). The stored configuration runs in a real Alertmanager 0.25 (only its
-group_wait shortened, so the probe arrives in seconds), which serves `/alertmanager/api/v2/...`.
+references/http-api/): every call needs the stack's basic auth (401 otherwise). The ruler
+configuration API: `GET <prefix>/config/v1/rules/{ns}/{group}` (YAML, 404 when absent), `POST
+<prefix>/config/v1/rules/{ns}` (one YAML group, 202), `GET`/`DELETE <prefix>/config/v1/rules/{ns}`
+(404 when empty, 202). `GET <prefix>/api/v1/rules` lists the stored groups as loaded rules;
+instant queries and `/api/v1/alerts` are answered by a real Prometheus 2.42 that scrapes the
+real license server (the scraper's part). The Alertmanager configuration API: `GET
+/api/v1/alerts` (YAML `{template_files, alertmanager_config}`, 404 when none), `POST
+/api/v1/alerts` (201, refused with 400 as Mimir refuses: empty, `*_file` settings, template names
+with a path), `DELETE /api/v1/alerts` (200). The stored configuration runs in a real
+Alertmanager 0.25 (only its group_wait shortened; started at the first call to its API), which
+serves `/alertmanager/api/v2/...`.
 
 Grafana (https://grafana.com/docs/grafana/latest/developers/http_api/): bearer token on /api
 except `/api/health`; `GET /api/datasources`, `GET /api/datasources/uid/{uid}/health`, `GET
