@@ -190,3 +190,19 @@ def test_an_empty_fallback_configuration_is_replaced_without_asking(capsys, sett
                                                         "receivers:\n- name: empty-receiver\n"}
     code, text = run_cloud(capsys, "--env-file", settings_file())
     assert code == 0 and "store the Alertmanager configuration" in text, text
+
+
+def test_settings_the_environment_wins_over_the_file_and_tokens_stay_out_of_repr(tmp_path):
+    from license_demo.cloud.settings import load
+    path = tmp_path / "cloud.env"
+    path.write_text("FLY_APP_URL=https://app.fly.dev/\nALERT_WEBHOOK_TOKEN=w-secret\n"
+                    "PROMETHEUS_URL=https://prometheus-prod-01.grafana.net/api/prom\nPROMETHEUS_USER=11\n"
+                    "PROMETHEUS_PASSWORD=p-secret\nALERTMANAGER_URL=https://alertmanager-prod-01.grafana.net\n"
+                    "GRAFANA_URL=https://demo.grafana.net\nGRAFANA_TOKEN=g-file\n")
+    settings, _values = load(path, environ={"GRAFANA_TOKEN": "g-env"})
+    assert settings.grafana_token == "g-env" and settings.server_url == "https://app.fly.dev"
+    # The Alertmanager's API lives under /alertmanager, its configuration API at the root.
+    assert settings.alertmanager_api == "https://alertmanager-prod-01.grafana.net/alertmanager"
+    assert settings.alertmanager_config_api == "https://alertmanager-prod-01.grafana.net/api/v1/alerts"
+    assert settings.alertmanager_auth == ("11", "p-secret")
+    assert "secret" not in repr(settings) and "g-env" not in repr(settings)
