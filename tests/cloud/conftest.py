@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 import time
+import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,6 +17,7 @@ from license_demo.cloud.settings import OPTIONAL, REQUIRED
 from license_demo.stack.processes import free_port, spawn, start_license_server, wait_http
 from loopback_peers import LokiPeer
 
+REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "cloud-admin-token"
 WEBHOOK_TOKEN = "cloud-webhook-token-0123"
 PROM_USER, PROM_TOKEN = "123456", "glc_prometheus_secret"
@@ -49,10 +52,13 @@ def loki():
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory, loki):
-    """The license server as on Fly: /metrics only on METRICS_PORT, logs pushed to Loki."""
+    """The license server as on Fly: /metrics only on METRICS_PORT (bound as fly.toml binds it), logs
+    pushed to Loki."""
     metrics_port = free_port()
+    fly_env = tomllib.loads((REPO / "fly.toml").read_text())["env"]
     server = start_license_server(tmp_path_factory.mktemp("fly-app"), workers=1, env={
         "ADMIN_TOKEN": ADMIN_TOKEN, "ALERT_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "METRICS_PORT": str(metrics_port),
+        "METRICS_HOST": fly_env["METRICS_HOST"],
         "LOKI_URL": loki.url, "LOKI_USER": LOKI_USER, "LOKI_PASSWORD": LOKI_TOKEN})
     server.extra["metrics"] = f"127.0.0.1:{metrics_port}"
     yield server

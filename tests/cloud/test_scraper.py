@@ -43,9 +43,14 @@ def test_the_scraper_scrapes_the_servers_metrics_port_over_the_private_network(a
     # The scraper serves nothing publicly.
     assert "http_service" not in scraper and "services" not in scraper
     assert scraper["app"] != server["app"] and scraper["primary_region"] == server["primary_region"]
-    # What it scrapes answers there on the real server: the metrics port, not the public one.
-    metrics = requests.get(f"http://{app.extra['metrics']}{scrape.attributes['metrics_path']}", timeout=5)
-    assert metrics.status_code == 200 and "licenses_in_use" in metrics.text
+    # What it scrapes answers there on the real server bound as fly.toml binds it: over IPv6, as the
+    # scraper comes through Fly's private network, and IPv4; the public port keeps it to itself.
+    port = app.extra["metrics"].rsplit(":", 1)[1]
+    for host in ("[::1]", "127.0.0.1"):
+        metrics = requests.get(f"http://{host}:{port}{scrape.attributes['metrics_path']}", timeout=5)
+        assert metrics.status_code == 200 and "licenses_in_use" in metrics.text, host
+    assert requests.get(app.url + scrape.attributes["metrics_path"], timeout=5).status_code == 404
+    assert server["env"]["METRICS_HOST"] == "[::]"
 
 
 def test_the_scraper_writes_to_grafana_cloud_with_credentials_from_fly_secrets():
