@@ -34,7 +34,8 @@ class Datasource:
 
 def grafana(url: str, token: str) -> Api:
     """Grafana's HTTP API with a service account token."""
-    return Api("Grafana", url, "GRAFANA_URL", "GRAFANA_TOKEN", bearer=token)
+    return Api("Grafana", url, "GRAFANA_URL", "GRAFANA_TOKEN (a service account token with the Admin role)",
+               bearer=token)
 
 
 def generated_dashboards() -> dict[str, dict]:

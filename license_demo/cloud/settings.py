@@ -24,7 +24,7 @@ REQUIRED = {
                            "alerts:read, alerts:write, logs:read)",
     "ALERTMANAGER_URL": "the stack's Alertmanager, https://alertmanager-prod-NN-REGION.grafana.net/alertmanager",
     "GRAFANA_URL": "the stack's Grafana, https://STACK.grafana.net",
-    "GRAFANA_TOKEN": "a Grafana service account token with the Editor role",
+    "GRAFANA_TOKEN": "a Grafana service account token with the Admin role (listing datasources needs it)",
 }
 # Read when set: the app's admin token, separate Alertmanager credentials, Loki, and the Slack and
 # email settings the Alertmanager configuration takes (as everywhere else).

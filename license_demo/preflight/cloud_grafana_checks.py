@@ -25,7 +25,7 @@ def run(settings: CloudSettings, targets: Targets, report: Report) -> bool:
     folder = get(f"{settings.grafana_url}/api/folders/{FOLDER_UID}", headers=headers)
     if folder.status_code in (401, 403):
         report.fail("cloud.grafana", f"Grafana refused GRAFANA_TOKEN (HTTP {folder.status_code})",
-                    "create a service account token (Administration → Service accounts, Editor role) "
+                    "create a service account token (Administration → Service accounts, Admin role) "
                     "and set GRAFANA_TOKEN")
         return True
     if folder.status_code != 200:
