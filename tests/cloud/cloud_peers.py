@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+from concurrent.futures import ThreadPoolExecutor
 import shutil
 import threading
 from pathlib import Path
@@ -78,6 +79,9 @@ class MimirPeer(RecordingPeer):
         self.groups: dict[str, dict[str, dict]] = {}
         self.alertmanager_config: dict | None = None
         self.alertmanager = None
+        # Processes are started from one thread that lives as long as the peer: a child may be
+        # tied to the thread that started it, and a request's thread ends with the request.
+        self.launcher = ThreadPoolExecutor(max_workers=1)
         super().__init__()
 
     def answer(self, method, path, params, headers, body):
@@ -97,7 +101,7 @@ class MimirPeer(RecordingPeer):
             if self.alertmanager_config is None:
                 return 404, "the Alertmanager is not configured"
             if self.alertmanager is None:
-                self.start_alertmanager(self.alertmanager_config)
+                self.launcher.submit(self.start_alertmanager, self.alertmanager_config).result()
             upstream = requests.request(method, self.alertmanager.url + path[len("/alertmanager"):], params=params,
                                         data=body, headers={"Content-Type": "application/json"}, timeout=10)
             return upstream.status_code, upstream.content
@@ -186,6 +190,7 @@ class MimirPeer(RecordingPeer):
         """Stop serving and the Alertmanager."""
         if self.alertmanager is not None:
             self.alertmanager.stop()
+        self.launcher.shutdown()
         RecordingPeer.close(self)
 
 
