@@ -1,9 +1,10 @@
 """HTTP clients for the parts a scenario talks to: license server, Prometheus, Alertmanager, Loki, Grafana."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import requests
@@ -18,16 +19,6 @@ class DemoError(RuntimeError):
 def received_at(alert: dict) -> float:
     """Epoch seconds at which the server's webhook received `alert` (its `received_at`)."""
     return datetime.fromisoformat(alert["received_at"].replace("Z", "+00:00")).timestamp()
-
-
-def basic_auth(service: str, fallback: str | None = None) -> tuple[str, str] | None:
-    """(user, password) from $<SERVICE>_USER and $<SERVICE>_PASSWORD (else `fallback`'s), for hosted
-    endpoints such as Grafana Cloud's; None when no user is set (a local stack needs none)."""
-    for prefix in (service, fallback):
-        if prefix and os.environ.get(f"{prefix}_USER"):
-            return (os.environ[f"{prefix}_USER"], os.environ.get(f"{service}_PASSWORD")
-                    or os.environ.get(f"{prefix}_PASSWORD", ""))
-    return None
 
 
 def _check(response: requests.Response, what: str) -> requests.Response:
@@ -143,12 +134,22 @@ class ServerClient:
                            f"{timeout:.0f}s" + (f"; see {see}" if see else ""))
 
 
+def basic_auth(service: str, fallback: str | None = None) -> tuple[str, str] | None:
+    """(user, password) from $<SERVICE>_USER and $<SERVICE>_PASSWORD (else `fallback`'s), for hosted
+    endpoints such as Grafana Cloud's; None when no user is set (a local stack needs none)."""
+    for prefix in (service, fallback):
+        if prefix and os.environ.get(f"{prefix}_USER"):
+            return (os.environ[f"{prefix}_USER"], os.environ.get(f"{service}_PASSWORD")
+                    or os.environ.get(f"{prefix}_PASSWORD", ""))
+    return None
+
+
 @dataclass
 class PrometheusClient:
     """Prometheus's HTTP query API (Grafana Cloud's too: basic auth from PROMETHEUS_USER/_PASSWORD)."""
 
     url: str
-    auth: tuple[str, str] | None = field(default_factory=lambda: basic_auth("PROMETHEUS"), repr=False)
+    auth: tuple[str, str] | None = dataclasses.field(default_factory=lambda: basic_auth("PROMETHEUS"), repr=False)
 
     def query(self, expr: str, at: float | None = None) -> list[dict]:
         """Evaluate an instant query; returns the result vector."""
@@ -207,7 +208,7 @@ class AlertmanagerClient:
     else the PROMETHEUS_ ones)."""
 
     url: str
-    auth: tuple[str, str] | None = field(default_factory=lambda: basic_auth("ALERTMANAGER", "PROMETHEUS"),
+    auth: tuple[str, str] | None = dataclasses.field(default_factory=lambda: basic_auth("ALERTMANAGER", "PROMETHEUS"),
                                          repr=False)
 
     def active(self) -> list[dict]:
@@ -226,7 +227,7 @@ class LokiClient:
     """Loki's query API (Grafana Cloud's: basic auth from LOKI_USER/LOKI_PASSWORD)."""
 
     url: str
-    auth: tuple[str, str] | None = field(default_factory=lambda: basic_auth("LOKI"), repr=False)
+    auth: tuple[str, str] | None = dataclasses.field(default_factory=lambda: basic_auth("LOKI"), repr=False)
 
     def query_range(self, query: str, start_ns: int, end_ns: int, limit: int,
                     direction: str = "backward") -> list[dict]:
