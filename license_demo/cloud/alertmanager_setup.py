@@ -9,14 +9,11 @@ to disk.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
 from license_demo.cloud.api import Api, CloudError, endpoint
-from license_demo.stack.detection_config import render_cloud_alertmanager
+from license_demo.cloud.sources import ALERTMANAGER_TEMPLATES, render_cloud_alertmanager
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "alertmanager" / "templates"
 WEBHOOK_PATH = "/api/alerts/webhook"
 SCOPE = "alerts:read and alerts:write"
 
@@ -27,7 +24,7 @@ def render(server_url: str, values: dict) -> dict:
     `values` holds ALERT_WEBHOOK_TOKEN and, when wanted, the Slack and SMTP settings.
     """
     config, _notes = render_cloud_alertmanager(server_url, "production", env=values)
-    templates = {name: (TEMPLATES / name).read_text() for name in config.get("templates", [])}
+    templates = {name: (ALERTMANAGER_TEMPLATES / name).read_text() for name in config.get("templates", [])}
     return {"template_files": templates,
             "alertmanager_config": yaml.safe_dump(config, sort_keys=False, width=1000, allow_unicode=True)}
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 
 from license_demo.cloud.api import Api, CloudError
-from license_demo.preflight.grafana_checks import DASHBOARDS_DIR
+from license_demo.cloud.sources import DASHBOARDS_DIR
 
 FOLDER_UID = "license-server"
 FOLDER_TITLE = "License Server"

@@ -7,27 +7,16 @@ Mimir's ruler configuration API (Grafana Cloud's Prometheus): `GET
 """
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from urllib.parse import quote
 
 import yaml
 
 from license_demo.cloud.api import Api
-from license_demo.durations import duration_seconds
+from license_demo.cloud.sources import duration_seconds, rule_generator
 
-GENERATOR = Path(__file__).resolve().parents[2] / "prometheus" / "generate_rules.py"
 PROFILE = "production"
 NAMESPACE = "license-server"
 SCOPE = "rules:read and rules:write"
-
-
-def _generator():
-    """prometheus/generate_rules.py, which renders the rule source (a script, loaded by path)."""
-    spec = importlib.util.spec_from_file_location("generate_rules", GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def production_groups(grafana_url: str, loki_datasource_uid: str) -> list[dict]:
@@ -36,7 +25,7 @@ def production_groups(grafana_url: str, loki_datasource_uid: str) -> list[dict]:
     The links in the alerts open `grafana_url` and its Loki datasource; the rule source in the
     repository stays as it is (its values serve the compose stack).
     """
-    generator = _generator()
+    generator = rule_generator()
     source, _tests = generator.load_sources()
     source["settings"] = {**source["settings"], "grafana_url": grafana_url,
                           "loki_datasource_uid": loki_datasource_uid}

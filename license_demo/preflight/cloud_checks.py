@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from license_demo.cloud.settings import CloudSettings
-from license_demo.durations import duration_seconds
+from license_demo.cloud.sources import duration_seconds
 from license_demo.preflight import (_guarded, clock_checks, cloud_grafana_checks, server_checks, stress_check,
                                     tabs)
 from license_demo.preflight.checklist import Report
