@@ -62,6 +62,13 @@ def test_first_run_sends_the_generated_configuration_and_a_second_run_nothing(
     assert all(c["content_type"] == "application/yaml" for c in posts)
     sent = [yaml.safe_load(c["body"]) for c in posts]
     assert sent == expected_groups(grafana.url, "grafanacloud-logs")
+    # The real promtool accepts them, templates with the stack's links included.
+    (tmp_path / "sent.yml").write_text(yaml.safe_dump({"groups": sent}, sort_keys=False))
+    checked = subprocess.run(["promtool", "check", "rules", str(tmp_path / "sent.yml")],
+                             capture_output=True, text=True, timeout=30)
+    count = sum(len(group["rules"]) for group in sent)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"SUCCESS: {count} rules found" in checked.stdout
 
     # Alertmanager: the real amtool accepts it; it notifies the app with its bearer token.
     (stored,) = [yaml.safe_load(c["body"]) for c in mimir.writes() if c["path"] == "/api/v1/alerts"]
