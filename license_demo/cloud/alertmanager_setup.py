@@ -58,7 +58,7 @@ def differences(api: Api, wanted: dict, replace: bool = False) -> list[str]:
     answer = api.call("GET", "", ok=(200, 404), scope=SCOPE)
     if answer.status_code == 404:
         return ["no configuration stored yet"]
-    stored = yaml.safe_load(answer.text) or {}
+    stored = api.parse(answer, "yaml") or {}
     have = yaml.safe_load(stored.get("alertmanager_config") or "") or {}
     others = foreign_receivers(have)
     if others and not replace:

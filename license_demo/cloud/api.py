@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import yaml
 
 TIMEOUT = 20
 
@@ -47,6 +48,15 @@ class Api:
             return answer
         raise CloudError(f"{method} {endpoint(url)} answered HTTP {answer.status_code}: "
                          f"{_body(answer)}; {self.advice(answer.status_code, scope)}")
+
+    def parse(self, answer: requests.Response, kind: str = "json"):
+        """The answer's body as JSON or YAML; CloudError when it is neither (the URL is not the service's)."""
+        try:
+            return answer.json() if kind == "json" else yaml.safe_load(answer.text)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise CloudError(f"{answer.request.method} {endpoint(answer.url)} answered HTTP {answer.status_code} "
+                             f"with no {kind.upper()} ({str(exc)[:80]}): check {self.url_setting}, which must be "
+                             f"{self.name}'s address") from exc
 
     def advice(self, status: int, scope: str) -> str:
         """What to do about an unexpected status."""

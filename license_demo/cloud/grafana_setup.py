@@ -109,7 +109,7 @@ def dashboard_change(api: Api, wanted: dict, folder_uid: str = FOLDER_UID) -> st
     answer = api.call("GET", f"/api/dashboards/uid/{wanted['uid']}", ok=(200, 404))
     if answer.status_code == 404:
         return "create"
-    stored = answer.json()
+    stored = api.parse(answer)
     same = (comparable(stored.get("dashboard", {})) == comparable(wanted)
             and stored.get("meta", {}).get("folderUid") == folder_uid)
     return None if same else "update"

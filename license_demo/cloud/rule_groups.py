@@ -60,7 +60,7 @@ def plan(api: Api, groups: list[dict], namespace: str = NAMESPACE) -> list[tuple
                           ok=(200, 404), scope=SCOPE)
         if answer.status_code == 404:
             changes.append(("create", group))
-        elif normalized(yaml.safe_load(answer.text) or {"name": group["name"]}) != normalized(group):
+        elif normalized(api.parse(answer, "yaml") or {"name": group["name"]}) != normalized(group):
             changes.append(("update", group))
     return changes
 

@@ -57,7 +57,7 @@ def run(settings: CloudSettings, values: dict, options: Options, out: Callable[[
     grafana = grafana_setup.grafana(settings.grafana_url, settings.grafana_token)
     out(f"Comparing with Grafana {settings.grafana_url}, the ruler at {settings.prometheus_url} and the "
         f"Alertmanager at {settings.alertmanager_url}")
-    found = grafana.call("GET", "/api/datasources").json()
+    found = grafana.parse(grafana.call("GET", "/api/datasources"))
     datasources = {
         "prometheus": grafana_setup.pick(found, "prometheus", settings.prometheus_url, options.prometheus_datasource),
         "loki": grafana_setup.pick(found, "loki", settings.loki_url, options.loki_datasource)}

@@ -213,3 +213,11 @@ def test_settings_the_environment_wins_over_the_file_and_tokens_stay_out_of_repr
     assert settings.alertmanager_config_api == "https://alertmanager-prod-01.grafana.net/api/v1/alerts"
     assert settings.alertmanager_auth == ("11", "p-secret")
     assert "secret" not in repr(settings) and "g-env" not in repr(settings)
+
+
+def test_a_url_that_answers_a_page_instead_of_the_api_is_named(capsys, settings_file, grafana):
+    # A dashboard's address pasted as GRAFANA_URL: Grafana answers its HTML page there.
+    code, text = run_cloud(capsys, "--env-file", settings_file(GRAFANA_URL=grafana.url + "/d"))
+    assert code == 1
+    assert f"GET {grafana.url}/d/api/datasources answered HTTP 200 with no JSON" in text, text
+    assert "check GRAFANA_URL, which must be Grafana's address" in text
