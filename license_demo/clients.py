@@ -1,6 +1,8 @@
 """HTTP clients for the parts a scenario talks to: license server, Prometheus, Alertmanager, Loki, Grafana."""
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,18 +134,29 @@ class ServerClient:
                            f"{timeout:.0f}s" + (f"; see {see}" if see else ""))
 
 
+def basic_auth(service: str, fallback: str | None = None) -> tuple[str, str] | None:
+    """(user, password) from $<SERVICE>_USER and $<SERVICE>_PASSWORD (else `fallback`'s), for hosted
+    endpoints such as Grafana Cloud's; None when no user is set (a local stack needs none)."""
+    for prefix in (service, fallback):
+        if prefix and os.environ.get(f"{prefix}_USER"):
+            return (os.environ[f"{prefix}_USER"], os.environ.get(f"{service}_PASSWORD")
+                    or os.environ.get(f"{prefix}_PASSWORD", ""))
+    return None
+
+
 @dataclass
 class PrometheusClient:
-    """Prometheus's HTTP query API."""
+    """Prometheus's HTTP query API (Grafana Cloud's too: basic auth from PROMETHEUS_USER/_PASSWORD)."""
 
     url: str
+    auth: tuple[str, str] | None = dataclasses.field(default_factory=lambda: basic_auth("PROMETHEUS"), repr=False)
 
     def query(self, expr: str, at: float | None = None) -> list[dict]:
         """Evaluate an instant query; returns the result vector."""
         params = {"query": expr, **({"time": f"{at:.3f}"} if at else {})}
         try:
             response = requests.get(self.url.rstrip("/") + "/api/v1/query", params=params,
-                                    timeout=TIMEOUT)
+                                    auth=self.auth, timeout=TIMEOUT)
         except requests.RequestException as exc:
             raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
         return _check(response, f"Prometheus query {expr!r}").json()["data"]["result"]
@@ -157,12 +170,12 @@ class PrometheusClient:
         """Evaluate a range query; returns the result matrix."""
         params = {"query": expr, "start": f"{start:.0f}", "end": f"{end:.0f}", "step": step}
         response = requests.get(self.url.rstrip("/") + "/api/v1/query_range", params=params,
-                                timeout=60)
+                                auth=self.auth, timeout=60)
         return _check(response, f"Prometheus range query {expr!r}").json()["data"]["result"]
 
     def flags(self) -> dict:
         """The command-line flags Prometheus runs with."""
-        response = requests.get(self.url.rstrip("/") + "/api/v1/status/flags", timeout=TIMEOUT)
+        response = requests.get(self.url.rstrip("/") + "/api/v1/status/flags", auth=self.auth, timeout=TIMEOUT)
         return _check(response, "Prometheus flags").json()["data"]
 
     def rule_groups(self, kind: str | None = None) -> list[dict]:
@@ -185,7 +198,8 @@ class PrometheusClient:
     def _data(self, path: str, what: str, params: dict | None = None) -> dict:
         """The `data` of a GET on Prometheus's API; DemoError when it cannot be reached."""
         try:
-            response = requests.get(self.url.rstrip("/") + path, params=params or {}, timeout=TIMEOUT)
+            response = requests.get(self.url.rstrip("/") + path, params=params or {}, auth=self.auth,
+                                    timeout=TIMEOUT)
         except requests.RequestException as exc:
             raise DemoError(f"Prometheus at {self.url} unreachable ({exc})") from exc
         return _check(response, what).json()["data"]
@@ -193,16 +207,19 @@ class PrometheusClient:
 
 @dataclass
 class AlertmanagerClient:
-    """Alertmanager's v2 API."""
+    """Alertmanager's v2 API (Grafana Cloud's at <url>/alertmanager: basic auth from ALERTMANAGER_USER/_PASSWORD,
+    else the PROMETHEUS_ ones)."""
 
     url: str
+    auth: tuple[str, str] | None = dataclasses.field(default_factory=lambda: basic_auth("ALERTMANAGER", "PROMETHEUS"),
+                                         repr=False)
 
     def active(self) -> list[dict]:
         """Alerts Alertmanager currently holds active (resolved ones drop out)."""
         try:
             response = requests.get(self.url.rstrip("/") + "/api/v2/alerts",
                                     params={"active": "true", "silenced": "false",
-                                            "inhibited": "true"}, timeout=TIMEOUT)
+                                            "inhibited": "true"}, auth=self.auth, timeout=TIMEOUT)
         except requests.RequestException as exc:
             raise DemoError(f"Alertmanager at {self.url} unreachable ({exc})") from exc
         return _check(response, "Alertmanager alerts").json()
@@ -210,9 +227,10 @@ class AlertmanagerClient:
 
 @dataclass
 class LokiClient:
-    """Loki's query API."""
+    """Loki's query API (Grafana Cloud's: basic auth from LOKI_USER/LOKI_PASSWORD)."""
 
     url: str
+    auth: tuple[str, str] | None = dataclasses.field(default_factory=lambda: basic_auth("LOKI"), repr=False)
 
     def query_range(self, query: str, start_ns: int, end_ns: int, limit: int,
                     direction: str = "backward") -> list[dict]:
@@ -220,7 +238,7 @@ class LokiClient:
         params = {"query": query, "start": start_ns, "end": end_ns, "limit": limit, "direction": direction}
         try:
             response = requests.get(self.url.rstrip("/") + "/loki/api/v1/query_range", params=params,
-                                    timeout=TIMEOUT)
+                                    auth=self.auth, timeout=TIMEOUT)
         except requests.RequestException as exc:
             raise DemoError(f"Loki at {self.url} unreachable ({exc})") from exc
         if response.status_code >= 400:

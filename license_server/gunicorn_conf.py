@@ -28,7 +28,9 @@ def on_starting(server):
     from license_server.metrics_port import metrics_port
     port = metrics_port(os.environ)
     if port is not None:
-        host = server.cfg.bind[0].rsplit(":", 1)[0]
+        # METRICS_HOST, else the main address. On Fly.io the scraper app comes over the private
+        # IPv6 network (6PN), which a 0.0.0.0 bind does not reach: fly.toml sets [::].
+        host = os.environ.get("METRICS_HOST") or server.cfg.bind[0].rsplit(":", 1)[0]
         server.cfg.set("bind", [*server.cfg.bind, f"{host}:{port}"])
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not folder:

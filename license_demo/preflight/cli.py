@@ -5,13 +5,26 @@ import os
 from pathlib import Path
 
 from license_demo import cli_args
-from license_demo.preflight import Targets, run
+from license_demo.cloud.settings import with_settings
+from license_demo.preflight import Targets, cloud_checks, run
 from license_demo.preflight.targets import STORY_TOOLS_FILE
 from license_demo.stack_urls import default_url, recorded
 
 
+@with_settings
+def run_cloud_preflight(args, settings, _values, out=print) -> int:
+    """The checks of the Fly.io and Grafana Cloud stage; exit 1 when any is ✗, 2 on missing settings."""
+    targets = Targets(server=settings.server_url, admin_token=settings.admin_token or args.admin_token,
+                      grafana=settings.grafana_url, grafana_token=settings.grafana_token,
+                      tools_file=Path(args.tools_file), reset=args.reset, stress_test=not args.no_stress_test,
+                      clock_tolerance=args.clock_tolerance)
+    return 1 if cloud_checks.run(settings, targets, out).failures() else 0
+
+
 def run_preflight(args, out=print) -> int:
     """Run every check; exit 1 when any is ✗."""
+    if args.cloud:
+        return run_cloud_preflight(args, out)
     env = os.environ.get
     targets = Targets(
         server=args.server, admin_token=args.admin_token, prometheus=args.prometheus,
@@ -57,4 +70,8 @@ def register(subparsers) -> None:
     parser.add_argument("--no-stress-test", action="store_true", help="do not try the stress test")
     parser.add_argument("--clock-tolerance", type=float, default=1.0,
                         help="largest clock difference accepted, in seconds (default 1)")
+    parser.add_argument("--cloud", action="store_true",
+                        help="check the Fly.io app and the Grafana Cloud stack instead (settings as for "
+                             "`license-demo cloud`: the environment or --env-file)")
+    parser.add_argument("--env-file", metavar="FILE", help="--cloud: KEY=value lines with the settings")
     parser.set_defaults(func=run_preflight)

@@ -74,22 +74,27 @@ def check_scrape(targets: Targets, report: Report) -> None:
                                        f"(interval {interval:g} s)")
 
 
-def check_rules(targets: Targets, report: Report) -> None:
-    """Every alert of prometheus/rules.src.yml is loaded and healthy."""
-    groups = get(targets.prometheus + "/api/v1/rules", params={"type": "alert"}).json()["data"]["groups"]
+def judge_rules(report: Report, key: str, groups: list[dict], missing_fix: str, errors_at: str) -> None:
+    """One line on the alert groups of a rules API answer: every alert of the rule set loaded and healthy."""
     loaded = {rule["name"] for group in groups for rule in group["rules"]}
     broken = sorted({rule["name"] for group in groups for rule in group["rules"] if rule.get("health") == "err"})
     missing = sorted(expected_alerts() - loaded)
     if missing:
         files = ", ".join(sorted({group["file"] for group in groups})) or "no rule file"
-        report.fail("prometheus.rules", f"alerts not loaded: {', '.join(missing)} (loaded: {files})",
-                    "list prometheus/rules/demo.yml (or production.yml) under rule_files in prometheus.yml, "
-                    f"then reload: curl -X POST {targets.prometheus}/-/reload (`make rules` regenerates the files)")
+        report.fail(key, f"alerts not loaded: {', '.join(missing)} (loaded: {files})", missing_fix)
     elif broken:
-        report.fail("prometheus.rules", f"alerts failing to evaluate: {', '.join(broken)}",
-                    f"see the errors on {targets.prometheus}/rules")
+        report.fail(key, f"alerts failing to evaluate: {', '.join(broken)}", f"see the errors on {errors_at}")
     else:
-        report.ok("prometheus.rules", f"all {len(expected_alerts())} alerts of the rule set loaded")
+        report.ok(key, f"all {len(expected_alerts())} alerts of the rule set loaded")
+
+
+def check_rules(targets: Targets, report: Report) -> None:
+    """Every alert of prometheus/rules.src.yml is loaded and healthy."""
+    groups = get(targets.prometheus + "/api/v1/rules", params={"type": "alert"}).json()["data"]["groups"]
+    judge_rules(report, "prometheus.rules", groups,
+                "list prometheus/rules/demo.yml (or production.yml) under rule_files in prometheus.yml, "
+                f"then reload: curl -X POST {targets.prometheus}/-/reload (`make rules` regenerates the files)",
+                f"{targets.prometheus}/rules")
 
 
 def check_quiet(targets: Targets, report: Report) -> None:

@@ -28,9 +28,14 @@ def tabs(targets: Targets, reachable: dict[str, bool]) -> list[tuple[str, str]]:
 
 def run(targets: Targets, report: Report, reachable: dict[str, bool]) -> list[str]:
     """Check every tab answers; return the URLs in the order to open them."""
+    return check(report, tabs(targets, reachable))
+
+
+def check(report: Report, pages: list[tuple[str, str]]) -> list[str]:
+    """Check every (name, URL) answers; return the URLs in the order to open them."""
     report.section("Tabs to open")
     urls = []
-    for name, url in tabs(targets, reachable):
+    for name, url in pages:
         try:
             status = get(url.split("#", 1)[0]).status_code
         except requests.RequestException as exc:
