@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROM_TOKEN, PROM_USER
+from cloud_stage import PROM_TOKEN, PROM_USER
 from license_demo import alert_wait
 from license_demo.cli import main
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient

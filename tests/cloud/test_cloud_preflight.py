@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PROM_TOKEN, PROM_USER, SECRETS, start_prometheus
+from cloud_stage import PROM_TOKEN, PROM_USER, SECRETS, start_prometheus
 from license_demo.cli import main
 from license_demo.preflight import FAIL, PASS
 from license_demo.stack.processes import free_port

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import GRAFANA_TOKEN, SECRETS, WEBHOOK_TOKEN
+from cloud_stage import GRAFANA_TOKEN, SECRETS, WEBHOOK_TOKEN
 from license_demo.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
