@@ -9,7 +9,8 @@ from pathlib import Path
 
 from license_demo import cli_args
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.investigate import audit, contacts, evidence, findings, remediation, timestamps, wording
+from license_demo import timestamps
+from license_demo.investigate import audit, contacts, evidence, findings, remediation, wording
 from license_demo.investigate.remediation import err as _err
 from license_demo.rule_settings import load_rule_settings
 from license_demo.investigate.investigation import Request, run

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
 from license_demo.investigate.subject import Subject
-from license_demo.investigate.timestamps import iso
+from license_demo.timestamps import iso
 
 __all__ = ["Evidence", "Fact", "FactLog", "Settings", "Sources"]
 

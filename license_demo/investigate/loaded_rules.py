@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from license_demo.clients import DemoError, PrometheusClient
-from license_demo.durations import duration_seconds
+from rule_source.durations import duration_seconds
 
 
 def _rules(prometheus: PrometheusClient, kind: str) -> list[dict]:

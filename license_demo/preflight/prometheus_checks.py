@@ -8,17 +8,17 @@ from urllib.parse import urlsplit
 
 import requests
 
-from license_demo.durations import duration_seconds
+from rule_source.durations import duration_seconds
 from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import Targets, get, short_error
-from license_demo.rule_settings import load_rule_settings
+import rule_source
 
 SERVER_JOB = "license-server"
 
 
 def expected_alerts() -> set[str]:
     """Every alert name of the project's rule set (prometheus/rules.src.yml, both profiles)."""
-    return set(load_rule_settings().alert_names)
+    return set(rule_source.load().alert_names)
 
 
 def _epoch(text: str) -> float:

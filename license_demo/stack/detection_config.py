@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from license_demo.durations import duration_seconds
+from rule_source.durations import duration_seconds
 
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS_SOURCE = REPO / "prometheus" / "prometheus.yml"

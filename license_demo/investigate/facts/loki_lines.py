@@ -6,7 +6,7 @@ import json
 from license_demo.clients import DemoError, LokiClient
 from license_demo.investigate import wording
 # LogQL strings are PromQL's: a tool named `MATLAB/Simulink (R2024b) "beta"` is matched as written.
-from license_demo.investigate.promql import quoted
+from rule_source.promql import quoted
 
 SAMPLE = 5
 # The most lines one query asks for; a count that reaches it is a lower bound.
