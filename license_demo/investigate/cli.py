@@ -46,7 +46,7 @@ def settings_from(args) -> evidence.Settings:
     hoarding = args.hoarding_seats
     if hoarding is None:
         # The same number SingleUserHoarding fires on, from the rules' one source.
-        hoarding = int(load_rule_settings(args.rules_file).values.get("hoarding_seats", 10))
+        hoarding = int(load_rule_settings(args.rules_file).threshold("SingleUserHoarding"))
     return evidence.Settings(window=args.window, lookback=args.lookback, hoarding_seats=hoarding,
                              rules_file=args.rules_file)
 
