@@ -54,7 +54,7 @@ def check_scrape(targets: Targets, report: Report) -> None:
     if not jobs:
         report.fail("prometheus.target", f"Prometheus has no `{SERVER_JOB}` scrape job",
                     f"add a scrape job `{SERVER_JOB}` for {targets.server}/metrics to prometheus.yml "
-                    "(license_demo/stack/detection_config.py renders one) and reload Prometheus")
+                    "(python -m license_demo.deploy_configs renders one) and reload Prometheus")
         return
     server_host = urlsplit(targets.server).netloc
     target = next((t for t in jobs if urlsplit(t["scrapeUrl"]).netloc == server_host), jobs[0])

@@ -19,7 +19,7 @@ START = {"commit": 5, "max_overage": 15}
 FIXED = {"commit": 10, "max_overage": 10}
 ALERT = "HighOverageRate"
 # The guide's Part 2 choices: heavy (20 workers x 100 operations), full cycle, DaVinci.
-PROFILE, MODE = "heavy", "full-cycle"
+LOAD_PROFILE, MODE = "heavy", "full-cycle"
 
 
 def threshold_of_alert() -> float:
@@ -58,7 +58,7 @@ def prepare(ctx: JourneyContext) -> dict:
 
 def _run_options(ctx: JourneyContext, live: bool) -> dict:
     """The stress test's options for one build-job run of this journey."""
-    return {"profile": PROFILE, "mode": MODE, "team": BUILD_TEAM, "live": live,
+    return {"profile": LOAD_PROFILE, "mode": MODE, "team": BUILD_TEAM, "live": live,
             "ops": ctx.options.get("ops")}
 
 
