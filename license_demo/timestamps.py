@@ -1,6 +1,7 @@
 """Epoch seconds and the ISO 8601 times the APIs and reports use; elapsed times as reports write them."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 
@@ -10,10 +11,12 @@ def iso(at: float) -> str:
 
 
 def epoch(text: str | None) -> float | None:
-    """ISO 8601 time (with Z or an offset) as epoch seconds; None stays None."""
+    """ISO 8601 time (with Z or an offset; Prometheus's nanosecond fractions too) as epoch
+    seconds; None stays None. The one parser of the times the APIs answer with."""
     if not text:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text).timestamp()
 
 
 def elapsed(seconds: float | None) -> str:

@@ -41,6 +41,12 @@ def _channel_config(entry: dict, secrets_dir: str) -> dict:
     return yaml.safe_load(text.replace("@secrets@", secrets_dir))
 
 
+def _add_to_receivers(receivers: dict, channel: dict, key: str, config: dict) -> None:
+    """Give each receiver the channel (channels.yml) lists its config under `key`."""
+    for name in channel["receivers"]:
+        receivers[name][key] = [dict(config)]
+
+
 def render_alertmanager(addresses: Addresses, profile: str = "demo",
                         env: dict | None = None) -> tuple[dict, list[str]]:
     """Return alertmanager.yml for `addresses` and `profile`, and notes on the channels in use.
@@ -78,8 +84,7 @@ def render_alertmanager(addresses: Addresses, profile: str = "demo",
             config["global"]["smtp_auth_password_file"] = f"{addresses.secrets_dir}/smtp-password"
         mail = _channel_config(channels["email"], addresses.secrets_dir)
         mail["to"] = env["SMTP_TO"]
-        for name in channels["email"]["receivers"]:
-            receivers[name]["email_configs"] = [dict(mail)]
+        _add_to_receivers(receivers, channels["email"], "email_configs", mail)
         notes.append(f"email: via {email['smtp_smarthost']} to {env['SMTP_TO']}")
     else:
         notes.append("email: off (set SMTP_SMARTHOST and SMTP_TO, with SMTP_USERNAME and "
@@ -91,8 +96,7 @@ def render_alertmanager(addresses: Addresses, profile: str = "demo",
         if env.get("SLACK_WEBHOOK_URL_FILE") and not env.get("SLACK_WEBHOOK_URL") \
                 and addresses != COMPOSE:
             slack["api_url_file"] = str(Path(env["SLACK_WEBHOOK_URL_FILE"]).expanduser())
-        for name in channels["slack"]["receivers"]:
-            receivers[name]["slack_configs"] = [dict(slack)]
+        _add_to_receivers(receivers, channels["slack"], "slack_configs", slack)
         notes.append(f"slack: on ({slack['channel']})")
     else:
         notes.append("slack: off (set SLACK_WEBHOOK_URL, or SLACK_WEBHOOK_URL_FILE to a file "

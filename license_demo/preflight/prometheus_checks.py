@@ -1,17 +1,16 @@
 """Prometheus: it scrapes the server, holds every alert of the rule set, none is firing."""
 from __future__ import annotations
 
-import re
 import time
-from datetime import datetime
 from urllib.parse import urlsplit
 
 import requests
 
-from rule_source.durations import duration_seconds
+import rule_source
 from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import Targets, get, short_error
-import rule_source
+from license_demo.timestamps import epoch
+from rule_source.durations import duration_seconds
 
 SERVER_JOB = "license-server"
 
@@ -19,12 +18,6 @@ SERVER_JOB = "license-server"
 def expected_alerts() -> set[str]:
     """Every alert name of the project's rule set (prometheus/rules.src.yml, both profiles)."""
     return set(rule_source.load().alert_names)
-
-
-def _epoch(text: str) -> float:
-    """An RFC 3339 time from Prometheus (nanosecond fractions allowed) as epoch seconds."""
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
-    return datetime.fromisoformat(text).timestamp()
 
 
 def check_reachable(targets: Targets, report: Report) -> bool:
@@ -59,7 +52,7 @@ def check_scrape(targets: Targets, report: Report) -> None:
     server_host = urlsplit(targets.server).netloc
     target = next((t for t in jobs if urlsplit(t["scrapeUrl"]).netloc == server_host), jobs[0])
     interval = duration_seconds(target.get("scrapeInterval", ""), default=0.0) or 15.0
-    age = time.time() - _epoch(target["lastScrape"]) if not target["lastScrape"].startswith("0001") else None
+    age = time.time() - epoch(target["lastScrape"]) if not target["lastScrape"].startswith("0001") else None
     where = target["scrapeUrl"]
     if target["health"] != "up":
         report.fail("prometheus.target", f"scrape of {where} is {target['health']}: {target.get('lastError', '')}",
