@@ -12,7 +12,7 @@ from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient
 from license_demo import timestamps
 from license_demo.investigate import audit, contacts, evidence, findings, remediation, wording
 from license_demo.investigate.remediation import err as _err
-from license_demo.rule_settings import load_rule_settings
+from rule_source import load as load_rule_settings
 from license_demo.investigate.investigation import Request, run
 
 # The exit status when the license server cannot be reached (the report still says what Prometheus sees).

@@ -1,7 +1,7 @@
 """The rules as the running Prometheus loaded them: an alert's `for` and a recording rule's rate window.
 
 They differ by profile (`for` is 4 s in the demo, 5 min in production), so the investigator asks
-Prometheus rather than the rule source; the thresholds come from `license_demo.rule_settings`.
+Prometheus rather than the rule source; the thresholds come from `rule_source`.
 """
 from __future__ import annotations
 

@@ -129,10 +129,8 @@ def test_a_threshold_changed_in_the_source_moves_every_reader(tmp_path, monkeypa
         stop_background(app)
     # The journey that checks the rerun against it, and the investigator's reader.
     from license_demo.investigate import cli as investigate_cli
-    from license_demo.rule_settings import load_rule_settings
     from license_demo.scenarios.journeys import overage_crisis
     assert overage_crisis.threshold_of_alert() == 0.45
-    assert load_rule_settings().threshold("HighOverageRate") == 0.45
     parser = argparse.ArgumentParser()
     investigate_cli.register(parser.add_subparsers())
     assert investigate_cli.settings_from(parser.parse_args(["investigate", "x"])).hoarding_seats == 12

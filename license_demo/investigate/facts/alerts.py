@@ -8,7 +8,7 @@ from license_demo.investigate import wording
 from rule_source.promql import duration
 from license_demo.investigate.subject import symptom_alert
 from license_demo.timestamps import epoch
-from license_demo.rule_settings import load_rule_settings
+from rule_source import load as load_rule_settings
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import Evidence, FactLog
