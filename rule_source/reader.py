@@ -23,16 +23,19 @@ import yaml
 from rule_source.durations import duration_seconds
 from rule_source.promql import quoted
 
-# The checkout's rule source; RULES_SOURCE_FILE points elsewhere (the server's image sets it).
+# The checkout's rule source; RULES_SOURCE_FILE points elsewhere (the server's image sets it),
+# and so does the server's own setting when only that is given.
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "prometheus" / "rules.src.yml"
 PATH_VARIABLE = "RULES_SOURCE_FILE"
+SERVER_VARIABLE = "ALERT_RULES_FILE"
 # The kinds of problem the server verifies a fix of (settings.alert_series.<alert>.incident).
 INCIDENT_KINDS = ("overage", "exhaustion", "failure")
 
 
 def default_path() -> Path:
-    """$RULES_SOURCE_FILE when set, else the checkout's prometheus/rules.src.yml."""
-    return Path(os.environ.get(PATH_VARIABLE) or DEFAULT_PATH)
+    """$RULES_SOURCE_FILE when set, else the server's $ALERT_RULES_FILE, else the checkout's
+    prometheus/rules.src.yml: every reader in one process reads the same file."""
+    return Path(os.environ.get(PATH_VARIABLE) or os.environ.get(SERVER_VARIABLE) or DEFAULT_PATH)
 
 
 @dataclass(frozen=True)

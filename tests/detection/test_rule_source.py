@@ -152,3 +152,15 @@ def test_a_threshold_changed_in_the_source_moves_every_reader(tmp_path, monkeypa
     assert "45 %" in gauge["description"] and "30 %" not in json.dumps(business)
     cost = next(p for p in business["panels"] if p["id"] == rule_source.load().values["panels"]["overage_cost"])
     assert 1500 in [s["value"] for s in cost["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+
+
+def test_the_default_source_is_rules_source_file_then_the_servers_setting_then_the_checkout(monkeypatch, tmp_path):
+    """Every reader of one process reads one file: the image sets RULES_SOURCE_FILE; a server
+    given only ALERT_RULES_FILE groups its incidents by that same file."""
+    monkeypatch.delenv(rule_source.PATH_VARIABLE, raising=False)
+    monkeypatch.delenv("ALERT_RULES_FILE", raising=False)
+    assert rule_source.default_path() == REPO / "prometheus" / "rules.src.yml"
+    monkeypatch.setenv("ALERT_RULES_FILE", str(tmp_path / "server.yml"))
+    assert rule_source.default_path() == tmp_path / "server.yml"
+    monkeypatch.setenv(rule_source.PATH_VARIABLE, str(tmp_path / "shared.yml"))
+    assert rule_source.default_path() == tmp_path / "shared.yml"
