@@ -14,11 +14,12 @@ Slack switched on from the environment) is rendered from them here, so they cann
 from license_demo.deploy_configs.addresses import (ALERTMANAGER_SOURCE, COMPOSE, RULES_DIR, TEMPLATES_DIR,
                                                    Addresses, native_addresses)
 from license_demo.deploy_configs.alertmanager import render_alertmanager, render_cloud_alertmanager
-from license_demo.deploy_configs.files import write_configs, write_native_rules, write_secrets, write_webhook_token
+from license_demo.deploy_configs.files import (write_configs, write_native_rules, write_secret, write_secrets,
+                                               write_webhook_token)
 from license_demo.deploy_configs.prometheus import native_links, render_prometheus
 from license_demo.deploy_configs.timings import DETECTION_BUDGET_SECONDS, PROFILES, detection_floor
 
 __all__ = ["ALERTMANAGER_SOURCE", "COMPOSE", "DETECTION_BUDGET_SECONDS", "PROFILES", "RULES_DIR", "TEMPLATES_DIR",
            "Addresses", "detection_floor", "native_addresses", "native_links", "render_alertmanager",
            "render_cloud_alertmanager", "render_prometheus", "write_configs", "write_native_rules",
-           "write_secrets", "write_webhook_token"]
+           "write_secret", "write_secrets", "write_webhook_token"]

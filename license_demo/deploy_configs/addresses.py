@@ -37,12 +37,16 @@ COMPOSE = Addresses(license_server="license-server:8000", prometheus="localhost:
 
 def native_addresses(server_port: int, prometheus_port: int, alertmanager_port: int,
                      secrets_dir: Path, host: str = "127.0.0.1") -> Addresses:
-    """Addresses of a native stack on loopback ports, reading rules and templates from the repo."""
+    """Addresses of a native stack on loopback ports, reading rules and templates from the repo.
+
+    Every folder is absolute: Prometheus and Alertmanager read a relative path against their
+    configuration file's folder, not against the directory the stack was started from.
+    """
     return Addresses(license_server=f"{host}:{server_port}",
                      prometheus=f"{host}:{prometheus_port}",
                      alertmanager=f"{host}:{alertmanager_port}",
                      rules_dir=str(RULES_DIR), templates_dir=str(TEMPLATES_DIR),
-                     secrets_dir=str(secrets_dir))
+                     secrets_dir=str(Path(secrets_dir).expanduser().resolve()))
 
 
 def swap(text: str, addresses: Addresses) -> str:

@@ -37,14 +37,18 @@ def write_native_rules(out_dir: Path, profile: str, server_url: str) -> Path:
     return path
 
 
-def write_webhook_token(secrets_dir: Path, token: str) -> Path:
-    """Write the webhook token Alertmanager sends to the server, readable by the owner only."""
-    secrets_dir.mkdir(parents=True, exist_ok=True)
-    path = secrets_dir / "webhook-token"
+def write_secret(path: Path, value: str) -> Path:
+    """Write `value` to `path`, readable by the owner only (the mode is set before the value)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.chmod(0o600)
-    path.write_text(token)
+    path.write_text(value)
     return path
+
+
+def write_webhook_token(secrets_dir: Path, token: str) -> Path:
+    """Write the webhook token Alertmanager sends to the server, readable by the owner only."""
+    return write_secret(secrets_dir / "webhook-token", token)
 
 
 def write_configs(out_dir: Path, addresses: Addresses, profile: str = "demo",
