@@ -1,10 +1,8 @@
 """License Business Metrics: overage, cost, who drives it, availability; the alerts link here."""
-from grafana.dashboards.panels import (BUSINESS_UID, CAPACITY_UID, OPERATIONS_UID, OVERAGE_LOGQL, PROM,
-                                       AlertList, BarGauge, Gauge, LokiTarget, LOKI, Logs, Stat, Table, dashboard,
-                                       OVERAGE_LOGS_PANEL, grid, overage_logs_url, panel_link, prom,
+from grafana.dashboards.panels import (ALERT_PANELS, BUSINESS_UID, CAPACITY_UID, OPERATIONS_UID, OVERAGE_LOGQL,
+                                       PROM, RULES, AlertList, BarGauge, Gauge, LokiTarget, LOKI, Logs, Stat, Table,
+                                       dashboard, OVERAGE_LOGS_PANEL, grid, overage_logs_url, panel_link, prom,
                                        steps, ts)
-
-from grafana.dashboards.panels import ALERT_PANELS, RULES
 from rule_source import dollars, percent
 
 OVERAGE_RATIO = RULES.threshold("HighOverageRate")
@@ -28,7 +26,8 @@ LOGS_LINK = {"title": "Overage borrows of this tool in Loki", "url": overage_log
 panels = [
     Gauge(title="Overage Rate", id=ALERT_PANELS["overage_rate"], dataSource=PROM, gridPos=grid(0, 0, 6, 8),
           description="Share of successful checkouts that went into paid overage over the "
-                      f"recording window ({window('demo')} demo, {window('production')} production). The red marker is the "
+                      f"recording window ({window('demo')} demo, {window('production')} production). "
+                      "The red marker is the "
                       f"HighOverageRate threshold, {percent(OVERAGE_RATIO)}.",
           targets=[prom(f'{RULES.series("HighOverageRate")}{{{TOOL}}}', "{{tool}}")],
           calc="lastNotNull", min=0, max=1, unit="percentunit", decimals=0,
@@ -77,7 +76,8 @@ panels = [
              calc="lastNotNull", displayMode="gradient", orientation="horizontal", min=0,
              max=30, format="short", label="${__series.name}",
              stepsJson=steps(("red", None), ("orange", 1), ("green", 3))),
-    Table(title="License Checkouts by User", id=ALERT_PANELS["checkouts_by_user"], dataSource=PROM, gridPos=grid(0, 16, 12, 9),
+    Table(title="License Checkouts by User", id=ALERT_PANELS["checkouts_by_user"], dataSource=PROM,
+          gridPos=grid(0, 16, 12, 9),
           description="Checkouts in the selected range and seats held now, per user and team. "
                       f"Seats held turn red at the SingleUserHoarding threshold ({HOARDING:g}; "
                       "the alert fires above it).",

@@ -4,8 +4,8 @@ Reads the raw gauges and counters (not recorded series), so backfilled history
 (`license-demo scenario capacity-planning`) shows as well as live data. Gauges come from the
 shared database, so several replicas report the same value: `max by (tool)`, never `sum`.
 """
-from grafana.dashboards.panels import (ALERT_PANELS, BUSINESS_UID, CAPACITY_UID, PROM, BarGauge, Stat, Table, dashboard, grid,
-                                       panel_link, prom, steps, ts)
+from grafana.dashboards.panels import (ALERT_PANELS, BUSINESS_UID, CAPACITY_UID, PROM, BarGauge, Stat, Table,
+                                       dashboard, grid, panel_link, prom, steps, ts)
 
 TOOL = 'tool=~"$tool"'
 IN_USE = f'sum(max by (tool) (licenses_in_use{{{TOOL}}}))'

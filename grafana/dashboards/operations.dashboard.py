@@ -1,6 +1,6 @@
 """License Server Operations: traffic, errors, latency, failures, log shipping, process, scrapes."""
-from grafana.dashboards.panels import (ALERT_PANELS, BUSINESS_UID, OPERATIONS_UID, PROM, LOKI, LokiTarget, Logs, Stat, dashboard,
-                                       grid, panel_link, prom, steps, ts)
+from grafana.dashboards.panels import (ALERT_PANELS, BUSINESS_UID, OPERATIONS_UID, PROM, LOKI, LokiTarget, Logs, Stat,
+                                       dashboard, grid, panel_link, prom, steps, ts)
 
 RATE = "[$__rate_interval]"
 
