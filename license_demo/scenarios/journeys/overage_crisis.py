@@ -23,8 +23,8 @@ LOAD_PROFILE, MODE = "heavy", "full-cycle"
 
 
 def threshold_of_alert() -> float:
-    """HighOverageRate's threshold, which the rerun must stay under: from the rule source
-    ($RULES_SOURCE_FILE, else the checkout's prometheus/rules.src.yml)."""
+    """HighOverageRate's threshold, which the rerun must stay under, from the rule source
+    (`rule_source.default_path()`: $RULES_SOURCE_FILE, else the checkout's)."""
     return rule_source.load().threshold(ALERT)
 
 
