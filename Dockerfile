@@ -13,8 +13,10 @@ COPY pyproject.toml README.md ./
 COPY license_server ./license_server
 COPY license_demo ./license_demo
 COPY stress_test ./stress_test
-# The rule source: the alert names the server counts by name and the thresholds it judges
-# fixes with; the server refuses to start without it (ALERT_RULES_FILE below).
+COPY rule_source ./rule_source
+# The rule source: the alert names the server counts by name, the thresholds it judges fixes
+# with and the kind of each alert's incident; the server refuses to start without it
+# (RULES_SOURCE_FILE below, the default of the server's ALERT_RULES_FILE).
 COPY prometheus/rules.src.yml ./prometheus/rules.src.yml
 RUN pip install . \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin app \
@@ -26,7 +28,7 @@ USER app
 # Overridable at run time: `DATABASE_URL=postgresql://...` when more than one replica runs.
 ENV PORT=8000 \
     DATABASE_URL=sqlite:////data/license.db \
-    ALERT_RULES_FILE=/app/prometheus/rules.src.yml
+    RULES_SOURCE_FILE=/app/prometheus/rules.src.yml
 VOLUME ["/data"]
 EXPOSE 8000
 

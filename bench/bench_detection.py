@@ -25,7 +25,7 @@ import requests
 
 from bench.overage_load import DAVINCI, first_overage_borrow_at, heavy_borrow_load, stress_test_available, wait_until
 from license_demo.clients import received_at
-from license_demo.stack import detection_config
+from license_demo import deploy_configs
 from license_demo.stack.stack import Stack, StackSettings
 
 TOKEN = "bench-admin-token"
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", type=float, default=45.0,
                         help="seconds of steady overage load in the first run (default 45)")
     args = parser.parse_args(argv)
-    parts = detection_config.detection_floor("demo")
+    parts = deploy_configs.detection_floor("demo")
     print(f"load: {'stress_test heavy borrow-only' if stress_test_available() else 'requests burst'}"
           f" on {DAVINCI}; demo profile {parts}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-detection-") as tmp:
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
           f"max {max(delays):.1f} s")
     print(f"  theoretical floor (scrape {parts['scrape']:g} + evaluation {parts['evaluation']:g}"
           f" + for {parts['for']:g} + group_wait {parts['group_wait']:g}): {floor:g} s; "
-          f"budget for the median {detection_config.DETECTION_BUDGET_SECONDS:g} s")
+          f"budget for the median {deploy_configs.DETECTION_BUDGET_SECONDS:g} s")
     print(f"  flapping under steady load: {results[0].get('gaps', 'n/a')} polls not firing, "
           f"{results[0].get('resolved', 'n/a')} resolved notifications")
     return 0

@@ -5,9 +5,10 @@ import dataclasses
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime
 
 import requests
+
+from license_demo.timestamps import epoch
 
 TIMEOUT = 10
 
@@ -18,7 +19,7 @@ class DemoError(RuntimeError):
 
 def received_at(alert: dict) -> float:
     """Epoch seconds at which the server's webhook received `alert` (its `received_at`)."""
-    return datetime.fromisoformat(alert["received_at"].replace("Z", "+00:00")).timestamp()
+    return epoch(alert["received_at"])
 
 
 def _check(response: requests.Response, what: str) -> requests.Response:

@@ -11,12 +11,14 @@ import time
 
 from flask import Flask, g, request
 
+import rule_source
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, logging, database, API, pages, metrics."""
     from license_server import (alerts, api, approvals, build, db, error_pages, health, incident_api,
                                 incident_pages, incident_rule, logs, metrics, openapi, overview, pages,
-                                reaper, request_limits, rule_settings, status, story_store, tracing)
+                                reaper, request_limits, status, story_store, tracing)
     from license_server.config import from_environment, load_tools
 
     app = Flask(__name__)
@@ -30,8 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     tracing.check(app.config)
     tracing.start(app.config)
     tracing.init_app(app)
-    rules = rule_settings.load(app.config["ALERT_RULES_FILE"])
-    app.extensions["alert_names"] = rules.names
+    rules = rule_source.load(app.config["ALERT_RULES_FILE"], "ALERT_RULES_FILE")
+    app.extensions["alert_names"] = rules.alert_names
     store = db.init_app(app, load_tools(app.config["TOOLS_FILE"]))
     metrics.init_series([tool["name"] for tool in store.list_tools()])
     story_store.init(store)

@@ -81,10 +81,10 @@ def refuse_published_token(host: str, token: str | None) -> None:
 def refuse_unusable_settings() -> None:
     """Exit with what to fix when the settings or the rule source cannot be read, before anything
     is printed or started (gunicorn's on_starting checks the same for a direct gunicorn run)."""
-    from license_server import rule_settings
+    import rule_source
     from license_server.config import from_environment
     try:
-        rule_settings.load(from_environment()["ALERT_RULES_FILE"])
+        rule_source.load(from_environment()["ALERT_RULES_FILE"], "ALERT_RULES_FILE")
     except ValueError as exc:
         raise SystemExit(f"Cannot start the license server: {exc}.") from exc
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from license_server import rule_settings
+import rule_source
 
 DEFAULTS = {
     "DATABASE_URL": "sqlite:///data/license.db",
@@ -36,9 +36,9 @@ DEFAULTS = {
     "ALERT_WEBHOOK_TOKEN": None,
     "ALERT_WEBHOOK_TOKEN_FILE": None,
     # The rule source: its alert names become `alertname` label values (others: "other") and
-    # its thresholds judge fixes. It lives in the checkout, beside the package; the image
-    # ships it and sets this path; without it the server refuses to start.
-    "ALERT_RULES_FILE": str(rule_settings.DEFAULT_PATH),
+    # its thresholds judge fixes. Default: $RULES_SOURCE_FILE (the image sets it), else the
+    # checkout's prometheus/rules.src.yml; without it the server refuses to start.
+    "ALERT_RULES_FILE": str(rule_source.default_path()),
     # Seconds between lease-expiry sweeps in each worker.
     "LEASE_REAP_INTERVAL": 2.0,
     "DASHBOARD_REFRESH_MS": 3000,

@@ -41,12 +41,13 @@ def on_starting(server):
     from license_server import gunicorn_errors
     gunicorn_errors.install()
     # Schema, WAL mode and catalog once here, so workers booting together never race for them.
-    from license_server import db, rule_settings
+    import rule_source
+    from license_server import db
     from license_server.config import from_environment, load_tools
     from license_server import tracing
     try:
         settings = from_environment()
-        rule_settings.load(settings["ALERT_RULES_FILE"])
+        rule_source.load(settings["ALERT_RULES_FILE"], "ALERT_RULES_FILE")
         tracing.check(settings)
     except ValueError as exc:
         raise SystemExit(f"Cannot start the license server: {exc}.") from exc

@@ -37,13 +37,14 @@ import threading
 import time
 from datetime import datetime
 
+import rule_source
 from license_server import periodic, story_store
 from license_server.logs import log_event
 
 
-OVERAGE_ALERTS = ("HighOverageRate", "OverageLimitReached", "HighOverageCostBurn")
-EXHAUSTION_ALERTS = ("LicensesExhausted",)
-FAILURE_ALERTS = ("BorrowFailureSpike",)
+# Which alerts are overage, exhaustion and failure problems: the rule source's `incident` kinds.
+OVERAGE_ALERTS, EXHAUSTION_ALERTS, FAILURE_ALERTS = map(rule_source.load().incident_alerts,
+                                                        ("overage", "exhaustion", "failure"))
 # Overage borrows further apart than this belong to separate bursts: the problem started
 # at the first overage borrow after the last such quiet gap.
 QUIET_GAP_SECONDS = 120

@@ -35,7 +35,7 @@ done
 
 echo "==> rendering the Alertmanager config into build/detection"
 mkdir -p build/detection/secrets  # mounted by compose even when no secret is supplied
-PYTHONPATH=. "$python" -m license_demo.stack.detection_config --target compose --out build/detection
+PYTHONPATH=. "$python" -m license_demo.deploy_configs --target compose --out build/detection
 export ALERTMANAGER_CONFIG=./build/detection/alertmanager.yml
 
 echo "==> building and starting (first run pulls about 1 GB of images)"

@@ -4,11 +4,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from stress_test.teams import BUILD_TEAM, TEAMS as ROSTER
+from stress_test.roster import BUILD_TEAM, TEAMS as ROSTER
 
 __all__ = ["BUILD_TEAM", "TEAMS", "TOOL_WEIGHTS", "Member", "Population"]
 
-# Views of the one roster (stress_test/teams.py): the teams that have simulated engineers.
+# Views of the one roster (stress_test/roster.py): the teams that have simulated engineers.
 TEAMS: dict[str, tuple[str, ...]] = {name: team.engineers for name, team in ROSTER.items() if team.engineers}
 TOOL_WEIGHTS: dict[str, dict[str, int]] = {name: team.tool_weights for name, team in ROSTER.items()
                                            if team.tool_weights}

@@ -1,26 +1,33 @@
 """License Business Metrics: overage, cost, who drives it, availability; the alerts link here."""
-from grafana.dashboards.panels import (BUSINESS_UID, CAPACITY_UID, OPERATIONS_UID, OVERAGE_LOGQL, PROM,
-                                       AlertList, BarGauge, Gauge, LokiTarget, LOKI, Logs, Stat, Table, dashboard,
-                                       OVERAGE_LOGS_PANEL, grid, overage_logs_url, panel_link, prom,
+from grafana.dashboards.panels import (ALERT_PANELS, BUSINESS_UID, CAPACITY_UID, OPERATIONS_UID, OVERAGE_LOGQL,
+                                       PROM, RULES, AlertList, BarGauge, Gauge, LokiTarget, LOKI, Logs, Stat, Table,
+                                       dashboard, OVERAGE_LOGS_PANEL, grid, overage_logs_url, panel_link, prom,
                                        steps, ts)
+from rule_source import dollars, percent
 
-from license_demo.rule_settings import dollars, load_rule_settings, percent
-
-RULES = load_rule_settings()
 OVERAGE_RATIO = RULES.threshold("HighOverageRate")
 COST_BURN = RULES.threshold("HighOverageCostBurn")
 FAILURE_RATIO = RULES.threshold("BorrowFailureSpike")
 HOARDING = RULES.threshold("SingleUserHoarding")
 
 TOOL = 'tool=~"$tool"'
+
+
+def window(profile: str) -> str:
+    """The recording rules' rate window of `profile` in words: 30 s, 5 min."""
+    seconds = RULES.window_seconds(profile)
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
 LOGS_LINK = {"title": "Overage borrows of this tool in Loki", "url": overage_logs_url(),
              "targetBlank": True}
 
 # Panel ids 2, 4, 6, 8, 10, 12 are fixed: the alert annotations open them with viewPanel.
 panels = [
-    Gauge(title="Overage Rate", id=2, dataSource=PROM, gridPos=grid(0, 0, 6, 8),
+    Gauge(title="Overage Rate", id=ALERT_PANELS["overage_rate"], dataSource=PROM, gridPos=grid(0, 0, 6, 8),
           description="Share of successful checkouts that went into paid overage over the "
-                      "recording window (30 s demo, 5 min production). The red marker is the "
+                      f"recording window ({window('demo')} demo, {window('production')} production). "
+                      "The red marker is the "
                       f"HighOverageRate threshold, {percent(OVERAGE_RATIO)}.",
           targets=[prom(f'{RULES.series("HighOverageRate")}{{{TOOL}}}', "{{tool}}")],
           calc="lastNotNull", min=0, max=1, unit="percentunit", decimals=0,
@@ -42,7 +49,7 @@ panels = [
                        instant=True)],
          format="currencyUSD", reduceCalc="lastNotNull", graphMode="none", noValue="$0",
          timeFrom="now/M", stepsJson=steps(("green", None), ("orange", 5000), ("red", 20000))),
-    Stat(title="Server Health", id=12, dataSource=PROM, gridPos=grid(16, 4, 4, 4),
+    Stat(title="Server Health", id=ALERT_PANELS["server_health"], dataSource=PROM, gridPos=grid(16, 4, 4, 4),
          description="Is Prometheus reaching the license server (up)?",
          targets=[prom('min(up{job="license-server"})', instant=True)],
          reduceCalc="lastNotNull", graphMode="none", colorMode="background", noValue="no data",
@@ -58,18 +65,19 @@ panels = [
     ts("Overage Cost Burn Rate ($/hour)",
        [prom(f'{RULES.series("HighOverageCostBurn")}{{{TOOL}}}', "{{tool}}"),
         prom(':license_overage_cost_burn:dollars_per_hour', "all tools", ref="B")],
-       grid(0, 8, 12, 8), unit="currencyUSD", panel_id=4, threshold=COST_BURN,
+       grid(0, 8, 12, 8), unit="currencyUSD", panel_id=ALERT_PANELS["overage_cost"], threshold=COST_BURN,
        description="What the current overage checkouts cost per hour, per tool; the red line "
                    f"is the HighOverageCostBurn budget ({dollars(COST_BURN)}/h per tool).",
        links=[panel_link("Capacity planning: buy or pay overage?", CAPACITY_UID)]),
-    BarGauge(title="Availability", id=6, dataSource=PROM, gridPos=grid(12, 8, 12, 8),
+    BarGauge(title="Availability", id=ALERT_PANELS["availability"], dataSource=PROM, gridPos=grid(12, 8, 12, 8),
              description="Seats that can still be borrowed (commit + overage left), per tool.",
              targets=[prom(f'max by (tool) (licenses_available{{{TOOL}}})', "{{tool}}",
                            instant=True)],
              calc="lastNotNull", displayMode="gradient", orientation="horizontal", min=0,
              max=30, format="short", label="${__series.name}",
              stepsJson=steps(("red", None), ("orange", 1), ("green", 3))),
-    Table(title="License Checkouts by User", id=8, dataSource=PROM, gridPos=grid(0, 16, 12, 9),
+    Table(title="License Checkouts by User", id=ALERT_PANELS["checkouts_by_user"], dataSource=PROM,
+          gridPos=grid(0, 16, 12, 9),
           description="Checkouts in the selected range and seats held now, per user and team. "
                       f"Seats held turn red at the SingleUserHoarding threshold ({HOARDING:g}; "
                       "the alert fires above it).",
@@ -100,7 +108,7 @@ panels = [
        description="Seats held now: within the prepaid commit, and paid overage seats."),
     ts("Borrow Failures",
        [prom(f'{RULES.series("BorrowFailureSpike")}{{{TOOL}}}', "{{tool}} {{reason}}")],
-       grid(0, 25, 12, 8), unit="percentunit", panel_id=10, threshold=FAILURE_RATIO,
+       grid(0, 25, 12, 8), unit="percentunit", panel_id=ALERT_PANELS["borrow_failures"], threshold=FAILURE_RATIO,
        description="Failed borrows over all attempts, per tool and reason (exhausted, "
                    "server_error, ...). BorrowFailureSpike fires above "
                    f"{percent(FAILURE_RATIO)} (reasons other than exhausted).",

@@ -4,8 +4,8 @@ Reads the raw gauges and counters (not recorded series), so backfilled history
 (`license-demo scenario capacity-planning`) shows as well as live data. Gauges come from the
 shared database, so several replicas report the same value: `max by (tool)`, never `sum`.
 """
-from grafana.dashboards.panels import (BUSINESS_UID, CAPACITY_UID, PROM, BarGauge, Stat, Table, dashboard, grid,
-                                       panel_link, prom, steps, ts)
+from grafana.dashboards.panels import (ALERT_PANELS, BUSINESS_UID, CAPACITY_UID, PROM, BarGauge, Stat, Table,
+                                       dashboard, grid, panel_link, prom, steps, ts)
 
 TOOL = 'tool=~"$tool"'
 IN_USE = f'sum(max by (tool) (licenses_in_use{{{TOOL}}}))'
@@ -55,7 +55,7 @@ panels = [
        [prom(f'sum by (tool) (increase({COST}[1d]))', "{{tool}}"),
         prom(f'sum(increase({COST}[1d]))', "all selected tools", ref="B")],
        grid(0, 16, 16, 8), unit="currencyUSD",
-       links=[panel_link("Business: Overage Cost", BUSINESS_UID, 4)]),
+       links=[panel_link("Business: Overage Cost", BUSINESS_UID, ALERT_PANELS["overage_cost"])]),
     Stat(title="Overage Cost: Month So Far", dataSource=PROM, gridPos=grid(16, 16, 4, 8),
          targets=[prom(f'sum(increase({COST}[$__range]))', instant=True)], timeFrom="now/M",
          format="currencyUSD", reduceCalc="lastNotNull", graphMode="none", noValue="$0"),

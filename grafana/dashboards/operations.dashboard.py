@@ -1,6 +1,6 @@
 """License Server Operations: traffic, errors, latency, failures, log shipping, process, scrapes."""
-from grafana.dashboards.panels import (BUSINESS_UID, OPERATIONS_UID, PROM, LOKI, LokiTarget, Logs, Stat, Table,
-                                       dashboard, grid, panel_link, prom, steps, trace_url, ts)
+from grafana.dashboards.panels import (ALERT_PANELS, BUSINESS_UID, OPERATIONS_UID, PROM, LOKI, LokiTarget, Logs,
+                                       Stat, Table, dashboard, grid, panel_link, prom, steps, trace_url, ts)
 
 RATE = "[$__rate_interval]"
 
@@ -31,7 +31,7 @@ panels = [
        [prom(f'sum by (reason) (rate(license_borrow_failures_total{{tool=~"$tool"}}{RATE}))',
              "{{reason}}")],
        grid(12, 8, 12, 9), unit="short", stack=True, axisLabel="failures / s",
-       links=[panel_link("Business: Borrow Failures", BUSINESS_UID, 10)]),
+       links=[panel_link("Business: Borrow Failures", BUSINESS_UID, ALERT_PANELS["borrow_failures"])]),
     ts("Lease Expiries and Force-Returns",
        [prom(f'sum by (tool) (increase(license_lease_expirations_total{{tool=~"$tool"}}{RATE}))',
              "expired {{tool}}"),

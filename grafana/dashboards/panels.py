@@ -13,13 +13,20 @@ import urllib.parse
 import attr
 from grafanalib import core as g
 
+import rule_source
+
+# The rule source the dashboards draw from: thresholds, series, windows, linked panel ids.
+RULES = rule_source.load()
+
 PROMETHEUS_UID = "prometheus"
 LOKI_UID = "loki"
 TEMPO_UID = "tempo"
 PROM = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
 LOKI = {"type": "loki", "uid": "${DS_LOKI}"}
 TAGS = ["license-server"]
-BUSINESS_UID = "license-business-metrics"
+# The business dashboard's uid and the ids of its panels the alert links open: the rule source's.
+BUSINESS_UID = RULES.values["dashboard_uid"]
+ALERT_PANELS: dict[str, int] = RULES.values["panels"]
 OPERATIONS_UID = "license-server-operations"
 CAPACITY_UID = "license-capacity-planning"
 # The presenter's query (docs/contracts.md, alert `logs` links): overage borrows of one tool.

@@ -9,13 +9,13 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from license_demo.durations import duration_seconds
-from license_demo.preflight.grafana_checks import DASHBOARDS_DIR
-from license_demo.stack.detection_config import render_cloud_alertmanager
+from rule_source.durations import duration_seconds
+from license_demo.deploy_configs import render_cloud_alertmanager
 
 REPO = Path(__file__).resolve().parents[2]
 RULE_GENERATOR = REPO / "prometheus" / "generate_rules.py"
 ALERTMANAGER_TEMPLATES = REPO / "alertmanager" / "templates"
+DASHBOARDS_DIR = REPO / "grafana" / "provisioning" / "dashboards" / "json"
 
 __all__ = ["ALERTMANAGER_TEMPLATES", "DASHBOARDS_DIR", "duration_seconds", "render_cloud_alertmanager",
            "rule_generator"]

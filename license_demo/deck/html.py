@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from html import escape
 
 from license_demo.pacing import clock_text
-from license_demo.scenarios.timeline_report import _duration
+from license_demo.timestamps import elapsed
 
 STYLE = """
 body{font:16px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1320px;padding:24px;color:#1b1f24}
@@ -74,12 +74,12 @@ def _tables(report: dict) -> list[str]:
                 "<th>elapsed</th></tr>")
     html += [f'<tr data-phase="{escape(row["phase"])}"><td>{escape(row["phase"])}</td>'
              f'<td>{_iso(row["started"])}</td><td>{_iso(row["ended"])}</td>'
-             f'<td class="elapsed">{_duration(row["seconds"])}</td></tr>' for row in report["phases"]]
+             f'<td class="elapsed">{elapsed(row["seconds"])}</td></tr>' for row in report["phases"]]
     html.append('</table><h2>Cloud DevOps vs automotive (edge/IoT)</h2><table id="comparison">'
                 "<tr><th>step</th><th>cloud DevOps (measured)</th><th>automotive</th></tr>")
     html += [f'<tr><td>{escape(row["step"])}</td><td class="cloud">{escape(row["cloud"])}</td>'
              f'<td>{escape(row["automotive"])}</td></tr>' for row in report["comparison"]]
-    html.append(f"<tr><td>total</td><td>{_duration(report['total_seconds'])}, one team, direct access</td>"
+    html.append(f"<tr><td>total</td><td>{elapsed(report['total_seconds'])}, one team, direct access</td>"
                 "<td>weeks to months, 5+ teams, many handoffs</td></tr></table>")
     if report.get("pacing"):
         html.append('<h2>Pacing</h2><table id="pacing"><tr><th>part</th><th>planned</th><th>actual</th></tr>')
@@ -102,7 +102,7 @@ def render(scenario, report: dict, shots, problems: list[str]) -> str:
              f"<h1>{escape(scenario.title)}</h1>",
              f'<p class="meta">Backup deck recorded from a rehearsal on {day} at {recorded} '
              f"({escape(report['mode'])} mode, seed {report['seed']}), total "
-             f"{_duration(report['total_seconds'])}. {escape(scenario.story)}</p>",
+             f"{elapsed(report['total_seconds'])}. {escape(scenario.story)}</p>",
              *_acts(scenario, report, shots), *_tables(report)]
     if notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")

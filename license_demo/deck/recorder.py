@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from license_demo import browser as chromium
 from license_demo.clients import DemoError, ServerClient
-from license_demo.scenarios.journey_runner import act_urls
+from license_demo.ui_links import act_urls
 
 # The server's pages the audience sees; the other URLs of an act are APIs or other tools.
 SERVER_PAGES = ("/dashboard", "/config", "/incidents")
@@ -160,11 +160,10 @@ class DeckRecorder:
             self._playwright.stop()
             self._playwright = self._browser = None
 
-    def write(self, scenario, timeline) -> Path:
-        """Render deck.html from the shots and the run's report; return its path."""
+    def write(self, scenario, report: dict) -> Path:
+        """Render deck.html from the shots and the run's report (`timeline_report.to_json`); return its path."""
         from license_demo.deck.html import render
-        from license_demo.scenarios.timeline_report import to_json
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / "deck.html"
-        path.write_text(render(scenario, to_json(scenario, timeline), self.shots, self.problems))
+        path.write_text(render(scenario, report, self.shots, self.problems))
         return path

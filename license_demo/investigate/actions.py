@@ -9,7 +9,7 @@ from urllib.parse import quote
 from license_demo.investigate import capacity_math, contacts, wording
 from license_demo.investigate.evidence import Evidence
 from license_demo.investigate.hypotheses import Hypothesis
-from license_demo.investigate.promql import quoted
+from rule_source.promql import quoted
 from license_demo.investigate.wording import duration, plural
 
 # Hypotheses below this confidence get no action of their own.

@@ -10,9 +10,10 @@ from urllib.parse import quote
 
 from license_demo import cli_args
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.investigate import audit, contacts, evidence, findings, remediation, timestamps, wording
+from license_demo import timestamps
+from license_demo.investigate import audit, contacts, evidence, findings, remediation, wording
 from license_demo.investigate.remediation import err as _err
-from license_demo.rule_settings import load_rule_settings
+from rule_source import load as load_rule_settings
 from license_demo.investigate.investigation import Request, run
 
 # The exit status when the license server cannot be reached (the report still says what Prometheus sees).
@@ -46,7 +47,7 @@ def settings_from(args) -> evidence.Settings:
     hoarding = args.hoarding_seats
     if hoarding is None:
         # The same number SingleUserHoarding fires on, from the rules' one source.
-        hoarding = int(load_rule_settings(args.rules_file).values.get("hoarding_seats", 10))
+        hoarding = int(load_rule_settings(args.rules_file).threshold("SingleUserHoarding"))
     return evidence.Settings(window=args.window, lookback=args.lookback, hoarding_seats=hoarding,
                              rules_file=args.rules_file)
 

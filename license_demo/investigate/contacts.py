@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from stress_test.teams import TEAMS as ROSTER
+from stress_test.roster import TEAMS as ROSTER
 
 # The roster's leads and channels; a YAML file with the same shape (`teams: {name: {lead, channel}}`)
 # replaces them.

@@ -13,7 +13,7 @@ from typing import Any, Callable, Generic, TypeVar
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
 from license_demo.investigate import gathered
 from license_demo.investigate.subject import Subject
-from license_demo.investigate.timestamps import iso
+from license_demo.timestamps import iso
 
 __all__ = ["Evidence", "Fact", "FactLog", "MissingEvidence", "Settings", "Sources"]
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 from license_demo.clients import DemoError
 from license_demo.investigate import actions as actions_mod
-from license_demo.investigate import evidence, findings, gather, hypotheses, subject, timestamps, wording
+from license_demo import timestamps
+from license_demo.investigate import evidence, findings, gather, hypotheses, subject, wording
 from license_demo.investigate.gathered import Alert
 from license_demo.investigate.incident import IncidentRecorder
 

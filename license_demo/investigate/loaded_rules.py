@@ -1,14 +1,14 @@
 """The rules as the running Prometheus loaded them: an alert's `for` and a recording rule's rate window.
 
 They differ by profile (`for` is 4 s in the demo, 5 min in production), so the investigator asks
-Prometheus rather than the rule source; the thresholds come from `license_demo.rule_settings`.
+Prometheus rather than the rule source; the thresholds come from `rule_source`.
 """
 from __future__ import annotations
 
 import re
 
 from license_demo.clients import DemoError, PrometheusClient
-from license_demo.durations import duration_seconds
+from rule_source.durations import duration_seconds
 
 
 def _rules(prometheus: PrometheusClient, kind: str) -> list[dict]:

@@ -6,11 +6,11 @@ import json
 import requests
 import yaml
 
+from license_demo.cloud.sources import DASHBOARDS_DIR
 from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import REPO, Targets, get, short_error
 
 DATASOURCES_FILE = REPO / "grafana" / "provisioning" / "datasources" / "datasources.yml"
-DASHBOARDS_DIR = REPO / "grafana" / "provisioning" / "dashboards" / "json"
 
 
 def provisioned_datasource_uids() -> list[str]:

@@ -9,7 +9,7 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from license_demo.durations import duration_seconds
+from rule_source.durations import duration_seconds
 from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import TIMEOUT, Targets, get, short_error
 

@@ -1,30 +1,23 @@
 """Prometheus: it scrapes the server, holds every alert of the rule set, none is firing."""
 from __future__ import annotations
 
-import re
 import time
-from datetime import datetime
 from urllib.parse import urlsplit
 
 import requests
 
-from license_demo.durations import duration_seconds
+import rule_source
 from license_demo.preflight.checklist import Report
 from license_demo.preflight.targets import Targets, get, short_error
-from license_demo.rule_settings import load_rule_settings
+from license_demo.timestamps import epoch
+from rule_source.durations import duration_seconds
 
 SERVER_JOB = "license-server"
 
 
 def expected_alerts() -> set[str]:
     """Every alert name of the project's rule set (prometheus/rules.src.yml, both profiles)."""
-    return set(load_rule_settings().alert_names)
-
-
-def _epoch(text: str) -> float:
-    """An RFC 3339 time from Prometheus (nanosecond fractions allowed) as epoch seconds."""
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
-    return datetime.fromisoformat(text).timestamp()
+    return set(rule_source.load().alert_names)
 
 
 def check_reachable(targets: Targets, report: Report) -> bool:
@@ -54,12 +47,12 @@ def check_scrape(targets: Targets, report: Report) -> None:
     if not jobs:
         report.fail("prometheus.target", f"Prometheus has no `{SERVER_JOB}` scrape job",
                     f"add a scrape job `{SERVER_JOB}` for {targets.server}/metrics to prometheus.yml "
-                    "(license_demo/stack/detection_config.py renders one) and reload Prometheus")
+                    "(python -m license_demo.deploy_configs renders one) and reload Prometheus")
         return
     server_host = urlsplit(targets.server).netloc
     target = next((t for t in jobs if urlsplit(t["scrapeUrl"]).netloc == server_host), jobs[0])
     interval = duration_seconds(target.get("scrapeInterval", ""), default=0.0) or 15.0
-    age = time.time() - _epoch(target["lastScrape"]) if not target["lastScrape"].startswith("0001") else None
+    age = time.time() - epoch(target["lastScrape"]) if not target["lastScrape"].startswith("0001") else None
     where = target["scrapeUrl"]
     if target["health"] != "up":
         report.fail("prometheus.target", f"scrape of {where} is {target['health']}: {target.get('lastError', '')}",

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from license_demo.pacing import PacingObserver
+from license_demo.scenarios import timeline_report
 
 
 def add_arguments(parser) -> None:
@@ -37,6 +38,6 @@ def finish(observers: list, scenario, ctx) -> None:
     """Stop the pacing clock; write the deck (also after a failed run) and close Chromium."""
     for observer in observers:
         if hasattr(observer, "write") and ctx.timeline is not None:
-            path = observer.write(scenario, ctx.timeline)
+            path = observer.write(scenario, timeline_report.to_json(scenario, ctx.timeline))
             ctx.out(f"backup deck: {path} ({len(observer.shots)} screenshots)")
         observer.close()

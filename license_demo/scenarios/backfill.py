@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from license_demo.clients import DemoError, PrometheusClient
-from license_demo.durations import duration_seconds
+from rule_source.durations import duration_seconds
 
 
 def create_blocks(openmetrics: str, data_dir: Path, promtool: str = "promtool") -> list[str]:

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from stress_test.teams import HISTORY_TEAMS
+from stress_test.roster import HISTORY_TEAMS
 
 # Teams, their size on day 0 and day 30 and words naming their tools: the roster's history view.
 TEAMS = HISTORY_TEAMS

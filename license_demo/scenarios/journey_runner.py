@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from license_demo import ui_links
+from license_demo.ui_links import act_urls
 from license_demo.scenarios.annotations import mark_act
 from license_demo.clients import AlertmanagerClient, GrafanaClient, PrometheusClient, ServerClient
 
@@ -100,38 +100,6 @@ class Scenario:
     automotive: list[str] | None = None
     # Called when an act fails: gives back whatever the journey took (seats, faults).
     cleanup: Callable[[JourneyContext], None] | None = None
-
-
-def act_urls(ctx: JourneyContext, templates: list[str]) -> list[str]:
-    """The act's pages for this run, each one that answers on the stack in use.
-
-    Without Grafana its pages become the server's dashboard; Alertmanager's UI link becomes
-    the dashboard banner where the UI is absent (Debian's package); Prometheus pages take
-    the prefix its version serves (Debian's 2.42: /classic/...).
-    """
-    if "ui" not in ctx.state:
-        ctx.state["ui"] = {
-            "prometheus": ui_links.prometheus_ui_prefix(ctx.prometheus.url.rstrip("/"))
-            if ctx.prometheus else "",
-            "alertmanager": bool(ctx.alertmanager)
-            and ui_links.alertmanager_has_ui(ctx.alertmanager.url)}
-    server = ctx.server.url.rstrip("/")
-    values = {"server": server, "grafana": ctx.grafana_url.rstrip("/"),
-              "prometheus": (ctx.prometheus.url if ctx.prometheus else "").rstrip("/")
-              + ctx.state["ui"]["prometheus"],
-              "alertmanager": (ctx.alertmanager.url if ctx.alertmanager else "").rstrip("/")}
-    urls = []
-    for template in templates:
-        if template.startswith("{grafana}") and ctx.grafana is None:
-            template = "{server}/dashboard"
-        elif template.startswith("{alertmanager}/#") and not ctx.state["ui"]["alertmanager"]:
-            template = "{server}/dashboard"
-        elif template.startswith("{prometheus}") and ctx.prometheus is None:
-            continue
-        url = template.format(**values)
-        if url not in urls:
-            urls.append(url)
-    return urls
 
 
 def run(scenario: Scenario, ctx: JourneyContext) -> Timeline:

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from license_demo import pacing
+from license_demo.timestamps import elapsed
 from license_demo.scenarios.journey_runner import Scenario, Timeline
 
 # The automotive column of the demo guide's comparison, one row per phase of a journey:
@@ -23,16 +24,6 @@ def _iso(at: float | None) -> str:
     if at is None:
         return "—"
     return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
-
-
-def _duration(seconds: float | None) -> str:
-    """A short human duration: 42 s, 3 min 5 s."""
-    if seconds is None:
-        return "not reached"
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
 
 
 def phase_rows(scenario: Scenario, timeline: Timeline) -> list[dict]:
@@ -65,7 +56,7 @@ def to_json(scenario: Scenario, timeline: Timeline) -> dict:
 def comparison(rows: list[dict], automotive: list[str] | None = None) -> list[dict]:
     """The guide's cloud-vs-automotive table, the cloud column filled with measured times."""
     column = automotive or list(AUTOMOTIVE.values())
-    return [{"step": row["phase"], "cloud": _duration(row["seconds"]), "automotive": text}
+    return [{"step": row["phase"], "cloud": elapsed(row["seconds"]), "automotive": text}
             for row, text in zip(rows, column)]
 
 
@@ -73,14 +64,14 @@ def to_markdown(scenario: Scenario, timeline: Timeline) -> str:
     """The report as Markdown: events, phases, measurements, the comparison table."""
     data = to_json(scenario, timeline)
     lines = [f"# {scenario.title}: rehearsal report", "",
-             f"Mode {timeline.mode}, seed {timeline.seed}, total {_duration(data['total_seconds'])}.", "",
+             f"Mode {timeline.mode}, seed {timeline.seed}, total {elapsed(data['total_seconds'])}.", "",
              "## Timeline", "", "| moment | time (UTC) | seen via |", "|---|---|---|"]
     for name, event in sorted(timeline.events.items(), key=lambda kv: kv[1]["at"]):
         lines.append(f"| {name.replace('_', ' ')} | {_iso(event['at'])} | {event.get('source', '')} |")
     lines += ["", "## Phases", "", "| phase | from | to | elapsed |", "|---|---|---|---|"]
     for row in data["phases"]:
         lines.append(f"| {row['phase']} | {row['from'].replace('_', ' ')} | "
-                     f"{row['to'].replace('_', ' ')} | {_duration(row['seconds'])} |")
+                     f"{row['to'].replace('_', ' ')} | {elapsed(row['seconds'])} |")
     if timeline.measurements:
         lines += ["", "## Measurements", "", "| measurement | value |", "|---|---|"]
         for key, value in timeline.measurements.items():
@@ -89,7 +80,7 @@ def to_markdown(scenario: Scenario, timeline: Timeline) -> str:
               "| step | cloud DevOps (measured) | automotive |", "|---|---|---|"]
     for row in data["comparison"]:
         lines.append(f"| {row['step']} | {row['cloud']} | {row['automotive']} |")
-    lines.append(f"| total | {_duration(data['total_seconds'])}, one team, direct access | "
+    lines.append(f"| total | {elapsed(data['total_seconds'])}, one team, direct access | "
                  "weeks to months, 5+ teams, many handoffs |")
     lines += pacing.markdown(scenario.name, timeline.acts)
     if timeline.notes:

@@ -17,7 +17,8 @@ import requests
 
 from license_demo import stack_urls, ui_links
 from license_demo.clients import PrometheusClient, ServerClient
-from license_demo.stack import detection_config, loaded_check
+from license_demo import deploy_configs
+from license_demo.stack import loaded_check
 from license_demo.stack.processes import (ManagedProcess, free_port, spawn, start_license_server,
                                           wait_http)
 
@@ -164,18 +165,18 @@ class Stack:
         s = self.settings
         server_port, prometheus_port, alertmanager_port = self._ports()
         config_dir = self.data_dir / "config"
-        addresses = detection_config.native_addresses(
+        addresses = deploy_configs.native_addresses(
             server_port, prometheus_port, alertmanager_port, config_dir / "secrets", s.host)
         env = {**os.environ, **s.env}
         # The native stack runs no Grafana: its rule copy links to the server's own pages.
         rules_dir = config_dir / "rules"
-        detection_config.write_native_rules(rules_dir, s.profile, f"http://{s.host}:{server_port}")
-        addresses = detection_config.Addresses(**{**addresses.__dict__, "rules_dir": str(rules_dir)})
-        prometheus_yml, alertmanager_yml, self.notes = detection_config.write_configs(
+        deploy_configs.write_native_rules(rules_dir, s.profile, f"http://{s.host}:{server_port}")
+        addresses = deploy_configs.Addresses(**{**addresses.__dict__, "rules_dir": str(rules_dir)})
+        prometheus_yml, alertmanager_yml, self.notes = deploy_configs.write_configs(
             config_dir, addresses, s.profile, env)
-        detection_config.write_webhook_token(Path(addresses.secrets_dir), self.webhook_token)
+        deploy_configs.write_webhook_token(Path(addresses.secrets_dir), self.webhook_token)
         # The other commands on this machine (preflight, reset, investigate --apply) read it here.
-        detection_config.write_secret(self.data_dir / stack_urls.ADMIN_TOKEN_FILE, self.admin_token)
+        deploy_configs.write_secret(self.data_dir / stack_urls.ADMIN_TOKEN_FILE, self.admin_token)
         try:
             self._progress(f"starting license server on {s.host}:{server_port}")
             self._server_args = dict(
@@ -209,7 +210,7 @@ class Stack:
                 self.prometheus_url + "/-/ready", timeout)
             self._progress("waiting for Prometheus to scrape the license server")
             self.wait_for_scrape(timeout)
-            self.check_loaded(rules_dir / detection_config.PROFILES[s.profile]["rules"],
+            self.check_loaded(rules_dir / deploy_configs.PROFILES[s.profile]["rules"],
                               alertmanager_yml)
             self.prometheus_ui = ui_links.prometheus_ui_prefix(self.prometheus_url)
             self.alertmanager_ui = ui_links.alertmanager_has_ui(self.alertmanager_url)
@@ -495,7 +496,7 @@ def register(subparsers) -> None:
     parser.add_argument("--data-dir", default=".stack", help="folder for databases, TSDB and "
                         "logs (default .stack)")
     parser.add_argument("--fresh", action="store_true", help="delete the data folder first")
-    parser.add_argument("--profile", choices=sorted(detection_config.PROFILES), default="demo",
+    parser.add_argument("--profile", choices=sorted(deploy_configs.PROFILES), default="demo",
                         help="alert timings: demo fires within a minute, production uses 5m")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--server-port", type=int, help="license server port (default 8000)")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from license_demo.stack import detection_config
+from license_demo import deploy_configs
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER_PORT = 8000
@@ -211,7 +211,7 @@ def test_alertmanager_config_agrees_with_compose(compose):
     """The webhook reaches the server service on 8000; templates and config are mounted."""
     alertmanager = compose["services"]["alertmanager"]
     source = yaml.safe_load((REPO / "alertmanager/alertmanager.yml").read_text())
-    rendered, _ = detection_config.render_alertmanager(detection_config.COMPOSE, "demo", env={})
+    rendered, _ = deploy_configs.render_alertmanager(deploy_configs.COMPOSE, "demo", env={})
     for config in (source, rendered):
         hooks = {h["url"] for r in config["receivers"] for h in r.get("webhook_configs", [])}
         assert hooks == {f"http://license-server:{SERVER_PORT}/api/alerts/webhook"}
@@ -222,7 +222,7 @@ def test_alertmanager_config_agrees_with_compose(compose):
         REPO / "alertmanager/alertmanager.yml"
     # The secrets the rendered config names are mounted where it looks for them.
     mounts = {target: source for source, target in binds(alertmanager)}
-    assert mounts[detection_config.COMPOSE.secrets_dir] == "./build/detection/secrets"
+    assert mounts[deploy_configs.COMPOSE.secrets_dir] == "./build/detection/secrets"
     script = (REPO / "scripts/compose-up.sh").read_text()
     assert "--target compose --out build/detection" in script
     assert "mkdir -p build/detection/secrets" in script

@@ -23,10 +23,12 @@ def test_dockerfile():
     assert ".venv" in ignored and ".git" in ignored and "README.md" not in ignored
 
 
-def test_image_ships_the_rule_source_where_alert_rules_file_points():
-    """The server refuses to start without the rule source: the image copies it to that path."""
+def test_image_ships_the_rule_source_where_rules_source_file_points():
+    """The server refuses to start without the rule source: the image copies it to the path
+    RULES_SOURCE_FILE names (the default of ALERT_RULES_FILE), and ships the package reading it."""
     text = (REPO / "Dockerfile").read_text()
     workdir = Path(re.search(r"^WORKDIR (\S+)$", text, re.M).group(1))
     copied = {workdir / dest: source for source, dest in re.findall(r"^COPY (\S+) (\S+)$", text, re.M)}
-    rules_file = Path(re.search(r"ALERT_RULES_FILE=(\S+)", text).group(1))
+    rules_file = Path(re.search(r"RULES_SOURCE_FILE=(\S+)", text).group(1))
     assert copied.get(rules_file) == "prometheus/rules.src.yml", (rules_file, copied)
+    assert copied.get(workdir / "rule_source") == "rule_source", copied

@@ -22,7 +22,7 @@ import pytest
 import requests
 import yaml
 
-from license_demo.stack import detection_config
+from license_demo import deploy_configs
 from license_demo.stack.processes import free_port, spawn, wait_http
 from polling import until
 
@@ -117,13 +117,13 @@ def alertmanager(tmp_path_factory):
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     port = free_port()
-    addresses = detection_config.native_addresses(peer_port, free_port(), port,
+    addresses = deploy_configs.native_addresses(peer_port, free_port(), port,
                                                   folder / "secrets")
     env = {"SLACK_WEBHOOK_URL": f"http://127.0.0.1:{peer_port}/slack",
            "SMTP_SMARTHOST": f"127.0.0.1:{smtp.port}", "SMTP_TO": MAIL_TO,
            "SMTP_FROM": "alerts@license.test", "SMTP_REQUIRE_TLS": "false"}
-    _, config_path, notes = detection_config.write_configs(folder, addresses, "demo", env)
-    detection_config.write_webhook_token(folder / "secrets", WEBHOOK_TOKEN)
+    _, config_path, notes = deploy_configs.write_configs(folder, addresses, "demo", env)
+    deploy_configs.write_webhook_token(folder / "secrets", WEBHOOK_TOKEN)
     assert any(n.startswith("slack: on") for n in notes), notes
     process = spawn("alertmanager", [binary, f"--config.file={config_path}",
                                      f"--storage.path={folder / 'data'}",
@@ -240,16 +240,16 @@ def test_every_rendered_variant_passes_amtool(tmp_path):
     amtool = shutil.which("amtool")
     if amtool is None:
         pytest.fail("amtool is missing: run scripts/install-system-deps.sh")
-    native = detection_config.native_addresses(18000, 19090, 19093, tmp_path / "secrets")
+    native = deploy_configs.native_addresses(18000, 19090, 19093, tmp_path / "secrets")
     checked = 0
     for (name, env), profile, target in itertools.product(
-            CHANNEL_ENVS.items(), detection_config.PROFILES, ("compose", "native", "cloud")):
+            CHANNEL_ENVS.items(), deploy_configs.PROFILES, ("compose", "native", "cloud")):
         if target == "cloud":
-            config, _ = detection_config.render_cloud_alertmanager(
+            config, _ = deploy_configs.render_cloud_alertmanager(
                 "https://license-demo.fly.dev", profile, env)
         else:
-            config, _ = detection_config.render_alertmanager(
-                detection_config.COMPOSE if target == "compose" else native, profile, env)
+            config, _ = deploy_configs.render_alertmanager(
+                deploy_configs.COMPOSE if target == "compose" else native, profile, env)
         receivers = {r["name"]: r for r in config["receivers"]}
         assert ("slack_configs" in receivers["warning"]) == ("slack" in name), (name, target)
         assert ("email_configs" in receivers["critical"]) == ("email" in name), (name, target)
@@ -264,8 +264,8 @@ def test_every_rendered_variant_passes_amtool(tmp_path):
 
 def test_out_of_the_box_config_notifies_only_the_webhook():
     """The committed file and a render without secrets name no Slack, SMTP host or mailbox."""
-    committed = yaml.safe_load(detection_config.ALERTMANAGER_SOURCE.read_text())
-    rendered, notes = detection_config.render_alertmanager(detection_config.COMPOSE, "demo", {})
+    committed = yaml.safe_load(deploy_configs.ALERTMANAGER_SOURCE.read_text())
+    rendered, notes = deploy_configs.render_alertmanager(deploy_configs.COMPOSE, "demo", {})
     for config in (committed, rendered):
         assert not [k for k in config["global"] if k.startswith("smtp_")]
         for receiver in config["receivers"]:
@@ -275,7 +275,7 @@ def test_out_of_the_box_config_notifies_only_the_webhook():
 
 def test_cloud_config_inlines_secrets_and_points_at_the_app():
     """The hosted variant reads no local file and notifies the public server URL."""
-    config, _ = detection_config.render_cloud_alertmanager(
+    config, _ = deploy_configs.render_cloud_alertmanager(
         "https://license-demo.fly.dev/", "production",
         {**CHANNEL_ENVS["slack and email"], "ALERT_WEBHOOK_TOKEN": "hook-secret"})
     text = yaml.safe_dump(config)
@@ -291,7 +291,7 @@ def test_cloud_config_inlines_secrets_and_points_at_the_app():
 def test_compose_secrets_land_in_the_mounted_folder(tmp_path):
     """For compose the Slack URL and SMTP password go to <out>/secrets (0600), never the config."""
     env = {**CHANNEL_ENVS["slack and email"]}
-    _, config_path, _ = detection_config.write_configs(tmp_path, detection_config.COMPOSE,
+    _, config_path, _ = deploy_configs.write_configs(tmp_path, deploy_configs.COMPOSE,
                                                        "demo", env)
     text = config_path.read_text()
     assert env["SLACK_WEBHOOK_URL"] not in text and "pw" not in text.split()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from license_demo.stack import detection_config
+from license_demo import deploy_configs
 
 PROMETHEUS_DIR = Path(__file__).resolve().parents[2] / "prometheus"
 
@@ -27,18 +27,18 @@ def _render_demo_rules(out_dir: Path, hold: str) -> None:
 
 def test_demo_detection_floor_is_within_the_budget():
     """scrape + evaluation + `for:` + group_wait of the rendered demo configs <= the budget."""
-    parts = detection_config.detection_floor("demo")
+    parts = deploy_configs.detection_floor("demo")
     assert set(parts) == {"scrape", "evaluation", "for", "group_wait"}
     assert all(value > 0 for value in parts.values()), parts
     floor = sum(parts.values())
-    assert floor <= detection_config.DETECTION_BUDGET_SECONDS, (
+    assert floor <= deploy_configs.DETECTION_BUDGET_SECONDS, (
         f"demo detection floor {floor:g} s {parts} exceeds the story's budget of "
-        f"{detection_config.DETECTION_BUDGET_SECONDS:g} s")
+        f"{deploy_configs.DETECTION_BUDGET_SECONDS:g} s")
 
 
 def test_a_slower_for_breaks_the_budget(tmp_path):
     """The floor follows the rendered rule file: HighOverageRate with `for: 60s` is over budget."""
     _render_demo_rules(tmp_path, "60s")
-    parts = detection_config.detection_floor("demo", rules_dir=tmp_path)
+    parts = deploy_configs.detection_floor("demo", rules_dir=tmp_path)
     assert parts["for"] == 60
-    assert sum(parts.values()) > detection_config.DETECTION_BUDGET_SECONDS
+    assert sum(parts.values()) > deploy_configs.DETECTION_BUDGET_SECONDS

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from license_demo.stack import detection_config
+from license_demo import deploy_configs
 
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = REPO / "prometheus"
@@ -111,7 +111,7 @@ def test_every_alert_has_unit_tests_and_a_runbook_section():
 
 def _native_addresses(tmp_path):
     """Loopback addresses as the native stack would use them."""
-    return detection_config.native_addresses(18000, 19090, 19093, tmp_path / "secrets")
+    return deploy_configs.native_addresses(18000, 19090, 19093, tmp_path / "secrets")
 
 
 FULL_ENV = {"SMTP_SMARTHOST": "smtp.example.com:587", "SMTP_FROM": "alerts@example.com",
@@ -127,14 +127,14 @@ def test_committed_prometheus_config_is_valid():
 def test_native_prometheus_config_matches_compose_apart_from_addresses(tmp_path):
     """The native copy differs from prometheus.yml only in addresses and the rules path."""
     addresses = _native_addresses(tmp_path)
-    paths = detection_config.write_configs(tmp_path, addresses, "demo", FULL_ENV)
+    paths = deploy_configs.write_configs(tmp_path, addresses, "demo", FULL_ENV)
     _run(["promtool", "check", "config", str(paths[0])])
     native = paths[0].read_text()
     assert "license-server:8000" not in native and "127.0.0.1:18000" in native
     for compose_address, native_address in (("license-server:8000", "127.0.0.1:18000"),
                                             ("alertmanager:9093", "127.0.0.1:19093"),
                                             ("localhost:9090", "127.0.0.1:19090"),
-                                            ("rules/demo.yml", f"{detection_config.RULES_DIR}/demo.yml")):
+                                            ("rules/demo.yml", f"{deploy_configs.RULES_DIR}/demo.yml")):
         native = native.replace(native_address, compose_address)
     committed = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
     assert yaml.safe_load(native) == committed
@@ -142,14 +142,14 @@ def test_native_prometheus_config_matches_compose_apart_from_addresses(tmp_path)
 
 def test_native_alertmanager_config_matches_compose_apart_from_addresses(tmp_path):
     """Native and compose Alertmanager configs agree apart from addresses and file paths."""
-    native, _ = detection_config.render_alertmanager(_native_addresses(tmp_path), "demo",
+    native, _ = deploy_configs.render_alertmanager(_native_addresses(tmp_path), "demo",
                                                       FULL_ENV)
-    compose, _ = detection_config.render_alertmanager(detection_config.COMPOSE, "demo",
+    compose, _ = deploy_configs.render_alertmanager(deploy_configs.COMPOSE, "demo",
                                                        FULL_ENV)
     text = yaml.safe_dump(native)
     for native_part, compose_part in (
             ("127.0.0.1:18000", "license-server:8000"),
-            (str(detection_config.TEMPLATES_DIR), "/etc/alertmanager/templates"),
+            (str(deploy_configs.TEMPLATES_DIR), "/etc/alertmanager/templates"),
             (str(tmp_path / "secrets"), "/etc/alertmanager/secrets"),
             ("/run/secrets/slack", "/etc/alertmanager/secrets/slack-webhook-url")):
         text = text.replace(native_part, compose_part)
@@ -161,7 +161,7 @@ def test_alertmanager_configs_pass_amtool(tmp_path):
     _run(["amtool", "check-config", "alertmanager/alertmanager.yml"])
     for name, env in (("full", FULL_ENV), ("webhook-only", {})):
         for profile in ("demo", "production"):
-            config, _ = detection_config.render_alertmanager(_native_addresses(tmp_path),
+            config, _ = deploy_configs.render_alertmanager(_native_addresses(tmp_path),
                                                              profile, env)
             path = tmp_path / f"{name}-{profile}.yml"
             path.write_text(yaml.safe_dump(config))
@@ -171,7 +171,7 @@ def test_alertmanager_configs_pass_amtool(tmp_path):
 
 def test_alertmanager_routes_by_severity_and_groups_by_tool():
     """Critical goes to email, Slack and the webhook; warning to Slack and the webhook."""
-    config, notes = detection_config.render_alertmanager(detection_config.COMPOSE, "demo",
+    config, notes = deploy_configs.render_alertmanager(deploy_configs.COMPOSE, "demo",
                                                          FULL_ENV)
     route = config["route"]
     assert route["group_by"] == ["alertname", "tool"]
@@ -187,7 +187,7 @@ def test_alertmanager_routes_by_severity_and_groups_by_tool():
     for receiver in receivers.values():
         assert receiver["webhook_configs"][0]["url"] == \
             "http://license-server:8000/api/alerts/webhook"
-    production, _ = detection_config.render_alertmanager(detection_config.COMPOSE,
+    production, _ = deploy_configs.render_alertmanager(deploy_configs.COMPOSE,
                                                          "production", {})
     assert production["route"]["group_wait"] == "30s"
     assert all("email_configs" not in r and "slack_configs" not in r
@@ -197,7 +197,7 @@ def test_alertmanager_routes_by_severity_and_groups_by_tool():
 def test_smtp_password_is_written_to_a_private_file_not_the_config(tmp_path):
     """SMTP_PASSWORD ends up in a 0600 file; the rendered config only names the file."""
     env = {**FULL_ENV, "SMTP_PASSWORD": "s3cret-value"}
-    _, alertmanager_path, _ = detection_config.write_configs(
+    _, alertmanager_path, _ = deploy_configs.write_configs(
         tmp_path, _native_addresses(tmp_path), "demo", env)
     assert "s3cret-value" not in alertmanager_path.read_text()
     secret = tmp_path / "secrets" / "smtp-password"

@@ -6,9 +6,9 @@ import re
 import pytest
 
 from dashboard_queries import panels
-from license_demo.rule_settings import load_rule_settings
+import rule_source
 
-RULES = load_rule_settings()
+RULES = rule_source.load()
 # A relative Grafana time range ("now-30d") in seconds.
 UNITS = {"m": 60, "h": 3600, "d": 86400}
 
@@ -31,7 +31,7 @@ def panels_of_series(dashboards: dict, series: str):
 def test_alert_series_mapping_matches_the_rules():
     """Each mapped alert compares the mapped series with the mapped setting in its expression."""
     import yaml
-    from license_demo.rule_settings import RULES_SOURCE
+    RULES_SOURCE = RULES.path
     source = yaml.safe_load(RULES_SOURCE.read_text())
     exprs = {rule["alert"]: rule["expr"] for group in source["rule_groups"]
              for rule in group["rules"] if "alert" in rule}

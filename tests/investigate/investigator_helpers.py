@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from license_demo.investigate.promql import grew
+from rule_source.promql import grew
 
 DAVINCI = "Vector - DaVinci Configurator SE"
 

@@ -18,7 +18,7 @@ import requests
 
 from investigator_helpers import (DAVINCI, assert_matches_prometheus, audit_records, cli_env, fact, fresh,
                                   incident, investigate, investigate_at_terminal, prom_value, wait_prom)
-from license_demo.rule_settings import load_rule_settings
+import rule_source
 from license_demo.stack.processes import free_port
 
 pytestmark = pytest.mark.stack
@@ -27,7 +27,7 @@ BUILD_TEAM, BUILD_AGENTS = "body-electronics", ["ben", "clara", "niklas", "emma"
 RUNAWAY = "ci-nightly-build"
 # Confidence bands a top hypothesis must fall in.
 HIGH, LIKELY = (0.6, 1.0), (0.3, 0.6)
-THRESHOLD = float(load_rule_settings().values["high_overage_ratio"])
+THRESHOLD = float(rule_source.load().values["high_overage_ratio"])
 
 
 def borrow(stack, tool: str, user: str, team: str) -> requests.Response:

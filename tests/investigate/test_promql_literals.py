@@ -4,15 +4,15 @@ from __future__ import annotations
 import pytest
 
 from license_demo.clients import DemoError
-from license_demo.investigate.promql import quoted
-from license_demo.rule_settings import load_rule_settings
+from rule_source.promql import quoted
+import rule_source
 
 ODD = 'MATLAB/Simulink (R2024b) "beta" C:\\tools\\'
 
 
 def test_every_alert_reading_fills_names_as_literals():
     """The rule source's `investigate` templates get the quoted literal, placeholder quotes included."""
-    readings = load_rule_settings().readings
+    readings = rule_source.load().readings
     assert len(readings) >= 6
     for reading in readings.values():
         query = reading.query(tool=ODD, user=ODD)
@@ -29,5 +29,5 @@ def test_prometheus_reads_the_literal_back_as_the_name(native_stack):
     with pytest.raises(DemoError):
         native_stack.query(f'sum(licenses_commit{{tool="{ODD}"}})')
     assert native_stack.query(f"sum(licenses_commit{{tool={quoted(ODD)}}})") == []
-    for reading in load_rule_settings().readings.values():
+    for reading in rule_source.load().readings.values():
         native_stack.query(reading.query(tool=ODD, user=ODD))

@@ -99,9 +99,9 @@ def test_webhook_token_file_is_read(app_factory, tmp_path, webhook):
 
 def test_alert_fields_are_bounded_and_unknown_names_count_as_other(client, webhook, scrape):
     """Made-up alert names are stored but counted as "other"; oversized fields are refused."""
-    from license_server import rule_settings
+    import rule_source
     from license_server.config import DEFAULTS
-    known = rule_settings.load(DEFAULTS["ALERT_RULES_FILE"]).names
+    known = rule_source.load(DEFAULTS["ALERT_RULES_FILE"]).alert_names
     assert {"HighOverageRate", "LicensesExhausted", "LicenseServerDown"} <= known
     made_up = [alert(f"Fake{i}", "firing", f"fake{i}") for i in range(100)]
     assert client.post("/api/alerts/webhook", headers=webhook,

@@ -64,8 +64,9 @@ def test_without_the_rule_source_the_server_refuses_to_start(tmp_path):
     # The refusal is all there is: no "License server on ..." or token notes before it.
     assert done.stdout == "" and done.stderr.startswith("Cannot start the license server:"), done
     assert not (tmp_path / "license.db").exists()
-    from license_server import rule_settings
+    import rule_source
     empty = tmp_path / "empty.yml"
-    empty.write_text("rule_groups: [{rules: [{alert: A, expr: up == 0}]}]\n")
-    with pytest.raises(ValueError, match="no high_overage_ratio, borrow_failure_ratio under settings"):
-        rule_settings.load(empty)
+    empty.write_text("settings: {alert_series: {A: {series: up, threshold: high_overage_ratio}}}\n"
+                     "rule_groups: [{rules: [{alert: A, expr: up == 0}]}]\n")
+    with pytest.raises(ValueError, match="ALERT_RULES_FILE=.* has no high_overage_ratio under settings"):
+        rule_source.load(empty, "ALERT_RULES_FILE")

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from license_demo.stack import detection_config, loaded_check
+from license_demo import deploy_configs
+from license_demo.stack import loaded_check
 from license_demo.stack.processes import free_port, spawn, wait_http
 from license_demo.stack.stack import Stack, StackSettings
 
@@ -36,11 +37,11 @@ def test_every_written_path_is_absolute(tmp_path, monkeypatch, data_dir):
     stack = Stack(StackSettings(data_dir=Path(data_dir), admin_token="t"))
     assert stack.data_dir.is_absolute() and "~" not in str(stack.data_dir)
     config_dir = stack.data_dir / "config"
-    addresses = detection_config.native_addresses(18000, 19090, 19093, config_dir / "secrets")
-    rules = detection_config.write_native_rules(config_dir / "rules", "demo", "http://127.0.0.1:18000")
-    addresses = detection_config.Addresses(**{**addresses.__dict__, "rules_dir": str(rules.parent)})
-    prometheus_yml, alertmanager_yml, _ = detection_config.write_configs(config_dir, addresses, "demo", {})
-    detection_config.write_webhook_token(Path(addresses.secrets_dir), "token")
+    addresses = deploy_configs.native_addresses(18000, 19090, 19093, config_dir / "secrets")
+    rules = deploy_configs.write_native_rules(config_dir / "rules", "demo", "http://127.0.0.1:18000")
+    addresses = deploy_configs.Addresses(**{**addresses.__dict__, "rules_dir": str(rules.parent)})
+    prometheus_yml, alertmanager_yml, _ = deploy_configs.write_configs(config_dir, addresses, "demo", {})
+    deploy_configs.write_webhook_token(Path(addresses.secrets_dir), "token")
     for path in paths_in(prometheus_yml, alertmanager_yml):
         assert Path(path).is_absolute(), path
         assert list(Path(path).parent.glob(Path(path).name)), path
@@ -65,8 +66,8 @@ def test_the_checks_see_what_a_relative_path_breaks(tmp_path):
     prometheus_bin = shutil.which("prometheus")
     alertmanager_bin = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     config_dir = tmp_path / ".stack" / "config"
-    rules = detection_config.write_native_rules(config_dir / "rules", "demo", "http://127.0.0.1:1")
-    detection_config.write_webhook_token(config_dir / "secrets", "token")
+    rules = deploy_configs.write_native_rules(config_dir / "rules", "demo", "http://127.0.0.1:1")
+    deploy_configs.write_webhook_token(config_dir / "secrets", "token")
     relative = Path(".stack/config")
     prom_port, am_port = free_port(), free_port()
     (config_dir / "prometheus.yml").write_text(yaml.safe_dump(

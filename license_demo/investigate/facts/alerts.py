@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
 from license_demo.investigate.gathered import Alert, AlertsSeen
-from license_demo.investigate.promql import duration
+from rule_source.promql import duration
 from license_demo.investigate.subject import symptom_alert
-from license_demo.investigate.timestamps import epoch
-from license_demo.rule_settings import load_rule_settings
+from license_demo.timestamps import epoch
+from rule_source import load as load_rule_settings
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import Evidence, FactLog

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
 from license_demo.investigate.gathered import Changes, VersionChange
-from license_demo.investigate.promql import duration, grew, quoted
-from license_demo.investigate.timestamps import epoch
+from rule_source.promql import duration, grew, quoted
+from license_demo.timestamps import epoch
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import FactLog

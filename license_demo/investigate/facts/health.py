@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
 from license_demo.investigate.gathered import Failures, ScrapeHealth, ServerAnswer
-from license_demo.investigate.promql import grew
-from license_demo.investigate.timestamps import epoch, iso
+from rule_source.promql import grew
+from license_demo.timestamps import epoch, iso
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import FactLog

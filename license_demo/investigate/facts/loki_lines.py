@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from license_demo.clients import DemoError, LokiClient
 from license_demo.investigate import wording
 # LogQL strings are PromQL's: a tool named `MATLAB/Simulink (R2024b) "beta"` is matched as written.
-from license_demo.investigate.promql import quoted
+from rule_source.promql import quoted
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import Evidence, FactLog

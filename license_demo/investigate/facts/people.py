@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from license_demo.clients import DemoError
 from license_demo.investigate import wording
 from license_demo.investigate.gathered import Borrowers, Holder, TeamHold
-from license_demo.investigate.promql import grew, quoted
+from rule_source.promql import grew, quoted
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import FactLog

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 from license_demo.clients import DemoError
 from license_demo.investigate import loaded_rules, wording
 from license_demo.investigate.gathered import Demand, ToolFocus, ToolSeats, ToolUsage
-from license_demo.investigate.promql import duration, grew, quoted
+from rule_source.promql import duration, grew, quoted
 from license_demo.investigate.wording import plural
-from license_demo.rule_settings import load_rule_settings
+from rule_source import load as load_rule_settings
 
 if TYPE_CHECKING:
     from license_demo.investigate.evidence import Evidence, FactLog

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from license_demo.scenarios import backfill, history
 from license_demo.clients import DemoError
-from license_demo.investigate.promql import quoted
+from rule_source.promql import quoted
 from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
 
 TOOL = "Vector - DaVinci Configurator SE"

@@ -1,4 +1,6 @@
-"""PromQL building blocks shared by the fact gatherers."""
+"""PromQL pieces: string literals for label matchers (also LogQL), counter growth, durations.
+
+Shared by the rule source's queries, the investigator and the journeys."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""The demo's teams, the one roster: engineers and their tool habits, lead and channel, growth in the history.
+"""The organisation's roster: its teams, their engineers and tool habits, leads, channels and growth.
 
 The server knows teams only as the `team` of a borrow; the stress test, the baseline load,
 the generated history and the investigator's contacts all take their teams from here.
