@@ -15,10 +15,16 @@ class SpikeShape(LoadTestShape):
 
     stages: tuple[Stage, ...] = SPIKE
 
-    def __init__(self, peak: int | None = None):
-        """A spike up to `peak` users (None: the run's user count)."""
+    def __init__(self, peak: int | None = None, stop_when_done: bool = True):
+        """A spike up to `peak` users (None: the run's user count).
+
+        `stop_when_done` False: the run's own loop ends it once the budget is spent (a
+        master then stops its workers through the run's messages, not Locust's stop).
+        """
         super().__init__()
         self.peak = peak
+        self.stop_when_done = stop_when_done
+        self.last = None
 
     def peak_users(self) -> int:
         """The user count at the top of the spike."""
@@ -30,6 +36,8 @@ class SpikeShape(LoadTestShape):
     def tick(self):
         """(users, spawn rate) for now, or None once the run's budget is spent."""
         run = run_of(self.runner.environment) if self.runner else None
-        if run is not None and run.quota.done:
+        if run is not None and run.quota.done and (self.stop_when_done or self.last is None):
             return None
-        return users_at(self.stages, self.peak_users(), self.get_run_time())
+        if run is None or not run.quota.done:
+            self.last = users_at(self.stages, self.peak_users(), self.get_run_time())
+        return self.last
