@@ -59,7 +59,7 @@ def change(before: float | None, after: float | None) -> str:
     if before is None or after is None:
         return "-"
     diff = after - before
-    text = f"{diff:+,.1f}" if isinstance(diff, float) and not diff.is_integer() else f"{diff:+,.0f}"
+    text = f"{diff:+,.1f}" if isinstance(before, float) or isinstance(after, float) else f"{diff:+,}"
     if before:
         text += f" ({diff / before:+.0%})"
     return text
