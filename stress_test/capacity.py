@@ -88,7 +88,7 @@ class CapacityShape(LoadTestShape):
         figures["held"] = (figures["borrows"] > 0 and p99 is not None and p99 <= self.limits.p99_ms
                            and figures["fail_ratio"] <= self.limits.fail_ratio)
         self.stages.append(figures)
-        self.out(f"stage {len(self.stages)}: {figures['users']} users  "
+        self.out(f"stage {len(self.stages)}: {_users(figures['users'])}  "
                  f"{figures['borrows_per_s']:.0f} borrows/s  p50 {_text(figures['p50_ms'])}  "
                  f"p95 {_text(figures['p95_ms'])}  p99 {_text(p99)}  "
                  f"failures {figures['fail_ratio']:.2%}  {'held' if figures['held'] else 'PASSED A BOUND'}")
@@ -105,6 +105,11 @@ class CapacityShape(LoadTestShape):
         run.quota.close()
         run.stopping.set()
         return self.last
+
+
+def _users(count: int) -> str:
+    """"1 user", "12 users"."""
+    return f"{count} user" + ("" if count == 1 else "s")
 
 
 def _text(ms: float | None) -> str:
@@ -128,14 +133,14 @@ def capacity_lines(capacity: dict) -> list[str]:
     lines = [f"Capacity ({bound}):"]
     held, broke = capacity["sustained"], capacity["passed_bound"]
     if held:
-        lines.append(f"  sustained         {held['borrows_per_s']:.0f} borrows/s at {held['users']} users "
+        lines.append(f"  sustained         {held['borrows_per_s']:.0f} borrows/s at {_users(held['users'])} "
                      f"(p50 {_text(held['p50_ms'])}, p95 {_text(held['p95_ms'])}, "
                      f"p99 {_text(held['p99_ms'])})")
     else:
         lines.append("  sustained         none: the first stage already passed a bound; "
                      "lower --capacity-start or raise the bound")
     if broke:
-        lines.append(f"  next stage        {broke['users']} users: {broke['borrows_per_s']:.0f} borrows/s, "
+        lines.append(f"  next stage        {_users(broke['users'])}: {broke['borrows_per_s']:.0f} borrows/s, "
                      f"p99 {_text(broke['p99_ms'])}, failures {broke['fail_ratio']:.2%}")
     else:
         lines.append("  next stage        none passed a bound: raise --capacity-max-users to find the limit")

@@ -1,7 +1,9 @@
 """Distributed runs: Locust's master and workers, with the run's accounts exact across them.
 
 The master (`--processes N`, or `--master` for workers on other machines) runs no users.
-When a worker connects it sends the run's settings and the worker's share; it merges the
+When a worker connects it sends the run's settings and the worker's index: worker i of N
+numbers its users i, i + N, i + 2N, ... (their engineers; an uneven split of users between
+the workers can make two users the same engineer when the roster is short). It merges the
 accounts the workers send (counts, seats held, new latencies) into its own run state, so the
 live line, the capacity stages, the end of the budget and the summary see the whole run. To
 stop, it tells every worker to finish the operations in hand and return the seats it holds,
@@ -126,6 +128,9 @@ class Worker:
         if run.settings.returns_seats and run.held:
             seats.return_held(run)
         try:
+            # Locust's own statistics go every 3 s; flush them first, so the master's report,
+            # written once the final accounts are in, holds every request (messages keep order).
+            self.runner._send_stats()
             self.runner.send_message(ACCOUNT, account(run, final=True))
         except Exception as exc:  # noqa: BLE001  a master already gone returns the rest itself
             self.out(f"Worker: could not send the final account to the master ({exc})")

@@ -14,7 +14,9 @@ recorded, so a test can tell a retry with the same key from a new borrow.
 
 `failed_returns` N: the first N sends of `POST /api/return` for each seat are answered 500
 without reaching the server (the seat stays borrowed). `delay` seconds are added before
-every borrow and return is forwarded.
+every borrow and return is forwarded. `one_at_a_time`: borrows and returns pass one after
+the other, each taking at least `delay`, so the proxy is a server of known capacity whose
+latency grows with the number of clients waiting.
 """
 from __future__ import annotations
 
@@ -72,7 +74,7 @@ class FaultProxy:
     """`with FaultProxy(upstream, plan) as proxy:` serves on `proxy.url` until the block ends."""
 
     def __init__(self, upstream: str, plan: list[list[str]] | None = None, failed_returns: int = 0,
-                 delay: float = 0.0):
+                 delay: float = 0.0, one_at_a_time: bool = False):
         """Forward to `upstream` (http://host:port), faulting borrows as `plan` says."""
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname, parts.port)
@@ -80,6 +82,7 @@ class FaultProxy:
         self.failed_returns, self.delay = failed_returns, delay
         self.return_sends: Counter = Counter()  # seat id -> sends of its return
         self.returns_failed = 0
+        self.one_at_a_time = threading.Lock() if one_at_a_time else None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -113,7 +116,11 @@ class FaultProxy:
                 if fault == RESET:
                     return self.reset()
                 if self.command == "POST" and path in ("/api/borrow", "/api/return") and proxy.delay:
-                    time.sleep(proxy.delay)
+                    if proxy.one_at_a_time is not None:
+                        with proxy.one_at_a_time:
+                            time.sleep(proxy.delay)
+                    else:
+                        time.sleep(proxy.delay)
                 if self.command == "POST" and path == "/api/return" and proxy.fail_return(body):
                     return self.answer(500, b'{"error": "proxy_fault", "detail": "return failed"}',
                                        [("Content-Type", "application/json")])
