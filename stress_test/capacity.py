@@ -4,16 +4,15 @@ Each stage holds a user count for `stage_seconds`; the next adds `step_users`. A
 measured from its second tick (the first second is the ramp) to its end: borrows answered
 per second and the borrows' p50/p95/p99. The run stops after the first stage whose p99
 passes the bound or whose failed requests pass the ratio; the stage before it is the
-server's capacity on this target: what it sustained within the bound.
+server's capacity on this target: what it sustained within the bound. The stages run in
+`shapes.CapacityShape`; this module holds their figures and needs no Locust.
 """
 from __future__ import annotations
 
 import time
 
-from locust import LoadTestShape
-
 from stress_test.profiles import CapacityLimits
-from stress_test.run_state import RunState, run_of
+from stress_test.run_state import RunState
 from stress_test.run_summary import percentile
 
 
@@ -43,76 +42,12 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-class CapacityShape(LoadTestShape):
-    """Stages of growing user counts; stops at the first stage past a bound."""
-
-    def __init__(self, limits: CapacityLimits, out=print):
-        """Stages per `limits`; each finished stage is reported through `out`."""
-        super().__init__()
-        self.limits, self.out = limits, out
-        self.stage = -1
-        self.window: StageWindow | None = None
-        self.stages: list[dict] = []
-        self.finished: str | None = None  # "capacity-bound" or "capacity-max-users"
-        # Once finished the shape keeps its last tick: the run's own loop stops the users
-        # (and a master its workers) through the run's stop path, seats returned.
-        self.last = None
-
-    def users(self, stage: int) -> int:
-        """Users of stage number `stage` (0 first)."""
-        return self.limits.start_users + stage * self.limits.step_users
-
-    def tick(self):
-        """(users, spawn rate) for now; None once a stage passed a bound or users ran out."""
-        run = run_of(self.runner.environment)
-        if self.finished or run is None:
-            return self.last
-        stage = int(self.get_run_time() // self.limits.stage_seconds)
-        if stage != self.stage:
-            if self.window is not None and self.close_stage(run):
-                return self.last
-            self.stage, self.window = stage, None
-            if self.users(stage) > self.limits.max_users:
-                return self.stop(run, "capacity-max-users")
-        elif self.window is None:
-            self.window = StageWindow(run)
-        users = self.users(self.stage)
-        # Start the stage's new users within about a second.
-        self.last = (users, float(max(users if self.stage == 0 else self.limits.step_users, 1)))
-        return self.last
-
-    def close_stage(self, run: RunState) -> bool:
-        """Record the stage that just ended; stop the run (True) when it passed a bound."""
-        figures = self.window.result(run, self.users(self.stage))
-        p99 = figures["p99_ms"]
-        figures["held"] = (figures["borrows"] > 0 and p99 is not None and p99 <= self.limits.p99_ms
-                           and figures["fail_ratio"] <= self.limits.fail_ratio)
-        self.stages.append(figures)
-        self.out(f"stage {len(self.stages)}: {_users(figures['users'])}  "
-                 f"{figures['borrows_per_s']:.0f} borrows/s  p50 {_text(figures['p50_ms'])}  "
-                 f"p95 {_text(figures['p95_ms'])}  p99 {_text(p99)}  "
-                 f"failures {figures['fail_ratio']:.2%}  {'held' if figures['held'] else 'PASSED A BOUND'}")
-        run.capacity = verdict(self.stages, self.limits)
-        if not figures["held"]:
-            self.stop(run, "capacity-bound")
-            return True
-        return False
-
-    def stop(self, run: RunState, why: str):
-        """End the run: no more operations, holds end; the run's loop sees `finished`."""
-        self.finished = why
-        run.capacity = verdict(self.stages, self.limits)
-        run.quota.close()
-        run.stopping.set()
-        return self.last
-
-
-def _users(count: int) -> str:
+def users_text(count: int) -> str:
     """"1 user", "12 users"."""
     return f"{count} user" + ("" if count == 1 else "s")
 
 
-def _text(ms: float | None) -> str:
+def ms_text(ms: float | None) -> str:
     """A latency for the stage line."""
     return "-" if ms is None else f"{ms:.0f} ms"
 
@@ -133,15 +68,15 @@ def capacity_lines(capacity: dict) -> list[str]:
     lines = [f"Capacity ({bound}):"]
     held, broke = capacity["sustained"], capacity["passed_bound"]
     if held:
-        lines.append(f"  sustained         {held['borrows_per_s']:.0f} borrows/s at {_users(held['users'])} "
-                     f"(p50 {_text(held['p50_ms'])}, p95 {_text(held['p95_ms'])}, "
-                     f"p99 {_text(held['p99_ms'])})")
+        lines.append(f"  sustained         {held['borrows_per_s']:.0f} borrows/s at {users_text(held['users'])} "
+                     f"(p50 {ms_text(held['p50_ms'])}, p95 {ms_text(held['p95_ms'])}, "
+                     f"p99 {ms_text(held['p99_ms'])})")
     else:
         lines.append("  sustained         none: the first stage already passed a bound; "
                      "lower --capacity-start or raise the bound")
     if broke:
-        lines.append(f"  next stage        {_users(broke['users'])}: {broke['borrows_per_s']:.0f} borrows/s, "
-                     f"p99 {_text(broke['p99_ms'])}, failures {broke['fail_ratio']:.2%}")
+        lines.append(f"  next stage        {users_text(broke['users'])}: {broke['borrows_per_s']:.0f} borrows/s, "
+                     f"p99 {ms_text(broke['p99_ms'])}, failures {broke['fail_ratio']:.2%}")
     else:
         lines.append("  next stage        none passed a bound: raise --capacity-max-users to find the limit")
     return lines
