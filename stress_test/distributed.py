@@ -1,9 +1,9 @@
 """Distributed runs: Locust's master and workers, with the run's accounts exact across them.
 
 The master (`--processes N`, or `--master` for workers on other machines) runs no users.
-When a worker connects it sends the run's settings and the worker's index: worker i of N
-numbers its users i, i + N, i + 2N, ... (their engineers; an uneven split of users between
-the workers can make two users the same engineer when the roster is short). It merges the
+When a worker connects it sends the run's settings and the worker's index; each user a
+worker starts asks the master for its slot (its engineer), so the users of all workers are
+the planned workers, each once, as in a local run. It merges the
 accounts the workers send (counts, seats held, new latencies) into its own run state, so the
 live line, the capacity stages, the end of the budget and the summary see the whole run. To
 stop, it tells every worker to finish the operations in hand and return the seats it holds,
@@ -12,11 +12,15 @@ waits for their final accounts, and returns itself whatever the merged ledger st
 
   license_ready     worker -> master  registered to take the run (sent once connected)
   license_settings  master -> worker  {"settings", "overage_costs", "index", "workers"}
+  license_slot      worker -> master  {"request"}: a slot for a starting user;
+                    master -> worker  {"request", "slot"} (slot None: no planned worker left)
+  license_release   worker -> master  {"slot"}: a stopped user's slot (spike's pooled budget)
   license_account   worker -> master  the worker's account (cumulative counts, new latencies)
   license_stop      master -> worker  stop; the worker answers with its final account
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
@@ -26,6 +30,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict
 
 import gevent
+import gevent.event
 from locust.env import Environment
 from locust.event import Events
 
@@ -35,6 +40,7 @@ from stress_test.run_state import RunState, Seat, Tally, run_of
 from stress_test.settings import RunSettings
 
 READY, SETTINGS, ACCOUNT, STOP = "license_ready", "license_settings", "license_account", "license_stop"
+SLOT, RELEASE = "license_slot", "license_release"
 # Seconds between a worker's accounts: the master sees the end of the budget this late at most.
 ACCOUNT_INTERVAL = 0.5
 # How long the master waits for the workers' final accounts before returning seats itself.
@@ -64,19 +70,19 @@ def account(run: RunState, final: bool = False) -> dict:
             "cleanup_returned": run.cleanup_returned, "latencies": dict(new)}
 
 
-def worker_run(data: dict) -> RunState:
+def worker_run(data: dict, slot_source, slot_release) -> RunState:
     """The worker's run state for the settings and share the master sent."""
     settings = RunSettings.from_dict(data["settings"])
-    index, workers = data["index"], max(data["workers"], data["index"] + 1)
+    index, workers = data["index"], data["workers"]
     pooled = settings.mode == "spike"
     share = None
     if pooled:
+        # The spike's users come and go on every worker: each spends its share of the budget.
         total = settings.profile.workers * settings.profile.ops
-        share = total // workers + (1 if index < total % workers else 0)
-    # Per-worker budgets: the master spawns exactly the planned users, each takes `ops`.
-    return RunState.create(settings, pooled=pooled, open_ended=not pooled,
-                           overage_costs=data["overage_costs"], first_slot=index,
-                           slot_step=workers, total=share)
+        share = total // workers + (1 if index < total % workers else 0) if index < workers else 0
+    return RunState.create(settings, pooled=pooled, open_ended=settings.web or bool(settings.capacity),
+                           overage_costs=data["overage_costs"], total=share,
+                           slot_source=slot_source, slot_release=slot_release)
 
 
 class Worker:
@@ -89,6 +95,9 @@ class Worker:
         self.runner = self.environment.create_worker_runner(master_host, master_port)
         self.runner.register_message(SETTINGS, self.on_settings)
         self.runner.register_message(STOP, self.on_stop, concurrent=True)
+        self.runner.register_message(SLOT, self.on_slot)
+        self.slots: dict[int, gevent.event.AsyncResult] = {}
+        self.requests = itertools.count()
         self.environment.events.quitting.add_listener(self.on_quitting)
         # Connected once the runner exists; only now can the settings be received.
         self.runner.send_message(READY)
@@ -102,10 +111,29 @@ class Worker:
 
     def on_settings(self, environment, msg, **_kwargs) -> None:
         """Build the run from the master's settings and start reporting to it."""
-        run = worker_run(msg.data)
+        run = worker_run(msg.data, self.claim_slot,
+                         lambda slot: self.runner.send_message(RELEASE, {"slot": slot}))
         run.unsent_latencies = defaultdict(list)
         run.attach(environment)
         self.reporter = gevent.spawn(self.report)
+
+    def claim_slot(self) -> int | None:
+        """A slot from the master for a starting user (None: every planned worker exists)."""
+        request = next(self.requests)
+        answer = self.slots[request] = gevent.event.AsyncResult()
+        self.runner.send_message(SLOT, {"request": request})
+        try:
+            return answer.get(timeout=30)
+        except gevent.Timeout:
+            return None
+        finally:
+            self.slots.pop(request, None)
+
+    def on_slot(self, environment, msg, **_kwargs) -> None:
+        """The master's answer to a slot request."""
+        answer = self.slots.get(msg.data["request"])
+        if answer is not None:
+            answer.set(msg.data["slot"])
 
     def report(self) -> None:
         """Send this worker's account to the master until the run stops."""
@@ -225,6 +253,14 @@ class Master:
         self.closed = False
         self.runner.register_message(ACCOUNT, self.on_account)
         self.runner.register_message(READY, self.on_ready)
+        self.runner.register_message(SLOT, self.on_slot)
+        self.runner.register_message(RELEASE, lambda msg, **_kw: run.quota.release_slot(msg.data["slot"]))
+
+    def on_slot(self, environment, msg, **_kwargs) -> None:
+        """Give a worker's starting user the next slot of the run's budget."""
+        slot = None if self.closed else self.run.quota.claim_slot()
+        self.runner.send_message(SLOT, {"request": msg.data["request"], "slot": slot},
+                                 client_id=msg.node_id)
 
     def on_ready(self, environment, msg, **_kwargs) -> None:
         """Hand a ready worker the run's settings and its index."""

@@ -21,12 +21,13 @@ class OperationQuota:
     """
 
     def __init__(self, workers: int, ops: int, pooled: bool = False, open_ended: bool = False,
-                 first_slot: int = 0, slot_step: int = 1, total: int | None = None):
-        """Budget `workers` x `ops` (`total` when given); `open_ended` (web UI, a distributed
-        worker) gives every new user a fresh slot; `ops` 0 (capacity) sets no budget at all.
+                 total: int | None = None, slot_source=None, slot_release=None):
+        """Budget `workers` x `ops` (`total` when given); `open_ended` (web UI) gives every new
+        user a fresh slot; `ops` 0 (capacity) sets no budget at all.
 
-        A distributed worker numbers its slots `first_slot`, `first_slot + slot_step`, ... so
-        the workers' users have distinct names.
+        A distributed worker takes its slots from the master (`slot_source()`, None when every
+        planned worker exists; `slot_release(slot)`), so the users of all workers are the
+        planned workers, each once.
         """
         self.workers, self.ops, self.pooled, self.open_ended = workers, ops, pooled, open_ended
         self.total = None if open_ended or not ops else (workers * ops if total is None else total)
@@ -34,26 +35,32 @@ class OperationQuota:
         self.finished = 0
         self._remaining: dict[int, int] = {}
         self._free: set[int] = set()
-        self._first_slot, self._slot_step = first_slot, slot_step
         self._next_slot = 0
+        self._source, self._release = slot_source, slot_release
         self.closed = False
 
     def claim_slot(self) -> int | None:
         """A worker slot for a starting user, or None when every planned worker exists."""
-        if self.pooled and self._free:
+        if self._source is not None:
+            slot = self._source()
+        elif self.pooled and self._free:
             slot = min(self._free)
             self._free.discard(slot)
             return slot
-        if not (self.pooled or self.open_ended) and self._next_slot >= self.workers:
+        elif not (self.pooled or self.open_ended) and self._next_slot >= self.workers:
             return None
-        slot = self._first_slot + self._slot_step * self._next_slot
-        self._next_slot += 1
-        self._remaining[slot] = self.ops
+        else:
+            slot = self._next_slot
+            self._next_slot += 1
+        if slot is not None:
+            self._remaining[slot] = self.ops
         return slot
 
     def release_slot(self, slot: int) -> None:
         """Give a stopped user's slot back (pooled budgets only: the next user takes its name)."""
-        if self.pooled:
+        if self._release is not None:
+            self._release(slot)
+        elif self.pooled:
             self._free.add(slot)
 
     def take(self, slot: int | None) -> bool:

@@ -96,12 +96,14 @@ def test_a_resent_borrow_is_a_retry_and_not_a_failed_request():
     assert "retries 1  " in live.line(run, 0, 1.0, None)
 
 
-def test_a_distributed_workers_slots_interleave_and_capacity_has_no_budget():
-    """Worker 1 of 3 numbers its users 1, 4, 7, each with the full ops; capacity never runs out."""
-    quota = OperationQuota(workers=6, ops=2, open_ended=True, first_slot=1, slot_step=3)
-    slots = [quota.claim_slot() for _ in range(3)]
-    assert slots == [1, 4, 7] and quota.total is None
-    assert sum(quota.take(slot) for slot in slots for _ in range(5)) == 6
+def test_a_distributed_workers_slots_come_from_the_master_and_capacity_has_no_budget():
+    """A worker's users take the master's slots, each with the full ops; capacity never runs out."""
+    master = OperationQuota(workers=3, ops=2)
+    worker = OperationQuota(workers=3, ops=2, slot_source=master.claim_slot)
+    other = OperationQuota(workers=3, ops=2, slot_source=master.claim_slot)
+    slots = [worker.claim_slot(), other.claim_slot(), worker.claim_slot(), other.claim_slot()]
+    assert slots == [0, 1, 2, None]
+    assert sum(worker.take(slot) for slot in (0, 2) for _ in range(5)) == 4
     share = OperationQuota(workers=4, ops=5, pooled=True, total=7)
     assert sum(share.take(share.claim_slot()) for _ in range(20)) == 7
     unbounded = OperationQuota(workers=200, ops=0, open_ended=True)
