@@ -116,6 +116,10 @@ class Worker:
         run.unsent_latencies = defaultdict(list)
         run.attach(environment)
         self.reporter = gevent.spawn(self.report)
+        settings = run.settings
+        self.out(f"Worker {msg.data['index'] + 1} of {msg.data['workers']}: {settings.profile.name}, "
+                 f"{settings.mode}, {settings.tool_label} against {settings.target}; users come "
+                 "from the master")
 
     def claim_slot(self) -> int | None:
         """A slot from the master for a starting user (None: every planned worker exists)."""
@@ -186,6 +190,9 @@ class Worker:
         finally:
             for handler in handlers:
                 handler.cancel()
+        run = self.run
+        self.out("Worker: the run has ended" + (f"; {run.quota.finished} operations made here, "
+                                                 f"{len(run.held)} seat(s) still held" if run else ""))
         return 0
 
 

@@ -27,7 +27,9 @@ def test_script_help_works_from_any_directory():
     assert done.returncode == 0, done.stderr
     for flag in ("--target", "--profile", "--workers", "--ops", "--mode", "--tool",
                  "--user-prefix", "--team", "--yes", "--seed", "--summary", "--max-seconds",
-                 "--max-fail-ratio", "--web"):
+                 "--max-fail-ratio", "--web", "--report-dir", "--no-report", "--max-p95-ms",
+                 "--max-p99-ms", "--processes", "--master", "--expect-workers", "--worker",
+                 "--master-host", "--capacity-p99-ms", "--capacity-fail-ratio", "compare A B"):
         assert flag in done.stdout, flag
     assert os.access(SCRIPT, os.X_OK)
 

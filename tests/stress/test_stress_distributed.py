@@ -83,6 +83,8 @@ def test_master_and_two_workers_make_exactly_the_budget(server, tmp_path):
     finally:
         stop_all([master, *workers])
     assert "master of 2 worker(s) on 127.0.0.1:" in out
+    worker_out = [worker.stdout.read() for worker in workers]
+    assert all("against " + server.url in text and "the run has ended" in text for text in worker_out)
     summary = json.loads(summary_file.read_text())
     assert_exact(summary, server.url, before, 15)
     borrows = requests_log(server)
