@@ -16,7 +16,7 @@ def test_capacity_stops_at_the_p99_bound_and_returns_every_seat(server, stress_c
     with FaultProxy(server.url, delay=0.05, one_at_a_time=True) as proxy:
         done = stress_cli("--target", proxy.url, "--profile", "capacity", "--tool", DAVINCI,
                           "--capacity-start", "1", "--capacity-step", "15",
-                          "--capacity-stage-seconds", "2.5", "--capacity-p99-ms", "500",
+                          "--capacity-stage-seconds", "2", "--capacity-p99-ms", "500",
                           "--yes", "--no-report", "--summary", str(summary_file), timeout=60)
     assert done.returncode == 0, done.stderr + done.stdout[-2000:]
     summary = json.loads(summary_file.read_text())

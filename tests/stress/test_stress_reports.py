@@ -63,7 +63,7 @@ def test_compare_shows_the_latency_a_slower_path_added(server, stress_cli, tmp_p
     """Run A direct, run B through a proxy adding 50 ms to each borrow and return:
     `compare A B` shows the borrow p50 about 50 ms higher and the rate lower."""
     reports = tmp_path / "reports"
-    args = ("--profile", "custom", "--workers", "2", "--ops", "3", "--mode", "full-cycle",
+    args = ("--profile", "custom", "--workers", "2", "--ops", "2", "--mode", "full-cycle",
             "--tool", DAVINCI, "--yes", "--report-dir")
     first = stress_cli("--target", server.url, *args, str(reports / "a"), timeout=60)
     with FaultProxy(server.url, delay=0.05) as proxy:
