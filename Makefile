@@ -64,3 +64,4 @@ bench: venv
 	$(PY) -m bench.bench_server
 	$(PY) -m bench.bench_detection
 	$(PY) -m bench.bench_scenario
+	$(PY) -m bench.bench_capacity

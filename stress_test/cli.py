@@ -9,12 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stress_test import run_summary, targets
+from stress_test import reports, run_summary, targets
+from stress_test.criteria import exit_reasons
 from stress_test.menus import NoAnswer, Prompter
 from stress_test.population import BUILD_TEAM, TEAMS
-from stress_test.profiles import MODES, PROFILES, resolve_profile
-from stress_test.settings import (DEFAULT_MAX_FAIL_RATIO, DEFAULT_MAX_SECONDS, DEFAULT_SEED,
-                                  RunSettings)
+from stress_test.profiles import CAPACITY, MODES, PROFILES, CapacityLimits, resolve_profile
+from stress_test.settings import (DEFAULT_MASTER_PORT, DEFAULT_MAX_FAIL_RATIO, DEFAULT_MAX_SECONDS,
+                                  DEFAULT_SEED, RunSettings)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOOL = "Vector - DaVinci Configurator SE"
@@ -40,8 +41,20 @@ errors and 5xx are failures. A borrow that gets no answer is sent again with the
 Idempotency-Key (3 sends at most) and counts as a retry, not a failure. Ctrl-C stops cleanly: seats held by cycle modes are returned
 and the summary is printed; a second Ctrl-C exits at once.
 
-exit codes: 0 done; 1 failed requests above --max-fail-ratio; 2 bad input or unreachable
-target; 130 stopped by Ctrl-C.
+reports:  each run writes Locust's HTML report, its CSV statistics (with history) and
+          summary.json to a new folder <time>_<target>_<profile> under --report-dir
+          (default $STRESS_REPORT_DIR, else stress-reports/ in the repository);
+          `python -m stress_test compare A B` compares two of them.
+capacity: --profile capacity ramps users in stages with no think time until the borrows'
+          p99 passes --capacity-p99-ms or failures pass --capacity-fail-ratio, returns
+          every seat and prints the borrows/s the server sustained within the bound.
+several processes: --processes N forks N Locust workers on this machine; on several
+          machines start `--master --expect-workers N --master-bind-host 0.0.0.0` with the
+          run's flags on one and `--worker --master-host H` on each of the others.
+
+exit codes: 0 done; 1 failed requests above --max-fail-ratio, or latency above
+--max-p95-ms / --max-p99-ms (each reason named in the summary); 2 bad input, unreachable
+target or workers that never connected; 130 stopped by Ctrl-C.
 
 examples:
   ./run_stress_test.sh
@@ -49,6 +62,8 @@ examples:
       --tool "Vector - DaVinci Configurator SE" --yes
   python -m stress_test --target http://127.0.0.1:8000 --profile custom --workers 5 --ops 10 \\
       --mode borrow-only --tool all --yes --summary run.json
+  python -m stress_test --target local --profile capacity --processes 2 --yes
+  python -m stress_test compare stress-reports/<run A> stress-reports/<run B>
 """
 
 
@@ -82,8 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", metavar="local|fly|URL",
                         help="server to load (menu default: local)")
-    parser.add_argument("--profile", choices=[*PROFILES, "custom"],
-                        help="amount of load (menu default: heavy)")
+    parser.add_argument("--profile", choices=[*PROFILES, "custom", CAPACITY],
+                        help="amount of load (menu default: heavy); capacity: find the "
+                             "server's limit (no menu entry, see below)")
     parser.add_argument("--workers", type=positive(int), metavar="N",
                         help="concurrent workers (custom profile, or overrides the profile's)")
     parser.add_argument("--ops", type=positive(int), metavar="N",
@@ -115,6 +131,49 @@ def build_parser() -> argparse.ArgumentParser:
                         help="serve the Locust web UI on 127.0.0.1 instead of a headless run")
     parser.add_argument("--web-port", type=int, default=8089, metavar="PORT",
                         help="port of the web UI (default 8089)")
+    report = parser.add_argument_group("reports and limits")
+    report.add_argument("--report-dir", type=Path, metavar="DIR",
+                        help="folder under which each run writes its reports (default "
+                             f"${reports.ENV_DIR}, else {reports.DEFAULT_FOLDER}/ in the repository)")
+    report.add_argument("--no-report", action="store_true",
+                        help="write no Locust report (the --summary file is still written)")
+    report.add_argument("--max-p95-ms", type=positive(float), metavar="MS",
+                        help="exit 1 when the p95 of all requests is above MS")
+    report.add_argument("--max-p99-ms", type=positive(float), metavar="MS",
+                        help="exit 1 when the p99 of all requests is above MS")
+    capacity = parser.add_argument_group("capacity profile (--profile capacity)")
+    defaults = CapacityLimits()
+    capacity.add_argument("--capacity-p99-ms", type=positive(float), default=defaults.p99_ms,
+                          metavar="MS", help="stop after the first stage whose borrows' p99 "
+                                             f"is above MS (default {defaults.p99_ms:g})")
+    capacity.add_argument("--capacity-fail-ratio", type=ratio, default=defaults.fail_ratio,
+                          metavar="R", help="... or whose failed requests are above R "
+                                            f"(default {defaults.fail_ratio})")
+    capacity.add_argument("--capacity-start", type=positive(int), default=defaults.start_users,
+                          metavar="N", help=f"users of the first stage (default {defaults.start_users})")
+    capacity.add_argument("--capacity-step", type=positive(int), default=defaults.step_users,
+                          metavar="N", help=f"users added per stage (default {defaults.step_users})")
+    capacity.add_argument("--capacity-stage-seconds", type=positive(float),
+                          default=defaults.stage_seconds, metavar="S",
+                          help=f"seconds per stage (default {defaults.stage_seconds:g})")
+    capacity.add_argument("--capacity-max-users", type=positive(int), default=defaults.max_users,
+                          metavar="N", help=f"stop after the stage with N users (default {defaults.max_users})")
+    spread = parser.add_argument_group("several processes (Locust's distributed mode)")
+    spread.add_argument("--processes", type=positive(int), metavar="N",
+                        help="fork N Locust workers on this machine; this process is their master")
+    spread.add_argument("--master", action="store_true",
+                        help="be the master of workers started elsewhere with --worker")
+    spread.add_argument("--expect-workers", type=positive(int), default=1, metavar="N",
+                        help="with --master: wait for N workers before starting (default 1)")
+    spread.add_argument("--master-bind-host", default="127.0.0.1", metavar="HOST",
+                        help="with --master: interface to listen on (default 127.0.0.1; "
+                             "0.0.0.0 for workers on other machines)")
+    spread.add_argument("--master-port", type=int, default=DEFAULT_MASTER_PORT, metavar="PORT",
+                        help=f"the master's port (default {DEFAULT_MASTER_PORT})")
+    spread.add_argument("--worker", action="store_true",
+                        help="be a worker: take the run from the master at --master-host")
+    spread.add_argument("--master-host", metavar="HOST",
+                        help="with --worker: the master's address")
     return parser
 
 
@@ -203,13 +262,45 @@ def choose_team(args, ask: Prompter | None, mode: str) -> str | None:
 def plan_text(settings: RunSettings) -> str:
     """What is about to run, in two lines."""
     profile = settings.profile
+    limits = settings.capacity
     load = (f"users started from the web UI, {profile.ops} operations each" if settings.web else
+            f"{limits.start_users} users +{limits.step_users} every {limits.stage_seconds:g} s up to "
+            f"{limits.max_users}, until p99 > {limits.p99_ms:g} ms or failures > {limits.fail_ratio:.0%}"
+            if limits else
             f"{profile.workers} workers x {profile.ops} operations = {settings.planned_operations} borrows")
+    if settings.workers_expected:
+        load += (f", {settings.processes} worker processes" if settings.processes else
+                 f", master of {settings.workers_expected} worker(s) on "
+                 f"{settings.master_bind_host}:{settings.master_port}")
     return (f"\nStress test: {profile.name} ({load}), {settings.mode}, {settings.tool_label}\n"
             f"Target: {settings.target} (healthy), seed {settings.seed}"
             + (f", team {settings.team}" if settings.team else "")
             + (f", users {settings.user_prefix}-NN" if settings.user_prefix else "")
             + f". Ctrl-C stops{' and returns held seats' if settings.returns_seats else ''}.")
+
+
+def capacity_limits(args) -> CapacityLimits:
+    """The capacity profile's stages and bounds from its flags."""
+    return CapacityLimits(p99_ms=args.capacity_p99_ms, fail_ratio=args.capacity_fail_ratio,
+                          start_users=args.capacity_start, step_users=args.capacity_step,
+                          stage_seconds=args.capacity_stage_seconds,
+                          max_users=args.capacity_max_users)
+
+
+def distribution(args) -> dict:
+    """The settings of a distributed run (--processes or --master); ValueError for misuse."""
+    if args.processes and args.master:
+        raise ValueError("--processes already makes this process the master; leave out --master")
+    if (args.processes or args.master) and args.web:
+        raise ValueError("--web runs in one process; leave out --processes and --master")
+    if args.processes:
+        from stress_test.distributed import free_port
+        return {"workers_expected": args.processes, "processes": args.processes,
+                "master_bind_host": "127.0.0.1", "master_port": free_port()}
+    if args.master:
+        return {"workers_expected": args.expect_workers, "master_bind_host": args.master_bind_host,
+                "master_port": args.master_port}
+    return {}
 
 
 def settings_from(args, stdin, out) -> tuple[RunSettings | None, dict[str, float]]:
@@ -222,7 +313,9 @@ def settings_from(args, stdin, out) -> tuple[RunSettings | None, dict[str, float
     targets.check_health(url)
     catalog = targets.fetch_tools(url)
     profile = choose_profile(args, ask)
-    mode = choose_mode(args, ask)
+    if profile.name == CAPACITY and args.mode not in (None, "full-cycle"):
+        raise ValueError("the capacity profile runs full cycles back to back; leave out --mode")
+    mode = "full-cycle" if profile.name == CAPACITY else choose_mode(args, ask)
     tools = choose_tools(args, ask, catalog)
     team = choose_team(args, ask, mode)
     settings = RunSettings(
@@ -231,7 +324,11 @@ def settings_from(args, stdin, out) -> tuple[RunSettings | None, dict[str, float
         team=team, user_prefix=args.user_prefix,
         max_seconds=args.max_seconds or (float("inf") if args.web else DEFAULT_MAX_SECONDS),
         max_fail_ratio=args.max_fail_ratio, summary_path=args.summary, interval=args.interval,
-        web=args.web, web_port=args.web_port)
+        web=args.web, web_port=args.web_port,
+        report_dir=None if args.no_report else (args.report_dir or reports.default_dir(REPO_ROOT, os.environ)),
+        max_p95_ms=args.max_p95_ms, max_p99_ms=args.max_p99_ms,
+        capacity=capacity_limits(args) if profile.name == CAPACITY else None,
+        **distribution(args))
     prices = {t["name"]: t["overage_cost"] for t in catalog}
     out.write(plan_text(settings) + "\n")
     if ask is not None and not ask.confirm("Start?"):
@@ -242,6 +339,10 @@ def settings_from(args, stdin, out) -> tuple[RunSettings | None, dict[str, float
 def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
     """Run the stress test; return the process exit code."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["compare"]:
+        from stress_test.compare import main as compare
+        return compare(argv[1:], stdout)
     args = build_parser().parse_args(argv)
 
     def out(text: str) -> None:
@@ -249,6 +350,13 @@ def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
         stdout.write(text + "\n")
         stdout.flush()
 
+    if args.worker:
+        if not args.master_host:
+            sys.stderr.write("run_stress_test: --worker needs --master-host HOST (the machine "
+                             "running --master)\n")
+            return EXIT_USAGE
+        from stress_test.distributed import run_worker
+        return run_worker(args.master_host, args.master_port, out)
     try:
         settings, prices = settings_from(args, stdin, stdout)
     except (targets.TargetError, NoAnswer, ValueError) as exc:
@@ -275,14 +383,21 @@ def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
 def finish(settings: RunSettings, run, stopped_by: str, out) -> int:
     """Print (and write) the summary of a finished run; return the exit code."""
     data = run_summary.summary(run, stopped_by)
+    data["exit_reasons"] = exit_reasons(data, settings)
     out(run_summary.table(data))
+    if run.report:
+        run_summary.write(data, run.report.parent / reports.SUMMARY)
     if settings.summary_path:
         run_summary.write(data, settings.summary_path)
         out(f"\nSummary written to {settings.summary_path}")
-    if data["fail_ratio"] > settings.max_fail_ratio:
-        sys.stderr.write(f"run_stress_test: {data['errors']} of {data['requests']} requests failed "
-                         f"({data['fail_ratio']:.2%}), above --max-fail-ratio "
-                         f"{settings.max_fail_ratio:.2%}; see the failures above and the server log\n")
+    if stopped_by == "no-workers":
+        sys.stderr.write(f"run_stress_test: {settings.workers_expected} worker(s) expected, "
+                         f"{data['operations']} operations made; start them with --worker "
+                         f"--master-host <this machine> --master-port {settings.master_port}\n")
+        return EXIT_USAGE
+    if data["exit_reasons"]:
+        for reason in data["exit_reasons"]:
+            sys.stderr.write(f"run_stress_test: {reason}; see the summary above and the server log\n")
         return EXIT_FAILURES
     return EXIT_INTERRUPTED if stopped_by == "interrupted" else EXIT_OK
 

@@ -44,6 +44,29 @@ PROFILES: dict[str, Profile] = {
 # A custom profile keeps the heavy pace: custom counts are for quick, scripted runs.
 CUSTOM_PACE = PROFILES["heavy"].pace
 
+
+@dataclass(frozen=True)
+class CapacityLimits:
+    """The capacity profile's stages and the bounds that end it.
+
+    Users start at `start_users` and grow by `step_users` every `stage_seconds` up to
+    `max_users`; the run stops after the first stage whose borrows' p99 passes `p99_ms` or
+    whose failed requests pass `fail_ratio`.
+    """
+
+    p99_ms: float = 100.0
+    fail_ratio: float = 0.01
+    start_users: int = 10
+    step_users: int = 10
+    stage_seconds: float = 10.0
+    max_users: int = 200
+
+
+# Not a story profile (flag only, no menu entry): full cycles back to back, no think or hold
+# time, so the server, not the pace, sets the rate.
+CAPACITY = "capacity"
+CAPACITY_PACE = Pace(think=(0.0, 0.0), hold=(0.0, 0.0))
+
 MODES: dict[str, str] = {
     "full-cycle": "borrow, hold a short random time, return",
     "borrow-only": "borrow and keep the seat (a runaway build script)",
@@ -56,6 +79,9 @@ RETURNING_MODES = {"full-cycle", "mixed-teams", "spike"}
 
 def resolve_profile(name: str, workers: int | None, ops: int | None) -> Profile:
     """The profile to run: a named one, or `custom` built from --workers and --ops."""
+    if name == CAPACITY:
+        return Profile(CAPACITY, workers or CapacityLimits.max_users, 0, CAPACITY_PACE,
+                       "users in stages, no think time, until a latency or failure bound")
     if name == "custom":
         if not workers or not ops:
             raise ValueError("the custom profile needs --workers N and --ops N (both at least 1)")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -19,41 +20,57 @@ class OperationQuota:
     the load shape, so they share one budget and reuse the slots of stopped users.
     """
 
-    def __init__(self, workers: int, ops: int, pooled: bool = False, open_ended: bool = False):
-        """Budget `workers` x `ops`; `open_ended` (web UI) gives every new user a fresh slot."""
+    def __init__(self, workers: int, ops: int, pooled: bool = False, open_ended: bool = False,
+                 total: int | None = None, slot_source=None, slot_release=None):
+        """Budget `workers` x `ops` (`total` when given); `open_ended` (web UI) gives every new
+        user a fresh slot; `ops` 0 (capacity) sets no budget at all.
+
+        A distributed worker takes its slots from the master (`slot_source()`, None when every
+        planned worker exists; `slot_release(slot)`), so the users of all workers are the
+        planned workers, each once.
+        """
         self.workers, self.ops, self.pooled, self.open_ended = workers, ops, pooled, open_ended
-        self.total = None if open_ended else workers * ops
+        self.total = None if open_ended or not ops else (workers * ops if total is None else total)
         self.started = 0
         self.finished = 0
         self._remaining: dict[int, int] = {}
         self._free: set[int] = set()
         self._next_slot = 0
+        self._source, self._release = slot_source, slot_release
         self.closed = False
 
     def claim_slot(self) -> int | None:
         """A worker slot for a starting user, or None when every planned worker exists."""
-        if self.pooled and self._free:
+        if self._source is not None:
+            slot = self._source()
+        elif self.pooled and self._free:
             slot = min(self._free)
             self._free.discard(slot)
             return slot
-        if not (self.pooled or self.open_ended) and self._next_slot >= self.workers:
+        elif not (self.pooled or self.open_ended) and self._next_slot >= self.workers:
             return None
-        slot = self._next_slot
-        self._next_slot += 1
-        self._remaining[slot] = self.ops
+        else:
+            slot = self._next_slot
+            self._next_slot += 1
+        if slot is not None:
+            self._remaining[slot] = self.ops
         return slot
 
     def release_slot(self, slot: int) -> None:
         """Give a stopped user's slot back (pooled budgets only: the next user takes its name)."""
-        if self.pooled:
+        if self._release is not None:
+            self._release(slot)
+        elif self.pooled:
             self._free.add(slot)
 
     def take(self, slot: int | None) -> bool:
         """Reserve one operation for `slot`; False when its budget (or the run) is over."""
         if self.closed or slot is None:
             return False
-        if self.pooled:
-            if self.started >= self.total:
+        if not self.ops:
+            pass  # no budget: the run ends on its bounds (capacity)
+        elif self.pooled:
+            if self.total is not None and self.started >= self.total:
                 return False
         elif self._remaining.get(slot, 0) <= 0:
             return False
@@ -137,13 +154,20 @@ class RunState:
     already_returned: int = 0
     cleanup_returned: int = 0
     started_at: float = field(default_factory=time.monotonic)
+    # The capacity profile's stages and verdict (stress_test.capacity), once it has any.
+    capacity: dict | None = None
+    # A distributed worker's latencies not yet sent to the master (None: not a worker).
+    unsent_latencies: dict[str, list[float]] | None = None
+    # Locust's HTML report of the run (its folder holds the CSVs and summary.json too).
+    report: Path | None = None
     stopping: gevent.event.Event = field(default_factory=gevent.event.Event)
 
     @classmethod
     def create(cls, settings: RunSettings, pooled: bool = False, open_ended: bool = False,
-               overage_costs: dict[str, float] | None = None) -> "RunState":
-        """A fresh state for `settings`."""
-        quota = OperationQuota(settings.profile.workers, settings.profile.ops, pooled, open_ended)
+               overage_costs: dict[str, float] | None = None, **slots) -> "RunState":
+        """A fresh state for `settings` (`slots`: a distributed worker's share, see OperationQuota)."""
+        quota = OperationQuota(settings.profile.workers, settings.profile.ops, pooled, open_ended,
+                               **slots)
         population = Population(settings.seed, settings.team, settings.user_prefix)
         return cls(settings, quota, population, dict(overage_costs or {}))
 
@@ -182,6 +206,8 @@ class RunState:
         self.requests += 1
         self.latencies[name].append(response_time)
         self.recent.append(response_time)
+        if self.unsent_latencies is not None:
+            self.unsent_latencies[name].append(response_time)
         tool = (context or {}).get("tool")
         if isinstance(exception, Retried):
             # Not a failure: counting it as one would fail a run whose every borrow succeeded.

@@ -64,6 +64,11 @@ def summary(run: RunState, stopped_by: str) -> dict:
         "duration": round(duration, 3),
         "rate": round(run.quota.finished / duration, 2) if duration > 0 else 0.0,
         "latency_ms": {name: latency(values) for name, values in sorted(run.latencies.items())},
+        "requests_ms": latency([value for values in run.latencies.values() for value in values]),
+        "max_p95_ms": settings.max_p95_ms,
+        "max_p99_ms": settings.max_p99_ms,
+        **({"capacity": run.capacity} if run.capacity else {}),
+        **({"report": str(run.report.parent), "report_html": str(run.report)} if run.report else {}),
         "per_tool": {tool: {"granted": t.granted, "commit": t.commit, "overage": t.overage,
                             "refused": t.refused, "returned": t.returned, "errors": t.errors,
                             "retries": t.retries, "cost": round(t.cost, 2)}
@@ -87,10 +92,15 @@ def table(data: dict) -> str:
     planned = data["operations_planned"]
     ops = f"{data['operations']}" + (f" / {planned}" if planned is not None else "")
     ending = {"done": "all operations done", "max-seconds": "stopped at --max-seconds",
-              "interrupted": "stopped by Ctrl-C", "locust": "stopped by Locust"}
+              "interrupted": "stopped by Ctrl-C", "locust": "stopped by Locust",
+              "capacity-bound": "stopped at the capacity bound",
+              "capacity-max-users": "stopped at --capacity-max-users",
+              "no-workers": "the workers did not connect"}
     lines = [
         "",
-        f"Summary: {data['profile']} ({data['workers']} workers x {data['ops_per_worker']} ops), "
+        f"Summary: {data['profile']} ("
+        + (f"up to {data['workers']} users" if data.get("capacity") else
+           f"{data['workers']} workers x {data['ops_per_worker']} ops") + "), "
         f"{data['mode']}, {data['tool']}",
         f"  target            {data['target']}",
         f"  operations        {ops} in {data['duration']:.1f} s ({data['rate']:.1f} ops/s), "
@@ -115,4 +125,11 @@ def table(data: dict) -> str:
         lines.append(f"  failure x{count}: {reason}")
     for reason, count in data.get("retry_reasons", {}).items():
         lines.append(f"  retry x{count}: {reason}")
+    if data.get("capacity"):
+        from stress_test.capacity import capacity_lines
+        lines += ["", *capacity_lines(data["capacity"])]
+    for reason in data.get("exit_reasons", []):
+        lines.append(f"  exit 1: {reason}")
+    if data.get("report"):
+        lines.append(f"\n  report            {data['report_html']}  (CSVs and summary.json beside it)")
     return "\n".join(lines)

@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from stress_test.profiles import RETURNING_MODES, Pace, Profile
+from stress_test.profiles import RETURNING_MODES, CapacityLimits, Pace, Profile
 
 DEFAULT_SEED = 42
 DEFAULT_MAX_SECONDS = 600.0
 DEFAULT_MAX_FAIL_RATIO = 0.01
+DEFAULT_MASTER_PORT = 5557  # Locust's own default for --master-bind-port
 # Cycle modes borrow with a lease so seats come back even if this process is killed outright.
 CYCLE_LEASE_SECONDS = 300
 
@@ -32,6 +33,17 @@ class RunSettings:
     web: bool = False
     web_port: int = 8089
     request_timeout: float = 10.0
+    # One folder of reports per run (Locust's HTML report and CSVs, the summary); None: none.
+    report_dir: Path | None = None
+    max_p95_ms: float | None = None
+    max_p99_ms: float | None = None
+    # Distributed runs: this process is the master of `workers_expected` Locust workers
+    # (forked here with --processes, or started elsewhere with --worker); 0: a local run.
+    workers_expected: int = 0
+    processes: int = 0  # of those, forked on this machine (--processes)
+    master_bind_host: str = "127.0.0.1"
+    master_port: int = DEFAULT_MASTER_PORT
+    capacity: "CapacityLimits | None" = None
 
     @property
     def returns_seats(self) -> bool:
@@ -51,7 +63,8 @@ class RunSettings:
     def to_dict(self) -> dict:
         """These settings as JSON-ready data (handed to the --web run's own process)."""
         data = asdict(self)
-        data["summary_path"] = str(self.summary_path) if self.summary_path else None
+        for name in ("summary_path", "report_dir"):
+            data[name] = str(data[name]) if data[name] else None
         return data
 
     @classmethod
@@ -63,5 +76,8 @@ class RunSettings:
         data["profile"] = Profile(**profile, pace=Pace(think=tuple(pace["think"]),
                                                        hold=tuple(pace["hold"]),
                                                        stagger=pace["stagger"]))
-        data["summary_path"] = Path(data["summary_path"]) if data["summary_path"] else None
+        for name in ("summary_path", "report_dir"):
+            data[name] = Path(data[name]) if data.get(name) else None
+        if data.get("capacity"):
+            data["capacity"] = CapacityLimits(**data["capacity"])
         return cls(**data)

@@ -115,3 +115,17 @@ def pytest_collection_modifyitems(items):
     stack_files = {item.path for item in items if "native_stack" in getattr(item, "fixturenames", ())
                    or "readme" in item.path.parts}
     items.sort(key=lambda item: (item.path not in stack_files, "scenarios" not in item.path.parts))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stress_reports_in_a_temporary_folder(tmp_path_factory):
+    """Stress-test runs started by any test write their Locust reports here, not into the repository."""
+    import os
+    folder = tmp_path_factory.mktemp("stress-reports")
+    previous = os.environ.get("STRESS_REPORT_DIR")
+    os.environ["STRESS_REPORT_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("STRESS_REPORT_DIR", None)
+    else:
+        os.environ["STRESS_REPORT_DIR"] = previous

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import requests
 from conftest import REPO, SCRIPT
+from fault_proxy import FaultProxy
 from stress_checks import DAVINCI, seats_in_use, tool_state
 
 from stress_test.population import BUILD_TEAM, TEAMS
@@ -26,7 +27,9 @@ def test_script_help_works_from_any_directory():
     assert done.returncode == 0, done.stderr
     for flag in ("--target", "--profile", "--workers", "--ops", "--mode", "--tool",
                  "--user-prefix", "--team", "--yes", "--seed", "--summary", "--max-seconds",
-                 "--max-fail-ratio", "--web"):
+                 "--max-fail-ratio", "--web", "--report-dir", "--no-report", "--max-p95-ms",
+                 "--max-p99-ms", "--processes", "--master", "--expect-workers", "--worker",
+                 "--master-host", "--capacity-p99-ms", "--capacity-fail-ratio", "compare A B"):
         assert flag in done.stdout, flag
     assert os.access(SCRIPT, os.X_OK)
 
@@ -167,4 +170,32 @@ def test_web_option_serves_the_locust_ui_on_loopback(server, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert f"Locust web UI: http://127.0.0.1:{port}" in out and "Summary:" in out
+    assert sum(seats_in_use(server.url).values()) == 0
+
+
+def test_ctrl_c_while_returns_fail_returns_the_seats_at_stop(server, tmp_path):
+    """Each seat's first return answers 500, so the users' own returns leave seats in the run's
+    ledger; Ctrl-C then returns them on the way out (`returned_at_stop`), none stays borrowed."""
+    summary_file = tmp_path / "summary.json"
+    with FaultProxy(server.url, failed_returns=1) as proxy:
+        proc = subprocess.Popen([sys.executable, "-m", "stress_test", "--target", proxy.url,
+                                 "--profile", "custom", "--workers", "4", "--ops", "200",
+                                 "--mode", "full-cycle", "--tool", DAVINCI, "--yes", "--no-report",
+                                 "--max-fail-ratio", "1", "--summary", str(summary_file)],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while tool_state(server.url, DAVINCI)["in_use"] < 6 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            held_before = tool_state(server.url, DAVINCI)["in_use"]
+            out, err = ctrl_c(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert held_before >= 6 and proxy.returns_failed >= 6
+    summary = json.loads(summary_file.read_text())
+    assert summary["stopped_by"] == "interrupted"
+    assert summary["returned_at_stop"] >= held_before - 4, out[-2000:]
+    assert summary["still_held"] == 0 and summary["returned"] == summary["granted"]
+    assert "return: HTTP 500 proxy_fault" in summary["failure_reasons"]
     assert sum(seats_in_use(server.url).values()) == 0

@@ -94,3 +94,49 @@ def test_a_resent_borrow_is_a_retry_and_not_a_failed_request():
     assert "retries           1  (borrows sent again with the same key" in table
     assert "retry x1: borrow: no answer (reset)" in table
     assert "retries 1  " in live.line(run, 0, 1.0, None)
+
+
+def test_a_distributed_workers_slots_come_from_the_master_and_capacity_has_no_budget():
+    """A worker's users take the master's slots, each with the full ops; capacity never runs out."""
+    master = OperationQuota(workers=3, ops=2)
+    worker = OperationQuota(workers=3, ops=2, slot_source=master.claim_slot)
+    other = OperationQuota(workers=3, ops=2, slot_source=master.claim_slot)
+    slots = [worker.claim_slot(), other.claim_slot(), worker.claim_slot(), other.claim_slot()]
+    assert slots == [0, 1, 2, None]
+    assert sum(worker.take(slot) for slot in (0, 2) for _ in range(5)) == 4
+    share = OperationQuota(workers=4, ops=5, pooled=True, total=7)
+    assert sum(share.take(share.claim_slot()) for _ in range(20)) == 7
+    unbounded = OperationQuota(workers=200, ops=0, open_ended=True)
+    assert all(unbounded.take(unbounded.claim_slot()) for _ in range(1000)) and not unbounded.done
+
+
+def test_exit_reasons_name_every_limit_the_run_passed():
+    """Fail ratio, p95 and p99: each tripped limit is one sentence naming its flag."""
+    from stress_test.criteria import exit_reasons
+    settings = RunSettings("http://127.0.0.1:1", ["CANoe"], "full-cycle", PROFILES["light"],
+                           max_p95_ms=50, max_p99_ms=500)
+    run = RunState.create(settings)
+    for value in range(1, 101):
+        run.observe("POST", "borrow", float(value), 0)
+    data = run_summary.summary(run, "done")
+    assert exit_reasons(data, settings) == ["p95 of all 100 requests 95 ms, above --max-p95-ms 50"]
+    run.observe("POST", "borrow", 900.0, 0, exception="HTTP 503")
+    assert len(exit_reasons(run_summary.summary(run, "done"), settings)) == 1  # 0.99% <= 1%
+    settings.max_fail_ratio = 0.001
+    reasons = exit_reasons(run_summary.summary(run, "done"), settings)
+    assert reasons == ["1 of 101 requests failed (0.99%), above --max-fail-ratio 0.10%",
+                       "p95 of all 101 requests 96 ms, above --max-p95-ms 50"]
+
+
+def test_capacity_verdict_is_the_last_stage_that_held():
+    """Stages 10 and 20 users held, 30 passed the p99 bound: capacity is the 20-user stage."""
+    from stress_test.capacity import capacity_lines, verdict
+    from stress_test.profiles import CapacityLimits
+    stages = [{"users": u, "borrows_per_s": r, "p50_ms": 5.0, "p95_ms": 9.0, "p99_ms": p99,
+               "fail_ratio": 0.0, "held": p99 <= 100} for u, r, p99 in
+              ((10, 300.0, 40.0), (20, 420.0, 90.0), (30, 430.0, 180.0))]
+    result = verdict(stages, CapacityLimits(p99_ms=100))
+    assert result["sustained"]["users"] == 20 and result["passed_bound"]["users"] == 30
+    text = "\n".join(capacity_lines(result))
+    assert "sustained         420 borrows/s at 20 users (p50 5 ms, p95 9 ms, p99 90 ms)" in text
+    assert "next stage        30 users: 430 borrows/s, p99 180 ms" in text
