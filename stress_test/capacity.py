@@ -5,7 +5,7 @@ measured from its second tick (the first second is the ramp) to its end: borrows
 per second and the borrows' p50/p95/p99. The run stops after the first stage whose p99
 passes the bound or whose failed requests pass the ratio; the stage before it is the
 server's capacity on this target: what it sustained within the bound. The stages run in
-`shapes.CapacityShape`; this module holds their figures and needs no Locust.
+`capacity_shape.CapacityShape`; this module holds their figures and needs no Locust.
 """
 from __future__ import annotations
 

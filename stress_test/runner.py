@@ -17,7 +17,8 @@ from stress_test.live import print_live
 from stress_test.locustfile import USER_CLASSES
 from stress_test.run_state import RunState
 from stress_test.settings import RunSettings
-from stress_test.shapes import CapacityShape, SpikeShape
+from stress_test.capacity_shape import CapacityShape
+from stress_test.shapes import SpikeShape
 
 # Users finish the operation in hand when the run stops (a held seat gets returned);
 # a user still busy after this long is killed and the leftover seats are returned directly.
