@@ -23,7 +23,7 @@ def check(targets: Targets, report: Report) -> None:
         summary_path = Path(folder) / "summary.json"
         argv = [sys.executable, "-m", "stress_test", "--target", targets.server, "--profile", "custom",
                 "--workers", "1", "--ops", "1", "--mode", "full-cycle", "--tool", PROBE_TOOL,
-                "--user-prefix", "preflight", "--yes", "--max-seconds", "30", "--summary", str(summary_path)]
+                "--user-prefix", "preflight", "--yes", "--max-seconds", "30", "--no-report", "--summary", str(summary_path)]
         try:
             done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
