@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler, TraceIdRatioBased
 
 PROTOCOLS = ("http/protobuf", "grpc")
 REQUEST_ID_ATTRIBUTE = "license.request_id"
@@ -31,18 +31,47 @@ _started_in: int | None = None  # the pid whose provider runs (a forked child st
 
 class NoLoneStatements(Sampler):
     """The root sampler: a SQL statement outside any request or span of ours (a worker's start-up
-    check, the lease sweeps every 2 s) makes no trace; every other root is kept. Spans with a
-    parent follow the parent's decision (ParentBased), so a client's sampled flag is honoured."""
+    check, the lease sweeps every 2 s) makes no trace; every other root goes to `roots` (all of
+    them, or a share with OTEL_TRACES_SAMPLER=parentbased_traceidratio). Spans with a parent
+    follow the parent's decision (ParentBased), so a client's sampled flag is honoured."""
+
+    def __init__(self, roots: Sampler = ALWAYS_ON):
+        """Keep the root spans `roots` keeps, statements never."""
+        self.roots = roots
 
     def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None,
                       trace_state=None):
         """Drop a root span of kind CLIENT: in the server only the statement spans are."""
-        chosen = ALWAYS_OFF if kind == trace.SpanKind.CLIENT else ALWAYS_ON
+        chosen = ALWAYS_OFF if kind == trace.SpanKind.CLIENT else self.roots
         return chosen.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
 
     def get_description(self) -> str:
         """The sampler's name in the SDK's descriptions."""
-        return "NoLoneStatements"
+        return f"NoLoneStatements{{{self.roots.get_description()}}}"
+
+
+def root_sampler(settings) -> Sampler:
+    """The share of new traces kept, from the standard OTEL_TRACES_SAMPLER(_ARG): all by default.
+
+    `traceidratio` and `parentbased_traceidratio` keep OTEL_TRACES_SAMPLER_ARG of them (0 to 1),
+    `always_off` and `parentbased_always_off` none; a sampled parent is always followed.
+    """
+    name = (settings.get("OTEL_TRACES_SAMPLER") or "parentbased_always_on").lower()
+    if name.endswith("always_off"):
+        return ALWAYS_OFF
+    if name.endswith("traceidratio"):
+        try:
+            ratio = float(settings.get("OTEL_TRACES_SAMPLER_ARG") or 1.0)
+        except ValueError as exc:
+            raise ValueError(f"OTEL_TRACES_SAMPLER_ARG={settings.get('OTEL_TRACES_SAMPLER_ARG')} "
+                             "is not a number: give the share of traces to keep, 0 to 1") from exc
+        if not 0 <= ratio <= 1:
+            raise ValueError(f"OTEL_TRACES_SAMPLER_ARG={ratio:g} is outside 0 to 1")
+        return TraceIdRatioBased(ratio)
+    if not name.endswith("always_on"):
+        raise ValueError(f"OTEL_TRACES_SAMPLER={name} is not supported: use parentbased_always_on, "
+                         "parentbased_traceidratio or parentbased_always_off")
+    return ALWAYS_ON
 
 
 def endpoint(settings) -> str | None:
@@ -70,6 +99,8 @@ def protocol(settings) -> str:
 
 def check(settings) -> None:
     """Raise ValueError with what to do when tracing is configured but cannot export."""
+    if endpoint(settings):
+        root_sampler(settings)
     if endpoint(settings) and protocol(settings) == "grpc":
         try:
             import opentelemetry.exporter.otlp.proto.grpc  # noqa: F401
@@ -102,7 +133,7 @@ def start(settings, service_name: str | None = None) -> bool:
         "service.name": service_name or settings.get("OTEL_SERVICE_NAME") or "license-server",
         "service.version": settings.get("APP_VERSION", ""), "process.pid": os.getpid()})
     # gunicorn's worker_exit flushes; an atexit hook would run a second shutdown.
-    provider = TracerProvider(resource=resource, sampler=ParentBased(NoLoneStatements()),
+    provider = TracerProvider(resource=resource, sampler=ParentBased(NoLoneStatements(root_sampler(settings))),
                               shutdown_on_exit=False)
     provider.add_span_processor(BatchSpanProcessor(exporter(settings)))
     trace.set_tracer_provider(provider)

@@ -361,3 +361,25 @@ def test_compose_sends_traces_through_alloy_to_tempo():
     source = next(d for d in datasources["datasources"] if d["type"] == "tempo")
     assert source["url"] == f"http://tempo:{tempo['server']['http_listen_port']}"
     assert compose["services"]["alloy"]["depends_on"]["tempo"] == {"condition": "service_healthy"}
+
+
+def test_a_sampled_share_keeps_the_clients_traces_and_drops_its_own(receiver, server_factory):
+    """OTEL_TRACES_SAMPLER=parentbased_traceidratio with 0: requests without a trace make no
+    spans, a client's sampled traceparent is still followed; a share outside 0-1 is refused."""
+    from license_server import tracing
+
+    server = server_factory({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **BATCH_ONLY_AT_EXIT,
+                             "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                             "OTEL_TRACES_SAMPLER_ARG": "0"})
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    for n in range(5):
+        assert requests.post(server.url + "/api/borrow", json={"tool": TOOL, "user": f"plain-{n}"},
+                             timeout=10).status_code == 201
+    followed = requests.post(server.url + "/api/borrow", json={"tool": TOOL, "user": "traced"}, timeout=10,
+                             headers={"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"})
+    assert followed.status_code == 201
+    spans = stopped(server, receiver)
+    assert spans and {s.trace_id for s in spans} == {trace_id}
+    with pytest.raises(ValueError, match="OTEL_TRACES_SAMPLER_ARG=2 is outside 0 to 1"):
+        tracing.check({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+                       "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"})
