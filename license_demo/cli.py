@@ -12,6 +12,7 @@ SUBCOMMAND_MODULES = (
     "license_demo.scenarios.scenario_cli",
     "license_demo.investigate.cli",
     "license_demo.preflight.cli",
+    "license_demo.agents.mcp_cli",
 )
 
 
