@@ -1,9 +1,7 @@
 """Run cases on the lab: set each situation up, ask every investigator, score, tabulate."""
 from __future__ import annotations
 
-import json
 import secrets
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -16,7 +14,7 @@ from license_demo.evaluation.answer_schema import STEPS
 from license_demo.evaluation.cases import Case
 from license_demo.evaluation.investigators import Endpoint
 from license_demo.evaluation.scoring import score
-from license_demo.stack.processes import free_port
+from license_demo.stack.processes import free_port, spawn
 
 # Reset, let the last case's alerts resolve, reset again so every window starts after them.
 PREPARE = [{"reset": {}}, {"wait_quiet": {}}, {"reset": {}}]
@@ -59,35 +57,27 @@ class MCPProcess:
     """`license-demo mcp --http` (read-only) over the lab's stack as it is for one case."""
 
     def __init__(self, lab: lab_mod.Lab, log_dir: Path):
-        """Start it on a free loopback port with a fresh token."""
-        self.port, self.token = free_port(), secrets.token_urlsafe(16)
-        self.url = f"http://127.0.0.1:{self.port}/mcp"
-        self.log = (log_dir / f"mcp-{self.port}.log").open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "license_demo.cli", "mcp", "--http", "--port", str(self.port), "--token",
-             self.token, "--server", lab.server_url, "--prometheus", lab.prometheus_url, "--alertmanager",
-             lab.alertmanager_url, "--loki", "", "--audit-log", str(log_dir / "mcp-audit.jsonl")],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        """Start it on a free loopback port with a fresh token; wait until it answers."""
+        port, self.token = free_port(), secrets.token_urlsafe(16)
+        self.url = f"http://127.0.0.1:{port}/mcp"
+        self.managed = spawn("license-demo-mcp", [
+            sys.executable, "-m", "license_demo.cli", "mcp", "--http", "--port", str(port), "--token", self.token,
+            "--server", lab.server_url, "--prometheus", lab.prometheus_url, "--alertmanager", lab.alertmanager_url,
+            "--loki", "", "--audit-log", str(log_dir / "mcp-audit.jsonl")], log_dir / f"mcp-{port}.log")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
+                # Up when it refuses a request without the token.
                 if requests.get(self.url, timeout=2).status_code == 401:
                     return
             except requests.ConnectionError:
                 time.sleep(0.2)
         self.stop()
-        raise lab_mod.LabError(f"license-demo mcp did not start; see {self.log.name}")
+        raise lab_mod.LabError(f"license-demo mcp did not start: {self.managed.log_tail(10)}")
 
     def stop(self) -> None:
         """End the server process."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        self.managed.stop(timeout=15)
 
 
 def run_case(lab: lab_mod.Lab, case: Case, investigators: list, log_dir: Path, progress=print) -> CaseRun:
