@@ -3,6 +3,7 @@
 A case file holds `name`, `description`, `quick` (part of the reduced subset the tests run),
 `setup` (steps, see `lab.STEPS`), `question`, `teardown` (optional steps) and `expect`: the
 answer per step, `detection`, `localisation`, `root_cause`, `mitigation` (see `scoring`).
+An optional `fix` applies the proposed action and reruns the load (see `runner.check_fix`).
 Adding a case needs no code.
 """
 from __future__ import annotations
@@ -32,6 +33,8 @@ class Case:
     expect: dict
     teardown: list[dict] = field(default_factory=list)
     quick: bool = False
+    # Optional: apply each distinct proposal of `fix.action`, rerun the load, check the alert stays quiet.
+    fix: dict | None = None
     path: Path | None = None
 
 
@@ -78,7 +81,17 @@ def load(path: Path) -> Case:
     return Case(name=str(raw["name"]), description=str(raw.get("description", "")).strip(),
                 question=str(raw["question"]), setup=_steps(raw.get("setup"), f"{path}: setup"),
                 expect=expect, teardown=_steps(raw.get("teardown"), f"{path}: teardown"),
-                quick=bool(raw.get("quick")), path=Path(path))
+                quick=bool(raw.get("quick")), fix=_fix(raw.get("fix"), path), path=Path(path))
+
+
+def _fix(raw, path) -> dict | None:
+    """The `fix` block: action, tool (or user), steps before the rerun, the rerun, the alert that must stay quiet."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw.get("action") or not isinstance(raw.get("quiet"), dict):
+        raise CaseError(f"{path}: fix needs action (e.g. raise-commit), quiet ({{alert, labels}}) and rerun steps")
+    return {**raw, "before": _steps(raw.get("before"), f"{path}: fix.before"),
+            "rerun": _steps(raw.get("rerun"), f"{path}: fix.rerun")}
 
 
 def load_all(folder: Path | None = None, names: list[str] | None = None, quick: bool = False) -> list[Case]:

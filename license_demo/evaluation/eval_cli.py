@@ -47,7 +47,7 @@ def run(args) -> int:
     try:
         lab = Lab(stack, progress=_err)
         for case in chosen:
-            runs.append(runner.run_case(lab, case, scored, data_dir, progress=_err))
+            runs.append(runner.run_case(lab, case, scored, data_dir, progress=_err, with_fix=not args.quick))
     except KeyboardInterrupt:
         _err("interrupted: the table holds the cases finished so far")
     finally:
@@ -57,7 +57,7 @@ def run(args) -> int:
     print(runner.table(runs))
     print(f"\n{len(runs)} cases in {result['seconds']:.0f} s; JSON written to {args.json}")
     perfect = all(not r.setup_error for r in runs) and all(
-        t["steps_passed"] == t["steps"] for t in result["totals"].values())
+        t["steps_passed"] == t["steps"] and t["fixes_held"] == t["fixes"] for t in result["totals"].values())
     return 0 if perfect else 1
 
 
@@ -75,12 +75,14 @@ def register(subparsers) -> None:
         description="Start a native stack on free loopback ports, set each case's situation up for real (stress-test "
                     "runs, faults, deployments, a stopped or moved server), ask each investigator the case's "
                     "question, and score its answer on four steps: detection, localisation, root cause, "
-                    "mitigation. Prints a table (case x step, time to answer) and writes JSON. Exit status 0 only "
-                    "when every step of every case passed. See docs/agents.md.")
+                    "mitigation; where a case says so, the proposed fix is applied and the load rerun. Prints a "
+                    "table (case x step, time to answer) and writes JSON. Exit status 0 only when every step of "
+                    "every case passed and every fix held. See docs/agents.md.")
     p.add_argument("--cases", type=Path, default=cases_mod.CASES_DIR,
                    help="folder of case files, one YAML file per case (default: the built-in cases)")
     p.add_argument("--case", action="append", metavar="NAME", help="run only this case (repeatable)")
-    p.add_argument("--quick", action="store_true", help="only the reduced subset (cases marked quick: true)")
+    p.add_argument("--quick", action="store_true",
+                   help="only the reduced subset (cases marked quick: true), without rerunning the load with the fix")
     p.add_argument("--investigator", action="append", metavar="SPEC",
                    help="built-in, mcp, weak:ignores-tool, weak:always-raise-commit, or cmd:<command> "
                         "(repeatable; default: built-in and mcp)")

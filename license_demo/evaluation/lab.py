@@ -73,9 +73,7 @@ class Lab:
 
     def finish(self) -> None:
         """Stop background load; bring a stopped or moved server back on its own port."""
-        for job in self._background:
-            job.stop()
-        self._background.clear()
+        stop_load(self)
         if self._moved is not None:
             self._moved.stop()
             self._moved = None
@@ -147,6 +145,13 @@ def stress_test(lab: Lab, tool: str, profile: str = "heavy", mode: str = "full-c
         lab._background.append(run)
         return
     load.finish_stress_test(run, timeout=300)
+
+
+def stop_load(lab: Lab) -> None:
+    """End the background load (a stress test returns its seats on the way out)."""
+    for job in lab._background:
+        job.stop()
+    lab._background.clear()
 
 
 def baseline(lab: Lab, seed: int = 11) -> None:
@@ -224,6 +229,30 @@ def wait_scrape(lab: Lab, timeout: float = 20) -> None:
              timeout)
 
 
+def apply_fix(lab: Lab, action: str, parameters: dict, tool: str | None = None) -> str:
+    """Carry out a proposed action with the parameters an answer gave; what was done, in words."""
+    if action == "raise-commit":
+        changes = {k: parameters[k] for k in ("commit", "max_overage") if k in parameters}
+        if not tool or "commit" not in changes:
+            raise LabError(f"raise-commit needs the case's tool and a commit; got {parameters}")
+        lab.server().configure_tool(tool, **changes)
+        return f"{tool}: " + ", ".join(f"{k} {v}" for k, v in changes.items())
+    if action == "force-return":
+        lab.server().force_return(parameters["user"])
+        return f"force-returned the seats of {parameters['user']}"
+    if action == "rollback":
+        lab.server().rollback()
+        return "rolled back"
+    raise LabError(f"the lab cannot apply {action!r}; fix.action takes raise-commit, force-return or rollback")
+
+
+def fired_since(lab: Lab, alert: str, labels: dict, since: float) -> bool:
+    """Whether `alert` (with `labels`) was firing at any evaluation since `since`."""
+    match = "".join(f',{k}="{v}"' for k, v in (labels or {}).items())
+    seconds = max(1, int(time.time() - since))
+    return lab.value(f'max_over_time(ALERTS{{alertname="{alert}",alertstate="firing"{match}}}[{seconds}s])') is not None
+
+
 STEPS: dict[str, Callable] = {f.__name__: f for f in (
-    reset, wait_quiet, borrow, hoard, cycles, stress_test, baseline, deploy, rollback, fault, configure, release,
+    reset, wait_quiet, borrow, hoard, cycles, stress_test, stop_load, baseline, deploy, rollback, fault, configure, release,
     stop_server, move_server, wait_alert, wait_metric, sleep, wait_scrape)}

@@ -1,6 +1,7 @@
 """Run cases on the lab: set each situation up, ask every investigator, score, tabulate."""
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 import time
@@ -13,7 +14,7 @@ from license_demo.evaluation import lab as lab_mod
 from license_demo.evaluation.answer_schema import STEPS
 from license_demo.evaluation.cases import Case
 from license_demo.evaluation.investigators import Endpoint
-from license_demo.evaluation.scoring import score
+from license_demo.evaluation.scoring import StepScore, score
 from license_demo.stack.processes import free_port, spawn
 
 # Reset, let the last case's alerts resolve, reset again so every window starts after them.
@@ -30,11 +31,14 @@ class Outcome:
     steps: dict
     answer: dict | None = None
     error: str | None = None
+    # For a case with a `fix`: whether the proposal, applied and the load rerun, kept the alert quiet.
+    fix: StepScore | None = None
 
     def to_dict(self) -> dict:
         """As JSON-ready data."""
         return {"investigator": self.investigator, "seconds": self.seconds,
-                "steps": {k: v.to_dict() for k, v in self.steps.items()}, "answer": self.answer, "error": self.error}
+                "steps": {k: v.to_dict() for k, v in self.steps.items()}, "answer": self.answer, "error": self.error,
+                "fix": self.fix.to_dict() if self.fix else None}
 
 
 @dataclass
@@ -80,8 +84,10 @@ class MCPProcess:
         self.managed.stop(timeout=15)
 
 
-def run_case(lab: lab_mod.Lab, case: Case, investigators: list, log_dir: Path, progress=print) -> CaseRun:
-    """Set the case up, ask each investigator, score them, undo the setup."""
+def run_case(lab: lab_mod.Lab, case: Case, investigators: list, log_dir: Path, progress=print,
+             with_fix: bool = True) -> CaseRun:
+    """Set the case up, ask each investigator, score them (and with `with_fix`, rerun the load with
+    their fix where the case has one), undo the setup."""
     result = CaseRun(case)
     started = time.monotonic()
     mcp = None
@@ -106,6 +112,11 @@ def run_case(lab: lab_mod.Lab, case: Case, investigators: list, log_dir: Path, p
             result.outcomes.append(Outcome(inv.name, seconds, steps, answer, error))
             progress(f"{case.name}: {inv.name}: " + " ".join(
                 f"{STEP_TITLES[s]} {'✓' if v.passed else '✗'}" for s, v in steps.items()) + f" ({seconds:.1f}s)")
+        if case.fix and with_fix:
+            if mcp:
+                mcp.stop()
+                mcp = None
+            check_fix(lab, case, result.outcomes, progress)
     except Exception as exc:  # the lab could not make the situation: reported, the next case runs
         result.setup_error = f"{type(exc).__name__}: {exc}"
         progress(f"{case.name}: setup failed: {result.setup_error}")
@@ -119,10 +130,42 @@ def run_case(lab: lab_mod.Lab, case: Case, investigators: list, log_dir: Path, p
     return result
 
 
-def _unanswered(error: str | None):
+def _unanswered(error: str | None) -> StepScore:
     """A step that could not be scored: the investigator gave no answer."""
-    from license_demo.evaluation.scoring import StepScore
     return StepScore(False, f"no answer: {error}")
+
+
+def check_fix(lab: lab_mod.Lab, case: Case, outcomes: list[Outcome], progress=print) -> None:
+    """Apply each distinct proposal of `fix.action` the investigators made, rerun the load, and score
+    whether `fix.quiet`'s alert stayed quiet; the configuration is reset before each and after the last."""
+    fix = case.fix
+    proposals: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        params = next((a["parameters"] for a in (o.answer or {}).get("actions", []) if a["action"] == fix["action"]),
+                      None)
+        if params is None:
+            o.fix = StepScore(False, f"proposed no {fix['action']}")
+        else:
+            proposals.setdefault(json.dumps(params, sort_keys=True), []).append(o)
+    for key, group in proposals.items():
+        params = json.loads(key)
+        progress(f"{case.name}: applying {fix['action']} {params} and rerunning the load")
+        try:
+            lab.run(fix["before"])
+            done = lab_mod.apply_fix(lab, fix["action"], params, fix.get("tool"))
+            started = time.time()
+            lab.run(fix["rerun"])
+            quiet = fix["quiet"]
+            fired = lab_mod.fired_since(lab, quiet["alert"], quiet.get("labels") or {}, started)
+            verdict = StepScore(not fired, f"{done}; {quiet['alert']} {'fired' if fired else 'stayed quiet'} "
+                                           f"during the {time.time() - started:.0f} s rerun")
+        except Exception as exc:  # the lab could not rerun: the fix is not shown to work
+            verdict = StepScore(False, f"rerun failed: {type(exc).__name__}: {exc}")
+        finally:
+            lab.run([{"reset": {}}])
+        progress(f"{case.name}: fix {params}: {'✓' if verdict.passed else '✗'} {verdict.why}")
+        for o in group:
+            o.fix = verdict
 
 
 def totals(runs: list[CaseRun]) -> dict:
@@ -131,7 +174,10 @@ def totals(runs: list[CaseRun]) -> dict:
     for run in runs:
         for o in run.outcomes:
             t = out.setdefault(o.investigator, {"steps_passed": 0, "steps": 0, "cases_passed": 0, "cases": 0,
-                                                "seconds": 0.0})
+                                                "fixes_held": 0, "fixes": 0, "seconds": 0.0})
+            if o.fix is not None:
+                t["fixes"] += 1
+                t["fixes_held"] += o.fix.passed
             passed = sum(v.passed for v in o.steps.values())
             t["steps_passed"] += passed
             t["steps"] += len(o.steps)
@@ -142,20 +188,23 @@ def totals(runs: list[CaseRun]) -> dict:
 
 
 def table(runs: list[CaseRun]) -> str:
-    """The results as a Markdown table: case × investigator, a ✓ or ✗ per step, seconds to answer."""
-    head = "| case | investigator | " + " | ".join(STEP_TITLES[s] for s in STEPS) + " | time |"
-    lines = [head, "|" + "---|" * (len(STEPS) + 3)]
+    """The results as a Markdown table: case × investigator, a ✓ or ✗ per step (and for the fix where the
+    case reruns the load with it; – where it does not), seconds to answer."""
+    head = "| case | investigator | " + " | ".join(STEP_TITLES[s] for s in STEPS) + " | fix holds | time |"
+    lines = [head, "|" + "---|" * (len(STEPS) + 4)]
     for run in runs:
         if run.setup_error:
             lines.append(f"| {run.case.name} | (setup failed) | " + " | ".join("–" for _ in STEPS)
-                         + f" | {run.setup_error[:80]} |")
+                         + f" | – | {run.setup_error[:80]} |")
         for o in run.outcomes:
             marks = " | ".join("✓" if o.steps[s].passed else "✗" for s in STEPS)
-            lines.append(f"| {run.case.name} | {o.investigator} | {marks} | {o.seconds:.1f} s |")
+            fix = "–" if o.fix is None else "✓" if o.fix.passed else "✗"
+            lines.append(f"| {run.case.name} | {o.investigator} | {marks} | {fix} | {o.seconds:.1f} s |")
     lines.append("")
     for name, t in totals(runs).items():
         lines.append(f"{name}: {t['steps_passed']}/{t['steps']} steps, {t['cases_passed']}/{t['cases']} cases "
-                     f"fully right, {t['seconds']:.0f} s answering")
+                     f"fully right, {t['fixes_held']}/{t['fixes']} fixes held on the rerun, "
+                     f"{t['seconds']:.0f} s answering")
     return "\n".join(lines)
 
 

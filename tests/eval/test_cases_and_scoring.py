@@ -35,6 +35,10 @@ def test_every_case_file_loads_with_the_four_steps_and_a_quick_subset():
     assert len(loaded) >= 11 and len({c.name for c in loaded}) == len(loaded)
     assert all(set(STEPS) <= set(c.expect) and c.question and c.description for c in loaded)
     assert {c.name for c in cases.load_all(quick=True)} == {"build-job-held", "decoy-other-tool"}
+    fixes = {c.name: c.fix for c in loaded if c.fix}
+    assert set(fixes) == {"build-job", "build-job-held"}
+    assert all(f["action"] == "raise-commit" and f["rerun"] and f["quiet"]["alert"] == "HighOverageRate"
+               for f in fixes.values())
 
 
 @pytest.mark.parametrize("text, message", [
@@ -43,6 +47,8 @@ def test_every_case_file_loads_with_the_four_steps_and_a_quick_subset():
     ("name: x\nquestion: q\nsetup: [{explode: {}}]\nexpect: {detection: {}, localisation: {}, root_cause: null, "
      "mitigation: {}}\n", "unknown step 'explode'"),
     ("- just a list\n", "a case is a mapping"),
+    ("name: x\nquestion: q\nexpect: {detection: {}, localisation: {}, root_cause: null, mitigation: {}}\n"
+     "fix: {action: raise-commit}\n", "fix needs action"),
 ])
 def test_a_bad_case_file_says_what_is_wrong(tmp_path, text, message):
     path = tmp_path / "bad.yaml"

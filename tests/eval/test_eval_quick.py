@@ -23,7 +23,7 @@ SAME = ("detection", "localisation", "root_cause")
 def test_quick_subset_scores_every_investigator_and_the_weakened_ones_lose(native_stack, tmp_path):
     scored = [investigators.parse(s) for s in ("built-in", "mcp", COMMAND, "weak:ignores-tool",
                                                "weak:always-raise-commit")]
-    runs = [run_case(Lab(native_stack), case, scored, tmp_path, progress=lambda line: None)
+    runs = [run_case(Lab(native_stack), case, scored, tmp_path, progress=lambda line: None, with_fix=False)
             for case in load_all(quick=True)]
     assert [r.setup_error for r in runs] == [None] * len(runs)
     result = totals(runs)
