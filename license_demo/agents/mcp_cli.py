@@ -6,35 +6,54 @@ import json
 import os
 import sys
 
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
+
 from license_demo import cli_args
 from license_demo.investigate import audit
 from license_demo.stack_urls import default_url
 
 DEFAULT_PORT = 8765
+# As the admin API's token guard: this many wrong tokens from one client in a minute, then 429 until it ends.
+TOKEN_ATTEMPTS = RateLimitItemPerMinute(10)
 
 
 class BearerAuth:
-    """ASGI guard: every HTTP request needs `Authorization: Bearer <token>`, compared in constant time."""
+    """ASGI guard: every HTTP request needs `Authorization: Bearer <token>`, compared in constant time;
+    a client that sends wrong tokens too often is refused for the rest of the minute."""
 
     def __init__(self, app, token: str):
         """Guard `app` with `token`."""
         self.app, self.token = app, token.encode()
+        self.failures = FixedWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope, receive, send):
         """Refuse a missing or wrong token with 401 and a JSON {error, detail}; pass the rest on."""
         if scope["type"] == "http":
+            client = (scope.get("client") or ("?", 0))[0]
+            if not self.failures.test(TOKEN_ATTEMPTS, client):
+                await _refuse(send, 429, "too_many_requests", "Too many wrong MCP tokens from this client: wait a "
+                                                              "minute, then send the right one.")
+                return
             header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), self.token):
-                detail = ("This MCP endpoint needs its token: send 'Authorization: Bearer <token>' with the "
-                          "token license-demo mcp was started with (--token or $MCP_TOKEN)."
-                          if not token else "The MCP token is wrong: use the one license-demo mcp was started with.")
-                body = json.dumps({"error": "unauthorized", "detail": detail}).encode()
-                await send({"type": "http.response.start", "status": 401,
-                            "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
-                await send({"type": "http.response.body", "body": body})
+                if token:
+                    self.failures.hit(TOKEN_ATTEMPTS, client)
+                await _refuse(send, 401, "unauthorized", (
+                    "This MCP endpoint needs its token: send 'Authorization: Bearer <token>' with the token "
+                    "license-demo mcp was started with (--token or $MCP_TOKEN)." if not token else
+                    "The MCP token is wrong: use the one license-demo mcp was started with."))
                 return
         await self.app(scope, receive, send)
+
+
+async def _refuse(send, status: int, error: str, detail: str) -> None:
+    """Answer an HTTP request with the API's {error, detail} JSON."""
+    headers = [(b"content-type", b"application/json")] + ([(b"www-authenticate", b"Bearer")] if status == 401 else [])
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps({"error": error, "detail": detail}).encode()})
 
 
 def build(args):

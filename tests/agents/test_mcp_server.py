@@ -63,6 +63,8 @@ def overage_run(native_stack):
                                  json={"tool": DAVINCI, "user": AGENTS[i % 5], "team": TEAM}, timeout=10)
         assert response.status_code == 201, response.text
     _wait(native_stack, f'sum(licenses_overage{{tool="{DAVINCI}"}})', lambda v: v == 15)
+    # The recording rule the overage share is read from, one evaluation later.
+    _wait(native_stack, f'tool:license_overage_seats:ratio{{tool="{DAVINCI}"}}', lambda v: v == 0.75)
     _wait(native_stack, f'sum(license_checkouts_by_user_total{{tool="{DAVINCI}",team="{TEAM}"}})',
           lambda v: v is not None)
     return native_stack
@@ -142,7 +144,10 @@ def test_stdio_lists_tools_with_schemas_and_names_only_the_overage_run(overage_r
 def test_http_bad_inputs_are_tool_errors_and_the_server_keeps_serving(http_server):
     url = http_server("--allow-write")
     assert requests.post(url, json={}, timeout=5).status_code == 401
-    assert requests.post(url, json={}, headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
+    wrong = [requests.post(url, json={}, headers={"Authorization": f"Bearer wrong{i}"}, timeout=5) for i in range(11)]
+    assert [r.status_code for r in wrong] == [401] * 10 + [429], [r.status_code for r in wrong]
+    assert wrong[0].json()["detail"].startswith("The MCP token is wrong") and "wait a minute" in wrong[-1].text
+    url = http_server("--allow-write")
     bad = [("no_such_tool", {}, "call one of"),
            ("seat_usage", {"tool": DAVINCI, "window_seconds": 365 * 86400}, "from 30 to 86400"),
            ("borrowers", {"tool": 'DaVinci"} or vector(1) or {tool="'}, "send one of these names exactly"),
