@@ -208,6 +208,7 @@ def test_writes_need_allow_write_and_an_approver_and_land_on_the_timeline(http_s
 
     found, unsigned, wrong, done, note, shown = asyncio.run(applied())
     assert found.data["top_hypothesis"] == "build_job" and found.data["incident_id"], found.summary
+    assert all(a.chars <= MAX_ANSWER_CHARS for a in (investigated, found, done, note, shown))
     proposal = next(a for a in found.data["actions"] if a["id"] == "raise-commit")
     assert unsigned.is_error and "send approver" in unsigned.summary
     assert wrong.is_error and "send one of" in wrong.summary and "raise-commit" in wrong.summary
