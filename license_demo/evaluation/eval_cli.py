@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 
 from license_demo.evaluation import cases as cases_mod
-from license_demo.evaluation import investigators, runner
-from license_demo.evaluation.lab import Lab
 
 DEFAULT_INVESTIGATORS = ("built-in", "mcp")
 
@@ -22,6 +20,9 @@ def _err(line: str) -> None:
 
 def run(args) -> int:
     """Run the chosen cases for the chosen investigators; exit 0 only when every step of every case passed."""
+    # Imported here: the MCP SDK is not needed to parse the other subcommands.
+    from license_demo.evaluation import investigators, runner
+    from license_demo.evaluation.lab import Lab
     try:
         chosen = cases_mod.load_all(args.cases, args.case or None, quick=args.quick)
         scored = [investigators.parse(s) for s in (args.investigator or DEFAULT_INVESTIGATORS)]
