@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 import tempfile
@@ -22,7 +23,7 @@ def run(args) -> int:
     """Run the chosen cases for the chosen investigators; exit 0 only when every step of every case passed."""
     # Imported here: the MCP SDK is not needed to parse the other subcommands.
     from license_demo.evaluation import investigators, runner
-    from license_demo.evaluation.lab import Lab
+    from license_demo.evaluation.lab import Lab, LabError, RunningStack
     try:
         chosen = cases_mod.load_all(args.cases, args.case or None, quick=args.quick)
         scored = [investigators.parse(s) for s in (args.investigator or DEFAULT_INVESTIGATORS)]
@@ -32,18 +33,30 @@ def run(args) -> int:
     if not chosen:
         _err("error: no case selected (see --list)")
         return 2
-    from license_demo.stack.stack import Stack, StackError, StackSettings
-    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="license-demo-eval-"))
-    settings = StackSettings(data_dir=data_dir, admin_token=secrets.token_urlsafe(16), profile="demo",
-                             server_port=args.server_port, prometheus_port=args.prometheus_port,
-                             alertmanager_port=args.alertmanager_port)
-    _err(f"starting a native stack in {data_dir} (demo profile, free loopback ports unless given)")
-    stack = Stack(settings, progress=lambda line: _err(f"  {line}"))
-    try:
-        stack.start()
-    except StackError as exc:
-        _err(f"error: {exc}")
-        return 1
+    if args.stack_dir:
+        try:
+            stack = RunningStack.recorded(args.stack_dir, args.admin_token)
+        except LabError as exc:
+            _err(f"error: {exc}")
+            return 2
+        data_dir = Path(tempfile.mkdtemp(prefix="license-demo-eval-"))
+        _err(f"using the running stack of {args.stack_dir}: {stack.server_url} (cases that stop or move its "
+             "server are skipped)")
+        stop = lambda: None  # noqa: E731 (not ours to stop)
+    else:
+        from license_demo.stack.stack import Stack, StackError, StackSettings
+        data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="license-demo-eval-"))
+        settings = StackSettings(data_dir=data_dir, admin_token=secrets.token_urlsafe(16), profile="demo",
+                                 server_port=args.server_port, prometheus_port=args.prometheus_port,
+                                 alertmanager_port=args.alertmanager_port)
+        _err(f"starting a native stack in {data_dir} (demo profile, free loopback ports unless given)")
+        stack = Stack(settings, progress=lambda line: _err(f"  {line}"))
+        try:
+            stack.start()
+        except StackError as exc:
+            _err(f"error: {exc}")
+            return 1
+        stop = stack.stop
     started, runs = time.monotonic(), []
     try:
         lab = Lab(stack, progress=_err)
@@ -52,7 +65,7 @@ def run(args) -> int:
     except KeyboardInterrupt:
         _err("interrupted: the table holds the cases finished so far")
     finally:
-        stack.stop()
+        stop()
     result = runner.report(runs, scored, time.monotonic() - started)
     Path(args.json).write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(runner.table(runs))
@@ -88,6 +101,11 @@ def register(subparsers) -> None:
                    help="built-in, mcp, weak:ignores-tool, weak:always-raise-commit, or cmd:<command> "
                         "(repeatable; default: built-in and mcp)")
     p.add_argument("--json", default="eval-results.json", help="where to write the results (default eval-results.json)")
+    p.add_argument("--stack-dir", help="use the stack `license-demo stack --data-dir DIR` runs (its urls.json) "
+                                       "instead of starting one; it must run the demo profile; cases that stop or "
+                                       "move the server are skipped")
+    p.add_argument("--admin-token", default=os.environ.get("ADMIN_TOKEN"),
+                   help="with --stack-dir: the stack's admin token (default $ADMIN_TOKEN)")
     p.add_argument("--data-dir", help="folder for the stack's data and logs (default: a new temporary folder)")
     p.add_argument("--server-port", type=int, help="license server port (default: a free one)")
     p.add_argument("--prometheus-port", type=int, help="Prometheus port (default: a free one)")

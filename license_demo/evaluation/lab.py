@@ -8,22 +8,53 @@ moved server) so the next case starts from the same stack.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import requests
 
+from license_demo import stack_urls
 from license_demo.clients import DemoError, PrometheusClient, ServerClient
 from license_demo.scenarios import load
 from license_demo.stack.baseline import BaselineLoad
 from license_demo.stack.processes import free_port, start_license_server
 
 
+# Steps that need the stack's processes in hand: only a stack the evaluation started itself.
+PROCESS_STEPS = ("stop_server", "move_server")
+
+
 class LabError(RuntimeError):
     """A setup step could not make its situation; the message says which and why."""
 
 
+@dataclass
+class RunningStack:
+    """A stack someone else runs (`license-demo stack`, found by its urls.json): its URLs and admin
+    token, but not its processes."""
+
+    server_url: str
+    prometheus_url: str
+    alertmanager_url: str
+    admin_token: str
+
+    @classmethod
+    def recorded(cls, data_dir: str, admin_token: str | None) -> "RunningStack":
+        """The stack recorded in `data_dir`/urls.json; LabError says what is missing."""
+        urls = {key: stack_urls.recorded(key, data_dir) for key in ("server", "prometheus", "alertmanager")}
+        missing = [k for k, v in urls.items() if not v]
+        if missing:
+            raise LabError(f"no {', '.join(missing)} URL in {data_dir}/urls.json: start the stack with "
+                           f"`license-demo stack --data-dir {data_dir}` first")
+        if not admin_token:
+            raise LabError("the stack's admin token is needed: set ADMIN_TOKEN or pass --admin-token "
+                           "(license-demo stack prints it)")
+        return cls(urls["server"], urls["prometheus"], urls["alertmanager"], admin_token)
+
+
 class Lab:
-    """One native stack (`license_demo.stack.stack.Stack`, started by the caller) and the case in progress."""
+    """One native stack (a `license_demo.stack.stack.Stack` the caller started, or a `RunningStack`)
+    and the case in progress."""
 
     def __init__(self, stack, progress: Callable[[str], None] = lambda line: None):
         """Drive `stack`; `progress` gets one line per step."""
@@ -32,6 +63,16 @@ class Lab:
         self._background: list = []
         self._moved = None
         self._stopped = False
+        # Whether the lab holds the processes (a Stack it started) or only the URLs (RunningStack).
+        self.controls_processes = not isinstance(stack, RunningStack)
+
+    def cannot_run(self, steps: list[dict]) -> str | None:
+        """Why these steps cannot run on this lab (None when they can)."""
+        needs = [k for step in steps for k in step if k in PROCESS_STEPS]
+        if needs and not self.controls_processes:
+            return (f"skipped: {needs[0]} needs the processes of a stack the evaluation starts itself "
+                    "(leave out --stack-dir)")
+        return None
 
     # --- what the investigators are pointed at ----------------------------------------------------
 

@@ -48,12 +48,13 @@ class CaseRun:
     case: Case
     setup_seconds: float = 0.0
     setup_error: str | None = None
+    skipped: str | None = None
     outcomes: list[Outcome] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """As JSON-ready data."""
         return {"case": self.case.name, "description": self.case.description, "question": self.case.question,
-                "expect": self.case.expect, "setup_seconds": self.setup_seconds, "setup_error": self.setup_error,
+                "expect": self.case.expect, "setup_seconds": self.setup_seconds, "setup_error": self.setup_error, "skipped": self.skipped,
                 "outcomes": [o.to_dict() for o in self.outcomes]}
 
 
@@ -89,6 +90,10 @@ def run_case(lab: lab_mod.Lab, case: Case, investigators: list, log_dir: Path, p
     """Set the case up, ask each investigator, score them (and with `with_fix`, rerun the load with
     their fix where the case has one), undo the setup."""
     result = CaseRun(case)
+    result.skipped = lab.cannot_run(case.setup + case.teardown)
+    if result.skipped:
+        progress(f"{case.name}: {result.skipped}")
+        return result
     started = time.monotonic()
     mcp = None
     try:
@@ -193,6 +198,9 @@ def table(runs: list[CaseRun]) -> str:
     head = "| case | investigator | " + " | ".join(STEP_TITLES[s] for s in STEPS) + " | fix holds | time |"
     lines = [head, "|" + "---|" * (len(STEPS) + 4)]
     for run in runs:
+        if run.skipped:
+            lines.append(f"| {run.case.name} | ({run.skipped.split(':')[0]}) | " + " | ".join("–" for _ in STEPS)
+                         + f" | – | {run.skipped.split(': ', 1)[-1][:80]} |")
         if run.setup_error:
             lines.append(f"| {run.case.name} | (setup failed) | " + " | ".join("–" for _ in STEPS)
                          + f" | – | {run.setup_error[:80]} |")

@@ -116,3 +116,17 @@ def test_eval_cli_lists_cases_and_refuses_unknown_ones_before_starting_anything(
     bad = subprocess.run([sys.executable, "-m", "license_demo.cli", "eval", "--investigator", "gpt"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "unknown investigator 'gpt'" in bad.stderr and "cmd:<command>" in bad.stderr
+
+
+def test_a_running_stack_needs_its_urls_and_token_and_skips_process_steps(tmp_path):
+    from license_demo.evaluation.lab import Lab, LabError, RunningStack
+    with pytest.raises(LabError, match="license-demo stack --data-dir"):
+        RunningStack.recorded(str(tmp_path), "token")
+    (tmp_path / "urls.json").write_text(json.dumps({"server": "http://127.0.0.1:1", "prometheus": "http://127.0.0.1:2",
+                                                    "alertmanager": "http://127.0.0.1:3"}))
+    with pytest.raises(LabError, match="ADMIN_TOKEN"):
+        RunningStack.recorded(str(tmp_path), None)
+    lab = Lab(RunningStack.recorded(str(tmp_path), "token"))
+    assert lab.server_url == "http://127.0.0.1:1" and not lab.controls_processes
+    assert lab.cannot_run([{"reset": {}}, {"borrow": {}}]) is None
+    assert "stop_server needs the processes" in lab.cannot_run([{"reset": {}}, {"stop_server": {}}])
