@@ -70,8 +70,7 @@ class Lab:
         """Why these steps cannot run on this lab (None when they can)."""
         needs = [k for step in steps for k in step if k in PROCESS_STEPS]
         if needs and not self.controls_processes:
-            return (f"skipped: {needs[0]} needs the processes of a stack the evaluation starts itself "
-                    "(leave out --stack-dir)")
+            return f"skipped: {needs[0]} needs a stack the evaluation starts itself (no --stack-dir)"
         return None
 
     # --- what the investigators are pointed at ----------------------------------------------------

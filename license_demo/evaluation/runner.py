@@ -200,7 +200,7 @@ def table(runs: list[CaseRun]) -> str:
     for run in runs:
         if run.skipped:
             lines.append(f"| {run.case.name} | ({run.skipped.split(':')[0]}) | " + " | ".join("–" for _ in STEPS)
-                         + f" | – | {run.skipped.split(': ', 1)[-1][:80]} |")
+                         + f" | – | {run.skipped.split(': ', 1)[-1]} |")
         if run.setup_error:
             lines.append(f"| {run.case.name} | (setup failed) | " + " | ".join("–" for _ in STEPS)
                          + f" | – | {run.setup_error[:80]} |")

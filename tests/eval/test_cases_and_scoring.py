@@ -129,4 +129,4 @@ def test_a_running_stack_needs_its_urls_and_token_and_skips_process_steps(tmp_pa
     lab = Lab(RunningStack.recorded(str(tmp_path), "token"))
     assert lab.server_url == "http://127.0.0.1:1" and not lab.controls_processes
     assert lab.cannot_run([{"reset": {}}, {"borrow": {}}]) is None
-    assert "stop_server needs the processes" in lab.cannot_run([{"reset": {}}, {"stop_server": {}}])
+    assert "stop_server needs a stack the evaluation starts itself" in lab.cannot_run([{"reset": {}}, {"stop_server": {}}])
