@@ -13,6 +13,8 @@ SUBCOMMAND_MODULES = (
     "license_demo.investigate.cli",
     "license_demo.preflight.cli",
     "license_demo.cloud.cli",
+    "license_demo.agents.mcp_cli",
+    "license_demo.evaluation.eval_cli",
 )
 
 

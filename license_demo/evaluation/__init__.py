@@ -1,0 +1,1 @@
+"""`license-demo eval`: cases set up for real on the native stack, any investigator scored on four steps."""
