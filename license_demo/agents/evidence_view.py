@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+import rule_source
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
 from license_demo.investigate import audit, contacts, gather, investigation, remediation, subject
 from license_demo.investigate.evidence import Fact, Settings, Sources
 from license_demo.investigate.incident import IncidentRecorder
-from license_demo.rule_settings import load_rule_settings
 
 
 @dataclass
@@ -40,7 +40,7 @@ class StackConfig:
 
     def settings(self, window: int) -> Settings:
         """The investigator's windows, with the hoarding threshold of the rules' source."""
-        hoarding = int(load_rule_settings(self.rules_file).values.get("hoarding_seats", 10))
+        hoarding = int(rule_source.load(self.rules_file).threshold("SingleUserHoarding"))
         return Settings(window=window, hoarding_seats=hoarding, rules_file=self.rules_file)
 
 

@@ -20,7 +20,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from license_demo.agents import evidence_view, runbooks
 from license_demo.agents.answers import MAX_ANSWER_CHARS, answer
 from license_demo.clients import DemoError, LokiClient, ServerClient
-from license_demo.investigate.promql import quoted
+from rule_source.promql import quoted
 
 WINDOW_MIN, WINDOW_MAX, DEFAULT_WINDOW = 30, 86_400, 600
 MAX_LINES, MAX_QUERY_CHARS, MAX_RANGE_SECONDS, MAX_VERIFY = 50, 1000, 86_400, 180

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from license_demo.evaluation import cases as cases_mod
+from license_demo.stack_urls import recorded_admin_token
 
 DEFAULT_INVESTIGATORS = ("built-in", "mcp")
 
@@ -35,7 +36,7 @@ def run(args) -> int:
         return 2
     if args.stack_dir:
         try:
-            stack = RunningStack.recorded(args.stack_dir, args.admin_token)
+            stack = RunningStack.recorded(args.stack_dir, args.admin_token or recorded_admin_token(args.stack_dir))
         except LabError as exc:
             _err(f"error: {exc}")
             return 2
@@ -105,7 +106,8 @@ def register(subparsers) -> None:
                                        "instead of starting one; it must run the demo profile; cases that stop or "
                                        "move the server are skipped")
     p.add_argument("--admin-token", default=os.environ.get("ADMIN_TOKEN"),
-                   help="with --stack-dir: the stack's admin token (default $ADMIN_TOKEN)")
+                   help="with --stack-dir: the stack's admin token (default $ADMIN_TOKEN, else the one that stack keeps "
+                        "in config/secrets/admin-token)")
     p.add_argument("--data-dir", help="folder for the stack's data and logs (default: a new temporary folder)")
     p.add_argument("--server-port", type=int, help="license server port (default: a free one)")
     p.add_argument("--prometheus-port", type=int, help="Prometheus port (default: a free one)")

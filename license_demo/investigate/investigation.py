@@ -188,4 +188,6 @@ def _record(recorder: IncidentRecorder, result: dict, ev: evidence.Evidence, ale
     result["incident_id"], result["incident_url"] = recorder.id, recorder.url()
     recorder.event("investigation_done", result["summary"], by="investigator",
                    report={"markdown": findings.markdown(result), "top_hypothesis": result["top_hypothesis"],
-                           "first_action": result["first_action"]})
+                           "first_action": result["first_action"],
+                           # The incident's page offers these for approval (license_server/approvals.py).
+                           "actions": result["actions"]})

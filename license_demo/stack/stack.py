@@ -427,7 +427,9 @@ def run(args) -> int:
         alertmanager_port=args.alertmanager_port, standard_ports=True,
         env={"OTEL_EXPORTER_OTLP_ENDPOINT": args.otlp} if args.otlp else {})
     stack = Stack(settings, progress=_print)
-    # SIGTERM, and the terminal closing (SIGHUP), stop the stack the same way Ctrl-C does.
+    # SIGTERM, and the terminal closing (SIGHUP), stop the stack the same way Ctrl-C does; Ctrl-C
+    # itself even when the shell that started us ignores it (a script's background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
     try:

@@ -214,8 +214,11 @@ def overage_answer(stack, sit, code, result, err) -> None:
                                                   "--approver", "dana")
     assert declined["applied"] == {"status": "declined", "action": "raise-commit", "approver": "dana"}, err
     assert stack.admin("GET", f"/api/tools/{requests.utils.quote(DAVINCI, safe='')}").json()["commit"] == 5
-    kinds = [e["kind"] for e in incident(stack, declined["incident_id"])["timeline"]]
+    record = incident(stack, declined["incident_id"])
+    kinds = [e["kind"] for e in record["timeline"]]
     assert "action_declined" in kinds and "action_applied" not in kinds
+    # The incident's page offers the same proposals for approval.
+    assert action["id"] in [a["id"] for a in record["reports"][-1]["actions"]], record["reports"][-1].keys()
 
     # Apply the proposal and rerun the identical load once the first run's alert has resolved.
     stack.admin(action["request"]["method"], action["request"]["path"], json=action["request"]["json"])

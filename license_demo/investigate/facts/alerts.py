@@ -103,9 +103,12 @@ def pick_alert(ev: Evidence) -> Alert | None:
     subject = ev.subject
     candidates = ev.alerts.firing + [a for a in ev.alerts.fired if a.resolved]
 
+    # A name matching several tools ("DaVinci") admits only those tools' alerts.
+    tools = [subject.tool] if subject.tool else subject.tool_candidates
+
     def fits(a: Alert) -> bool:
         labels = a.labels
-        return ((not subject.tool or labels.get("tool") in (None, subject.tool))
+        return ((not tools or labels.get("tool") in (None, *tools))
                 and (not subject.user or labels.get("user") in (None, subject.user)))
 
     if subject.alert:
