@@ -47,7 +47,7 @@ def run(args) -> int:
     else:
         from license_demo.stack.stack import Stack, StackError, StackSettings
         data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="license-demo-eval-"))
-        settings = StackSettings(data_dir=data_dir, admin_token=secrets.token_urlsafe(16), profile="demo",
+        settings = StackSettings(data_dir=data_dir, admin_token=secrets.token_hex(16), profile="demo",
                                  server_port=args.server_port, prometheus_port=args.prometheus_port,
                                  alertmanager_port=args.alertmanager_port)
         _err(f"starting a native stack in {data_dir} (demo profile, free loopback ports unless given)")

@@ -63,10 +63,10 @@ class MCPProcess:
 
     def __init__(self, lab: lab_mod.Lab, log_dir: Path):
         """Start it on a free loopback port with a fresh token; wait until it answers."""
-        port, self.token = free_port(), secrets.token_urlsafe(16)
+        port, self.token = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{port}/mcp"
         self.managed = spawn("license-demo-mcp", [
-            sys.executable, "-m", "license_demo.cli", "mcp", "--http", "--port", str(port), "--token", self.token,
+            sys.executable, "-m", "license_demo.cli", "mcp", "--http", "--port", str(port), f"--token={self.token}",
             "--server", lab.server_url, "--prometheus", lab.prometheus_url, "--alertmanager", lab.alertmanager_url,
             "--loki", "", "--audit-log", str(log_dir / "mcp-audit.jsonl")], log_dir / f"mcp-{port}.log")
         deadline = time.monotonic() + 30

@@ -420,7 +420,8 @@ def run(args) -> int:
         shutil.rmtree(data_dir)
     token = args.admin_token or os.environ.get("ADMIN_TOKEN")
     if not token:
-        token = secrets.token_urlsafe(16)
+        # Hex: a token that starts with '-' would read as an option on the other commands' lines.
+        token = secrets.token_hex(16)
     settings = StackSettings(
         data_dir=data_dir, admin_token=token, profile=args.profile, host=args.host,
         server_port=args.server_port, prometheus_port=args.prometheus_port,
