@@ -1,8 +1,10 @@
 """Reaching `license-demo mcp` with the SDK's own client: over stdio (a subprocess) or streamable HTTP."""
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx2
@@ -19,6 +21,20 @@ class ToolAnswer:
     summary: str
     data: dict | None
     chars: int
+
+
+def run(coroutine):
+    """Run an MCP session to its end from synchronous code, and return its result.
+
+    In its own thread when this thread already runs an event loop (Playwright's sync API does,
+    for instance), where asyncio.run refuses.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def stdio_client(env: dict, *args: str) -> Client:

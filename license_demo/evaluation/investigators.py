@@ -7,7 +7,6 @@ tool named in the question) and `weak:always-raise-commit`.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -16,6 +15,7 @@ import subprocess
 from dataclasses import dataclass
 
 from license_demo.agents import evidence_view
+from license_demo.agents import mcp_client
 from license_demo.agents.mcp_client import http_client
 from license_demo.evaluation import mcp_agent
 from license_demo.evaluation.answer_schema import AnswerError, from_result, normalise
@@ -56,7 +56,7 @@ class ThroughMCP:
 
     def answer(self, question: str, endpoint: Endpoint) -> dict:
         """Ask through the MCP tools."""
-        return asyncio.run(mcp_agent.investigate(http_client(endpoint.mcp_url, endpoint.mcp_token), question))
+        return mcp_client.run(mcp_agent.investigate(http_client(endpoint.mcp_url, endpoint.mcp_token), question))
 
 
 class External:

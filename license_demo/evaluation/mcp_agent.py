@@ -8,11 +8,11 @@ EVAL_MCP_TOKEN and prints its answer as JSON (the schema of `answer_schema`).
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
 
+from license_demo.agents import mcp_client
 from license_demo.agents.mcp_client import call, http_client
 from license_demo.evaluation.answer_schema import from_result, normalise
 
@@ -44,7 +44,7 @@ def main() -> int:
     if not question or not url:
         print("error: set EVAL_QUESTION and EVAL_MCP_URL (license-demo eval does)", file=sys.stderr)
         return 2
-    answer = asyncio.run(investigate(http_client(url, os.environ.get("EVAL_MCP_TOKEN")), question))
+    answer = mcp_client.run(investigate(http_client(url, os.environ.get("EVAL_MCP_TOKEN")), question))
     print(json.dumps(answer))
     return 0
 

@@ -6,7 +6,6 @@ input as tool errors while serving on, and write only with --allow-write and an 
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 from license_demo.agents.answers import MAX_ANSWER_CHARS
+from license_demo.agents import mcp_client
 from license_demo.agents.mcp_client import call, http_client, stdio_client
 from license_demo.stack.processes import free_port
 from stress_test.roster import TEAMS
@@ -123,7 +123,7 @@ def test_stdio_lists_tools_with_schemas_and_names_only_the_overage_run(overage_r
             logs = await call(client, "overage_logs", tool=DAVINCI)
             return catalog, usage, people, logs
 
-    catalog, usage, people, logs = asyncio.run(session())
+    catalog, usage, people, logs = mcp_client.run(session())
     assert DAVINCI in catalog and len(catalog) > 2
     assert not usage.is_error and usage.data["now"]["in_use"] == 20 and usage.data["now"]["overage_in_use"] == 15
     assert usage.data["overage_share_now"] == 0.75 and usage.data["window"]["overage_checkouts"] == 15
@@ -169,7 +169,7 @@ def test_http_bad_inputs_are_tool_errors_and_the_server_keeps_serving(http_serve
             big = await call(client, "promql", query='{__name__=~"license.*"}')
             return seen, big
 
-    seen, big = asyncio.run(session())
+    seen, big = mcp_client.run(session())
     for tool, answer, hint, after in seen:
         assert answer.is_error and hint in answer.summary, (tool, answer.summary)
         assert not after.is_error and after.data["now"]["in_use"] == 20, (tool, after.summary)
@@ -189,7 +189,7 @@ def test_writes_need_allow_write_and_an_approver_and_land_on_the_timeline(http_s
                                approver="Dana")
             return investigated, write
 
-    investigated, write = asyncio.run(refused())
+    investigated, write = mcp_client.run(refused())
     assert investigated.data["incident_id"] is None and any("no incident filed" in n for n in investigated.data["notes"])
     assert write.is_error and "--allow-write" in write.summary
 
@@ -206,7 +206,7 @@ def test_writes_need_allow_write_and_an_approver_and_land_on_the_timeline(http_s
             shown = await call(client, "incidents", incident_id=incident)
             return found, unsigned, wrong, done, note, shown
 
-    found, unsigned, wrong, done, note, shown = asyncio.run(applied())
+    found, unsigned, wrong, done, note, shown = mcp_client.run(applied())
     assert found.data["top_hypothesis"] == "build_job" and found.data["incident_id"], found.summary
     assert all(a.chars <= MAX_ANSWER_CHARS for a in (investigated, found, done, note, shown))
     proposal = next(a for a in found.data["actions"] if a["id"] == "raise-commit")
