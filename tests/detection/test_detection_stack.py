@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from bench.overage_load import DAVINCI, heavy_borrow_load
+from polling import alerts_quiet
 
 pytestmark = pytest.mark.stack
 
@@ -29,6 +30,7 @@ def test_overage_alerts_reach_the_webhook_and_resolve_after_the_fix(native_stack
     """HighOverageRate and OverageLimitReached fire under heavy load and resolve after the fix."""
     stack = native_stack
     stack.reset()
+    alerts_quiet(stack, DAVINCI)
     before = _tool(stack, DAVINCI)
     assert (before["commit"], before["max_overage"], before["in_use"]) == (5, 15, 0)
     started = time.time()

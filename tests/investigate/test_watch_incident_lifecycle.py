@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from bench.overage_load import DAVINCI, borrow_burst, first_overage_borrow_at, wait_until
-from license_demo.clients import AlertmanagerClient
+from polling import alerts_quiet
 from investigator_helpers import cli_env
 
 pytestmark = pytest.mark.stack
@@ -67,12 +67,7 @@ def test_watch_notes_and_only_the_verified_fix_resolves(native_stack, tmp_path):
     the incident open; the server resolves it once the rerun after the fix is verified."""
     stack, url = native_stack, native_stack.server_url
     stack.reset()
-    # Quiet in Prometheus and in Alertmanager, not only in the server's record (which a reset
-    # clears): an alert still active there would get no new firing notification.
-    wait_until(lambda: not stack.query(f'ALERTS{{tool="{DAVINCI}"}}')
-               and not any(a["labels"].get("tool") == DAVINCI
-                           for a in AlertmanagerClient(stack.alertmanager_url).active()),
-               120, what="earlier tests' DaVinci alerts resolving")
+    alerts_quiet(stack, DAVINCI)
     stack.reset()
     log = (tmp_path / "watch.log").open("w")
     watcher = subprocess.Popen([sys.executable, "-m", "license_demo.cli", "investigate", "--watch", "--brief",
