@@ -23,14 +23,28 @@ def until(check, timeout: float = 30.0, what: str = "the condition", poll: float
 
 
 def alerts_quiet(stack, tool: str, timeout: float = 120.0) -> None:
-    """Wait until no alert on `tool` is pending or firing in Prometheus nor active in Alertmanager.
+    """Wait until no alert on `tool` is pending or firing in Prometheus nor active in
+    Alertmanager, and has stayed so for one group_interval of the stack's profile.
 
-    A test that needs a fresh firing notification waits for this first: an alert still active
-    in Alertmanager from an earlier test gets no new one (the server's record, which a reset
-    clears, does not tell).
+    A test that needs a fresh firing notification waits for this first. An alert still active
+    in Alertmanager from an earlier test gets no new notification (the server's record, which a
+    reset clears, does not tell). Nor does one that fires again before Alertmanager has flushed
+    its resolved notification: its group's log still counts the alert as notified as firing,
+    so the new firing waits for repeat_interval (1 h). Alertmanager flushes a group every
+    group_interval, hence the settling time.
     """
     from license_demo.clients import AlertmanagerClient
+    from license_demo.deploy_configs.timings import PROFILES
+    from rule_source.durations import duration_seconds
 
-    until(lambda: not stack.query(f'ALERTS{{tool="{tool}"}}')
-          and not any(a["labels"].get("tool") == tool for a in AlertmanagerClient(stack.alertmanager_url).active()),
-          timeout, f"earlier tests' alerts on {tool} resolving", poll=1.0)
+    def quiet() -> bool:
+        return (not stack.query(f'ALERTS{{tool="{tool}"}}')
+                and not any(a["labels"].get("tool") == tool
+                            for a in AlertmanagerClient(stack.alertmanager_url).active()))
+
+    settle = duration_seconds(PROFILES[stack.settings.profile]["group_interval"]) + 3
+    deadline = time.monotonic() + timeout
+    while True:
+        until(quiet, max(deadline - time.monotonic(), 1.0), f"earlier tests' alerts on {tool} resolving", poll=1.0)
+        if wait_for(lambda: not quiet(), settle, poll=1.0) is None:
+            return
