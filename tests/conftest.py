@@ -107,10 +107,10 @@ def pytest_collection_modifyitems(items):
     first, the journeys and the rehearsal (tests/scenarios, minutes each) leading, each group in
     its usual order; then the others.
 
-    `make test` runs two pytest-xdist workers, each taking whole files in this order
+    `make test` runs three pytest-xdist workers, each taking whole files in this order
     (`--dist loadfile --no-loadscope-reorder`) and starting its own native stack at its first
     stack test. The stack files mostly wait for scrapes, alerts and load runs; started first,
-    the shorter CPU-bound files fill in around them and both workers finish at about the same time.
+    the shorter CPU-bound files fill in around them and the workers finish at about the same time.
     """
     stack_files = {item.path for item in items if "native_stack" in getattr(item, "fixturenames", ())
                    or "readme" in item.path.parts}
