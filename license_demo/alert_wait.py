@@ -68,18 +68,40 @@ def wait_for(server: ServerClient, alertmanager: AlertmanagerClient | None, aler
                     f"scrapes the server, loads the demo rule profile and sends to Alertmanager")
 
 
+def unflushed_selector(alertmanager: AlertmanagerClient | None, prometheus: PrometheusClient | None):
+    """A function telling whether an ALERTS selector was firing so recently that Alertmanager
+    may not have sent its resolved notification yet; None without both to ask.
+
+    Alertmanager sends a group's changes once per group_interval. An alert that fires again
+    before its resolved notification went out is, to the group's log, still the alert already
+    notified as firing: no new notification until repeat_interval (an hour in the demo). A run
+    that needs a fresh notification waits one group_interval after the last firing sample.
+    """
+    interval = alertmanager.group_interval() if alertmanager is not None and prometheus is not None else None
+    if interval is None:
+        return None
+    window = int(interval) + 5      # one flush, and an evaluation and a scrape of slack
+
+    def recently_firing(selector: str) -> bool:
+        return bool(prometheus.query(f'max_over_time(ALERTS{{{selector},alertstate="firing"}}[{window}s])'))
+    return recently_firing
+
+
 def ensure_quiet(server: ServerClient, alertmanager: AlertmanagerClient | None,
                  prometheus: PrometheusClient | None, alertnames, timeout: float,
                  out=print) -> None:
     """Before a journey starts: wait until alerts of an earlier run are neither pending in
-    Prometheus nor active in Alertmanager, so the detection time measures this run's alert."""
+    Prometheus nor active in Alertmanager, and Alertmanager has had the time to send their
+    resolved notification, so this run's alert is notified and its detection time is its own."""
     deadline = time.monotonic() + timeout
     told = False
+    unflushed = unflushed_selector(alertmanager, prometheus)
     while True:
         busy = [name for name in alertnames
                 if firing_now(server, alertmanager, name) is not None
                 or (prometheus is not None and any(a["labels"].get("alertname") == name
-                                                   for a in prometheus.alerts()))]
+                                                   for a in prometheus.alerts()))
+                or (unflushed is not None and unflushed(f'alertname="{name}"'))]
         if not busy:
             return
         if time.monotonic() > deadline:

@@ -225,6 +225,19 @@ class AlertmanagerClient:
             raise DemoError(f"Alertmanager at {self.url} unreachable ({exc})") from exc
         return _check(response, "Alertmanager alerts").json()
 
+    def group_interval(self) -> float | None:
+        """Seconds between two sends of one notification group (the root route's group_interval,
+        Alertmanager's default 5m); None when Alertmanager does not show its configuration."""
+        import yaml
+
+        from rule_source.durations import duration_seconds
+        try:
+            response = requests.get(self.url.rstrip("/") + "/api/v2/status", auth=self.auth, timeout=TIMEOUT)
+            config = yaml.safe_load(response.json()["config"]["original"]) or {}
+        except (requests.RequestException, ValueError, KeyError, TypeError, yaml.YAMLError):
+            return None
+        return duration_seconds(str((config.get("route") or {}).get("group_interval", "5m")), default=300.0)
+
 
 @dataclass
 class LokiClient:

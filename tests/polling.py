@@ -24,27 +24,19 @@ def until(check, timeout: float = 30.0, what: str = "the condition", poll: float
 
 def alerts_quiet(stack, tool: str, timeout: float = 120.0) -> None:
     """Wait until no alert on `tool` is pending or firing in Prometheus nor active in
-    Alertmanager, and has stayed so for one group_interval of the stack's profile.
+    Alertmanager, and Alertmanager has had the time to send their resolved notification.
 
-    A test that needs a fresh firing notification waits for this first. An alert still active
-    in Alertmanager from an earlier test gets no new notification (the server's record, which a
-    reset clears, does not tell). Nor does one that fires again before Alertmanager has flushed
-    its resolved notification: its group's log still counts the alert as notified as firing,
-    so the new firing waits for repeat_interval (1 h). Alertmanager flushes a group every
-    group_interval, hence the settling time.
+    A test that needs a fresh firing notification waits for this first: an alert still active
+    in Alertmanager from an earlier test, or firing again before its resolved notification
+    went out, gets no new one (`alert_wait.unflushed_selector`); the server's record, which a
+    reset clears, does not tell.
     """
-    from license_demo.clients import AlertmanagerClient
-    from license_demo.deploy_configs.timings import PROFILES
-    from rule_source.durations import duration_seconds
+    from license_demo.alert_wait import unflushed_selector
+    from license_demo.clients import AlertmanagerClient, PrometheusClient
 
-    def quiet() -> bool:
-        return (not stack.query(f'ALERTS{{tool="{tool}"}}')
-                and not any(a["labels"].get("tool") == tool
-                            for a in AlertmanagerClient(stack.alertmanager_url).active()))
-
-    settle = duration_seconds(PROFILES[stack.settings.profile]["group_interval"]) + 3
-    deadline = time.monotonic() + timeout
-    while True:
-        until(quiet, max(deadline - time.monotonic(), 1.0), f"earlier tests' alerts on {tool} resolving", poll=1.0)
-        if wait_for(lambda: not quiet(), settle, poll=1.0) is None:
-            return
+    alertmanager = AlertmanagerClient(stack.alertmanager_url)
+    unflushed = unflushed_selector(alertmanager, PrometheusClient(stack.prometheus_url))
+    until(lambda: not stack.query(f'ALERTS{{tool="{tool}"}}')
+          and not any(a["labels"].get("tool") == tool for a in alertmanager.active())
+          and not unflushed(f'tool="{tool}"'),
+          timeout, f"earlier tests' alerts on {tool} resolving and their resolved notifications sent", poll=1.0)

@@ -14,7 +14,8 @@ from typing import Callable
 import requests
 
 from license_demo import stack_urls
-from license_demo.clients import DemoError, PrometheusClient, ServerClient
+from license_demo.alert_wait import unflushed_selector
+from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
 from license_demo.scenarios import load
 from license_demo.stack.baseline import BaselineLoad
 from license_demo.stack.processes import free_port, start_license_server
@@ -145,8 +146,13 @@ def reset(lab: Lab) -> None:
 
 
 def wait_quiet(lab: Lab, timeout: float = 150) -> None:
-    """Wait until Prometheus holds no pending or firing alert (earlier cases' alerts resolved)."""
-    lab.poll("all alerts resolving", lambda: not PrometheusClient(lab.prometheus_url).alerts(), timeout)
+    """Wait until Prometheus holds no pending or firing alert (earlier cases' alerts resolved) and
+    Alertmanager has had the time to send their resolved notifications (so this case's alerts
+    are notified afresh: `alert_wait.unflushed_selector`)."""
+    prometheus = PrometheusClient(lab.prometheus_url)
+    unflushed = unflushed_selector(AlertmanagerClient(lab.alertmanager_url), prometheus)
+    lab.poll("all alerts resolving and their resolved notifications sent",
+             lambda: not prometheus.alerts() and not (unflushed and unflushed('alertname!=""')), timeout)
 
 
 def _borrow(lab: Lab, tool: str, user: str, team: str | None) -> requests.Response:
