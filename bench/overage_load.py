@@ -6,11 +6,11 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 
 import requests
 
 from license_demo.scenarios.load import run_stress_test
+from license_demo.timestamps import epoch
 from stress_test.settings import DEFAULT_SEED
 
 DAVINCI = "Vector - DaVinci Configurator SE"
@@ -60,16 +60,11 @@ def heavy_borrow_load(server_url: str, tool: str, timeout: float = 180.0) -> str
     return "20 threads x 5 borrows (requests)"
 
 
-def _epoch(stamp: str) -> float:
-    """Parse an ISO 8601 timestamp (with Z or an offset) into epoch seconds."""
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-
-
 def first_overage_borrow_at(server_url: str, tool: str) -> float | None:
     """Epoch time of the earliest active overage borrow of `tool`, from the server's records."""
     response = requests.get(f"{server_url}/api/borrows", params={"tool": tool}, timeout=10)
     response.raise_for_status()
-    stamps = [_epoch(b["borrowed_at"]) for b in response.json() if b.get("overage")]
+    stamps = [epoch(b["borrowed_at"]) for b in response.json() if b.get("overage")]
     return min(stamps) if stamps else None
 
 

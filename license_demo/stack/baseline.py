@@ -12,11 +12,11 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import datetime
 
 import requests
 
 from license_demo.clients import ServerClient
+from license_demo.timestamps import epoch
 from stress_test.population import BUILD_TEAM, TEAMS, TOOL_WEIGHTS
 
 HOLD_SECONDS = (4.0, 10.0)
@@ -33,8 +33,7 @@ def is_baseline_seat(borrow: dict) -> bool:
     are within commit and held by an engineer of one of its teams, never the build team.
     """
     try:
-        lease = (datetime.fromisoformat(borrow["expires_at"])
-                 - datetime.fromisoformat(borrow["borrowed_at"])).total_seconds()
+        lease = epoch(borrow["expires_at"]) - epoch(borrow["borrowed_at"])
     except (KeyError, TypeError, ValueError):
         return False
     team = borrow.get("team")
