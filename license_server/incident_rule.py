@@ -166,9 +166,10 @@ def _open_or_join(store, policy: Policy, alert: dict, name: str, tool: str | Non
     if found is not None:
         _join(store, policy, found, alert, name, tool, now)
         return
-    started = problem_start(store, policy.kind(name), tool, alert, now)
+    kind = policy.kind(name)
+    started = problem_start(store, kind, tool, alert, now)
     labels = alert["labels"]
-    timeline = [_event("problem_started", started, _start_detail(policy.kind(name)))] if started is not None else []
+    timeline = [_event("problem_started", started, _start_detail(kind))] if started is not None else []
     timeline.append(_event("alert_received", now, f"{name} firing", name))
     team = top_team(store, tool, min(started or now, now) - TEAM_LOOKBACK_SECONDS) if tool else labels.get("team")
     record = new_record(name, tool, labels.get("user"), team, labels.get("severity"),
@@ -187,7 +188,8 @@ def _join(store, policy: Policy, found: dict, alert: dict, name: str, tool: str 
     # of its alerts reads (overage borrows come before the refusals of an exhausted tool).
     new_sign = name not in incident_alerts(found) or not any(
         e["kind"] == "problem_started" for e in found["timeline"])
-    started = problem_start(store, policy.kind(name), tool, alert, now) if new_sign else None
+    kind = policy.kind(name)
+    started = problem_start(store, kind, tool, alert, now) if new_sign else None
 
     def join(record: dict) -> dict:
         kinds = [e["kind"] for e in record["timeline"]]
@@ -196,7 +198,7 @@ def _join(store, policy: Policy, found: dict, alert: dict, name: str, tool: str 
         if started is not None:
             if not begun or started < begun[0]["at"]:
                 record["timeline"] = [e for e in record["timeline"] if e["kind"] != "problem_started"]
-                record["timeline"].append(_event("problem_started", started, _start_detail(policy.kind(name))))
+                record["timeline"].append(_event("problem_started", started, _start_detail(kind)))
         state = alert_state(record, name)
         if name not in names:
             record["alerts"] = names + [name]
