@@ -8,6 +8,7 @@ sets no label. Any other stage or expression raises: there is no model of it.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
@@ -31,6 +32,7 @@ def template_runner() -> str:
         raise RuntimeError("Go runs stage.template's templates: install Debian's golang-go "
                            "(make system-deps)")
     folder = tempfile.mkdtemp(prefix="alloy-template-")
+    atexit.register(shutil.rmtree, folder, True)
     env = dict(os.environ)
     if not env.get("GOCACHE") and not env.get("HOME"):
         env["GOCACHE"] = os.path.join(folder, "cache")
