@@ -32,12 +32,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     tracing.check(app.config)
     tracing.start(app.config)
     tracing.init_app(app)
+    # The rule source, read once here: the webhook's alert names, what the incident rule decides with.
     rules = rule_source.load(app.config["ALERT_RULES_FILE"], "ALERT_RULES_FILE")
     app.extensions["alert_names"] = rules.alert_names
+    app.extensions["incident_policy"] = incident_rule.Policy.from_rules(
+        rules, app.config["INCIDENT_VERIFY_SECONDS"], app.config["INCIDENT_MIN_BORROWS"])
     store = db.init_app(app, load_tools(app.config["TOOLS_FILE"]))
     metrics.init_series([tool["name"] for tool in store.list_tools()])
     story_store.init(store)
-    app.extensions["alert_thresholds"] = rules.thresholds
 
     @app.before_request
     def begin():
@@ -71,7 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     stop = app.extensions["background_stop"] = threading.Event()
     threads = [reaper.start(store, app.config["LEASE_REAP_INTERVAL"], app.config["IDEMPOTENCY_SECONDS"],
                             stop=stop),
-               incident_rule.start(store, app.extensions["alert_thresholds"],
+               incident_rule.start(store, app.extensions["incident_policy"],
                                        app.config["INCIDENT_CHECK_INTERVAL"], stop=stop)]
     app.extensions["background_threads"] = [thread for thread in threads if thread is not None]
     return app

@@ -51,7 +51,7 @@ def webhook(payload):
                   severity=alert["labels"].get("severity"), receiver=payload.get("receiver"))
     with tracer.start_as_current_span("incident handling", attributes={
             "license.alerts": len(payload["alerts"])}):
-        incident_rule.receive(store, payload["alerts"], current_app.extensions["alert_thresholds"])
+        incident_rule.receive(store, payload["alerts"], current_app.extensions["incident_policy"])
     return {"received": len(payload["alerts"])}
 
 

@@ -37,13 +37,18 @@ DEFAULTS = {
     "ALERT_WEBHOOK_TOKEN_FILE": None,
     # The rule source: its alert names become `alertname` label values (others: "other") and
     # its thresholds judge fixes. Default: $RULES_SOURCE_FILE (the image sets it), else the
-    # checkout's prometheus/rules.src.yml; without it the server refuses to start.
-    "ALERT_RULES_FILE": str(rule_source.default_path()),
+    # checkout's prometheus/rules.src.yml (read from the environment in from_environment, not
+    # at import); without it the server refuses to start.
+    "ALERT_RULES_FILE": None,
     # Seconds between lease-expiry sweeps in each worker.
     "LEASE_REAP_INTERVAL": 2.0,
     "DASHBOARD_REFRESH_MS": 3000,
     # Seconds between checks whether an open incident's fix is verified (0: never).
     "INCIDENT_CHECK_INTERVAL": 5.0,
+    # A fix of an overage, exhaustion or failure incident is verified by the tool's borrows after
+    # it: spanning at least this many seconds, and at least this many borrows.
+    "INCIDENT_VERIFY_SECONDS": 60.0,
+    "INCIDENT_MIN_BORROWS": 20,
     # Upper bound of an accepted lease: a week.
     "MAX_LEASE_SECONDS": 7 * 24 * 3600,
     # How long an Idempotency-Key of POST /api/borrow answers with its first borrow (seconds).
@@ -91,12 +96,14 @@ def from_environment(environ=os.environ) -> dict:
     if settings["ALERT_WEBHOOK_TOKEN_FILE"] and not settings["ALERT_WEBHOOK_TOKEN"]:
         settings["ALERT_WEBHOOK_TOKEN"] = read_secret(settings["ALERT_WEBHOOK_TOKEN_FILE"],
                                                       "ALERT_WEBHOOK_TOKEN_FILE")
+    settings["ALERT_RULES_FILE"] = (settings["ALERT_RULES_FILE"] or environ.get(rule_source.PATH_VARIABLE)
+                                    or str(rule_source.DEFAULT_PATH))
     settings["SESSION_COOKIE_SECURE"] = str(settings["SESSION_COOKIE_SECURE"]).lower() in ("1", "true", "yes")
-    for key in ("LEASE_REAP_INTERVAL", "INCIDENT_CHECK_INTERVAL"):
+    for key in ("LEASE_REAP_INTERVAL", "INCIDENT_CHECK_INTERVAL", "INCIDENT_VERIFY_SECONDS"):
         settings[key] = float(settings[key])
     for key in ("DASHBOARD_REFRESH_MS", "MAX_LEASE_SECONDS", "MAX_CONTENT_LENGTH",
                 "ADMIN_SESSION_SECONDS", "TOKEN_ATTEMPTS", "TOKEN_ATTEMPT_WINDOW", "IDEMPOTENCY_SECONDS",
-                "WEBHOOK_MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_INTEGER_DIGITS"):
+                "WEBHOOK_MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_INTEGER_DIGITS", "INCIDENT_MIN_BORROWS"):
         settings[key] = int(settings[key])
     return settings
 

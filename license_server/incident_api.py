@@ -187,7 +187,7 @@ def create(body):
 def answer(store, record: dict) -> dict:
     """The incident as the API answers it, with what the server still waits for."""
     return {**incident_report.view(record),
-            "waiting_for": incident_rule.waiting_for(store, record, current_app.extensions["alert_thresholds"])}
+            "waiting_for": incident_rule.waiting_for(store, record, current_app.extensions["incident_policy"])}
 
 
 @api_bp.get("")
@@ -247,6 +247,6 @@ def update(body, incident_id: str):
                   incident=incident_id, action=incident_rule.REPORTED_AS.get(event["kind"], event["kind"]),
                   alertname=record["alert"], tool=record.get("tool"))
     # A reported fix or verification may be what the rule waited for.
-    if incident_rule.evaluate(store, record, current_app.extensions["alert_thresholds"]):
+    if incident_rule.evaluate(store, record, current_app.extensions["incident_policy"]):
         record = store.get_incident(incident_id)
     return answer(store, record)

@@ -30,7 +30,7 @@ def export_markdown(incident_id: str):
 def page_show(incident_id: str):
     """One incident: its timeline, what the server waits for, durations and the investigation report."""
     record = get_or_404(incident_id)
-    waiting = incident_rule.waiting_for(get_store(), record, current_app.extensions["alert_thresholds"])
+    waiting = incident_rule.waiting_for(get_store(), record, current_app.extensions["incident_policy"])
     return render_template("incidents/show.html", incident=incident_report.view(record), waiting_for=waiting,
                            proposals=approvals.proposals(record), approved=approvals.approvals(record),
                            admin=bool(session.get("admin")), seconds=incident_report.seconds,

@@ -16,8 +16,8 @@ whoever reports.
   `record_fix`), an approved proposal, or an action a client reports having applied.
 - Verification comes from the server's own data, never from a client's word:
   - overage, exhaustion and failure alerts on a tool: once the borrows of the tool since
-    the fix span VERIFY_WINDOW_SECONDS, number at least MIN_BORROWS and stay under the
-    alert's condition (threshold from the rules source), and none of the incident's alerts
+    the fix span the policy's `verify_seconds`, number at least its `min_borrows` and stay
+    under the alert's condition (threshold from the rule source), and none of the incident's alerts
     is firing. For overage alerts the load must also be a real test of the fix: at its
     peak more seats in use than the commit before the fix (a light background load proves
     nothing);
@@ -30,11 +30,15 @@ whoever reports.
   `resolution_requested` and changes nothing else; `waiting_for` says what the server
   still needs.
 - A reset closes the open incidents (`status` `closed`, event `closed`): no fix verified.
+
+What the rule decides with (which alerts are which problem, the thresholds, the verification
+window) comes in as a `Policy` that create_app builds from its settings and the rule source.
 """
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 import rule_source
@@ -42,17 +46,11 @@ from license_server import periodic, story_store
 from license_server.logs import log_event
 
 
-# Which alerts are overage, exhaustion and failure problems: the rule source's `incident` kinds.
-OVERAGE_ALERTS, EXHAUSTION_ALERTS, FAILURE_ALERTS = map(rule_source.load().incident_alerts,
-                                                        ("overage", "exhaustion", "failure"))
 # Overage borrows further apart than this belong to separate bursts: the problem started
 # at the first overage borrow after the last such quiet gap.
 QUIET_GAP_SECONDS = 120
 # How far back the server looks for the start of a problem.
 LOOKBACK_SECONDS = 3600
-# The verification needs this much load after the fix...
-VERIFY_WINDOW_SECONDS = 60
-MIN_BORROWS = 20
 ACTOR = "license-server"
 ALERT_STATES = ("alert_received", "alert_refired", "alert_resolved")
 OPEN, RESOLVED, CLOSED = "open", "resolved", "closed"
@@ -71,6 +69,28 @@ CLIENT_KINDS = tuple(kind for kind in EVENT_KINDS if kind != "closed")
 # The team named on an incident has the most checkouts of the tool from this long before
 # the problem started (the commit seats a build job takes come before its overage).
 TEAM_LOOKBACK_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the rule decides with: the alerts of each kind the server measures from its own
+    borrows (overage, exhaustion, failure: the rule source's `incident:`), its thresholds, and
+    the load after a fix that verifies it (seconds it spans, borrows it counts)."""
+
+    kinds: dict[str, tuple[str, ...]]
+    thresholds: dict[str, float]
+    verify_seconds: float
+    min_borrows: int
+
+    @classmethod
+    def from_rules(cls, rules, verify_seconds: float, min_borrows: int) -> "Policy":
+        """The policy of a loaded rule source (rule_source.load) and the verification window."""
+        return cls({kind: rules.incident_alerts(kind) for kind in rule_source.INCIDENT_KINDS}, dict(rules.thresholds),
+                   float(verify_seconds), int(min_borrows))
+
+    def kind(self, name: str) -> str | None:
+        """Which measured problem alert `name` is (overage, exhaustion, failure), else None."""
+        return next((kind for kind, names in self.kinds.items() if name in names), None)
 
 
 def new_record(alert: str, tool: str | None, user: str | None, team: str | None, severity: str | None,
@@ -93,9 +113,9 @@ def is_synthetic(alert: dict) -> bool:
     return str(alert["labels"].get("synthetic", "")).lower() == "true"
 
 
-def receive(store, alerts: list[dict], thresholds: dict | None = None, now: float | None = None) -> None:
-    """Handle the alerts of one webhook notification (after they were recorded); with
-    `thresholds`, a resolved alert has the open incidents checked at once."""
+def receive(store, alerts: list[dict], policy: Policy, now: float | None = None) -> None:
+    """Handle the alerts of one webhook notification (after they were recorded); a resolved
+    alert has the open incidents checked at once."""
     now = time.time() if now is None else now
     for alert in alerts:
         labels = alert["labels"]
@@ -104,11 +124,11 @@ def receive(store, alerts: list[dict], thresholds: dict | None = None, now: floa
         if synthetic:
             continue
         if alert["status"] == "firing":
-            _open_or_join(store, alert, name, tool, now)
+            _open_or_join(store, policy, alert, name, tool, now)
         else:
             _note_resolved(store, name, tool, labels.get("user"), now)
-    if thresholds is not None and any(a["status"] != "firing" and not is_synthetic(a) for a in alerts):
-        verify_open_incidents(store, thresholds, now)
+    if any(a["status"] != "firing" and not is_synthetic(a) for a in alerts):
+        verify_open_incidents(store, policy, now)
 
 
 def find_open(store, name: str, tool: str | None, user: str | None = None) -> dict | None:
@@ -140,15 +160,16 @@ def _alert_events(record: dict, name: str) -> list[dict]:
                    and e.get("alert", record["alert"]) == name), key=lambda e: e["at"])
 
 
-def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -> None:
+def _open_or_join(store, policy: Policy, alert: dict, name: str, tool: str | None, now: float) -> None:
     """Open the incident of a firing alert, or add the alert to the open one."""
     found = find_open(store, name, tool, alert["labels"].get("user"))
     if found is not None:
-        _join(store, found, alert, name, tool, now)
+        _join(store, policy, found, alert, name, tool, now)
         return
-    started = problem_start(store, name, tool, alert, now)
+    kind = policy.kind(name)
+    started = problem_start(store, kind, tool, alert, now)
     labels = alert["labels"]
-    timeline = [_event("problem_started", started, _start_detail(name))] if started is not None else []
+    timeline = [_event("problem_started", started, _start_detail(kind))] if started is not None else []
     timeline.append(_event("alert_received", now, f"{name} firing", name))
     team = top_team(store, tool, min(started or now, now) - TEAM_LOOKBACK_SECONDS) if tool else labels.get("team")
     record = new_record(name, tool, labels.get("user"), team, labels.get("severity"),
@@ -158,16 +179,17 @@ def _open_or_join(store, alert: dict, name: str, tool: str | None, now: float) -
         log_event("incident", f"incident {record['id']} opened for {name}", incident=record["id"],
                   alertname=name, tool=tool, action="opened")
     else:   # another worker opened it for the same tool a moment ago
-        _join(store, record, alert, name, tool, now)
+        _join(store, policy, record, alert, name, tool, now)
 
 
-def _join(store, found: dict, alert: dict, name: str, tool: str | None, now: float) -> None:
+def _join(store, policy: Policy, found: dict, alert: dict, name: str, tool: str | None, now: float) -> None:
     """Add a firing alert to an open incident: a new alert name, or a repeat, or a new firing."""
     # Read outside the update's transaction. One problem: it began at the earliest sign any
     # of its alerts reads (overage borrows come before the refusals of an exhausted tool).
     new_sign = name not in incident_alerts(found) or not any(
         e["kind"] == "problem_started" for e in found["timeline"])
-    started = problem_start(store, name, tool, alert, now) if new_sign else None
+    kind = policy.kind(name)
+    started = problem_start(store, kind, tool, alert, now) if new_sign else None
 
     def join(record: dict) -> dict:
         kinds = [e["kind"] for e in record["timeline"]]
@@ -176,7 +198,7 @@ def _join(store, found: dict, alert: dict, name: str, tool: str | None, now: flo
         if started is not None:
             if not begun or started < begun[0]["at"]:
                 record["timeline"] = [e for e in record["timeline"] if e["kind"] != "problem_started"]
-                record["timeline"].append(_event("problem_started", started, _start_detail(name)))
+                record["timeline"].append(_event("problem_started", started, _start_detail(kind)))
         state = alert_state(record, name)
         if name not in names:
             record["alerts"] = names + [name]
@@ -277,14 +299,15 @@ def _reported(event: dict) -> dict:
     return {**event, "kind": REPORTED_AS.get(event["kind"], event["kind"]), "reported": True}
 
 
-def problem_start(store, name: str, tool: str | None, alert: dict, now: float) -> float | None:
-    """When the problem began, from the server's own records (None when they hold nothing)."""
+def problem_start(store, kind: str | None, tool: str | None, alert: dict, now: float) -> float | None:
+    """When the problem of an alert of `kind` (Policy.kind) began, from the server's own records
+    (None when they hold nothing)."""
     since = now - LOOKBACK_SECONDS
-    if tool and name in OVERAGE_ALERTS:
+    if tool and kind == "overage":
         return burst_start(story_store.overage_borrow_times(store, tool, since))
-    if tool and name in EXHAUSTION_ALERTS:
+    if tool and kind == "exhaustion":
         return burst_start(story_store.refusal_times(store, tool, since, ("exhausted",)))
-    if tool and name in FAILURE_ALERTS:
+    if tool and kind == "failure":
         return burst_start(story_store.refusal_times(store, tool, since, ("exhausted", "failed")))
     return _parse(alert.get("startsAt"))
 
@@ -310,20 +333,15 @@ def top_team(store, tool: str | None, since: float) -> str | None:
     return max(counts, key=counts.get) if counts else None
 
 
-def measured_group(record: dict) -> tuple[str, str] | None:
+def measured_group(record: dict, policy: Policy) -> tuple[str, str] | None:
     """(group, alert) when the server can measure the incident's condition from its own
     borrows: the first of its alerts that is an overage, exhaustion or failure alert on a tool."""
     if not record.get("tool"):
         return None
-    for name in incident_alerts(record):
-        for group, names in (("overage", OVERAGE_ALERTS), ("exhaustion", EXHAUSTION_ALERTS),
-                             ("failure", FAILURE_ALERTS)):
-            if name in names:
-                return group, name
-    return None
+    return next(((policy.kind(name), name) for name in incident_alerts(record) if policy.kind(name)), None)
 
 
-def verification(store, record: dict, thresholds: dict, now: float) -> dict | None:
+def verification(store, record: dict, policy: Policy, now: float) -> dict | None:
     """The server's check of the fix: None before a fix, else {"ok": bool, "detail": str, ...}
     (measured incidents add "borrows", "share" and "threshold")."""
     fixed = _last(record, "action_applied")
@@ -331,9 +349,9 @@ def verification(store, record: dict, thresholds: dict, now: float) -> dict | No
         return None
     names = incident_alerts(record)
     firing = _firing(store, record, names)
-    measured = measured_group(record)
+    measured = measured_group(record, policy)
     if measured:
-        return _measured_check(store, record, measured, fixed, firing, thresholds, now)
+        return _measured_check(store, record, measured, fixed, firing, policy, now)
     if any(alert_state(record, name) for name in names):
         waiting = [name for name in names if name in firing or not _resolved_since(record, name, fixed)]
         return {"ok": not waiting, "detail": (f"{', '.join(waiting)} not yet resolved after the fix" if waiting else
@@ -346,10 +364,10 @@ def verification(store, record: dict, thresholds: dict, now: float) -> dict | No
 
 
 def _measured_check(store, record: dict, measured: tuple[str, str], fixed: float, firing: list[str],
-                    thresholds: dict, now: float) -> dict:
+                    policy: Policy, now: float) -> dict:
     """Whether the borrows of the tool since the fix stay under the alert's condition."""
     group, name = measured
-    tool = record["tool"]
+    tool, thresholds = record["tool"], policy.thresholds
     borrows = story_store.borrows_since(store, fixed, tool)
     count = len(borrows)
     span = now - borrows[0]["at"] if borrows else 0.0
@@ -368,7 +386,7 @@ def _measured_check(store, record: dict, measured: tuple[str, str], fixed: float
         share = bad / (count + bad) if count + bad else 0.0
         limit = 1e-9 if group == "exhaustion" else thresholds["borrow_failure_ratio"]
         what, count = "refused share" if group == "exhaustion" else "failure share", count + bad
-    ok = count >= MIN_BORROWS and span >= VERIFY_WINDOW_SECONDS and share < limit and demand_ok and not firing
+    ok = count >= policy.min_borrows and span >= policy.verify_seconds and share < limit and demand_ok and not firing
     still = f"; {', '.join(firing)} still firing" if firing else ""
     detail = (f"{count} borrows of {tool} in {span:.0f} s since the fix, {what} {share:.1%} "
               f"(threshold {limit:.0%}){demand_note}{still}")
@@ -389,32 +407,32 @@ def _resolved_since(record: dict, name: str, since: float) -> bool:
     return bool(events) and events[-1]["kind"] == "alert_resolved" and events[-1]["at"] >= since
 
 
-def waiting_for(store, record: dict, thresholds: dict, now: float | None = None) -> str | None:
+def waiting_for(store, record: dict, policy: Policy, now: float | None = None) -> str | None:
     """What the server still needs before it resolves the incident (None once resolved or closed)."""
     if record["status"] != OPEN:
         return None
     now = time.time() if now is None else now
-    check = verification(store, record, thresholds, now)
+    check = verification(store, record, policy, now)
     if check is None:
         fix = (f"a fix: a configuration change of {record['tool']} (/config, PUT /api/config/tools/..., or an "
                "approved proposal) or another action applied" if record.get("tool") else "a fix: an action applied")
-        return f"{fix}; then {requirement(record, thresholds)}"
+        return f"{fix}; then {requirement(record, policy)}"
     if check["ok"]:
         return "nothing more: the fix is verified and the next check resolves the incident"
-    return f"the fix to be verified: {requirement(record, thresholds)}; so far {check['detail']}"
+    return f"the fix to be verified: {requirement(record, policy)}; so far {check['detail']}"
 
 
-def requirement(record: dict, thresholds: dict) -> str:
+def requirement(record: dict, policy: Policy) -> str:
     """What verifies a fix of this incident, in words."""
-    names = incident_alerts(record)
-    measured = measured_group(record)
+    names, thresholds = incident_alerts(record), policy.thresholds
+    measured = measured_group(record, policy)
     if measured:
         group, _ = measured
         limit = {"overage": f"an overage share under {thresholds['high_overage_ratio']:.0%}",
                  "exhaustion": "no refused borrow",
                  "failure": f"a failure share under {thresholds['borrow_failure_ratio']:.0%}"}[group]
         peak = ", at their peak more seats in use than the commit before the fix" if group == "overage" else ""
-        return (f"at least {MIN_BORROWS} borrows of {record['tool']} over {VERIFY_WINDOW_SECONDS} s after the fix "
+        return (f"at least {policy.min_borrows} borrows of {record['tool']} over {policy.verify_seconds:g} s after the fix "
                 f"with {limit}{peak}, and none of {', '.join(names)} firing")
     if any(alert_state(record, name) for name in names):
         return f"{', '.join(names)} resolved after the fix (Alertmanager's resolved notification)"
@@ -441,17 +459,17 @@ def commit_before(store, record: dict, tool: str) -> int | None:
     return None
 
 
-def verify_open_incidents(store, thresholds: dict, now: float | None = None) -> list[str]:
+def verify_open_incidents(store, policy: Policy, now: float | None = None) -> list[str]:
     """Resolve every open incident whose fix is verified; the ids resolved."""
     now = time.time() if now is None else now
     return [record["id"] for record in story_store.open_incidents(store)
-            if evaluate(store, record, thresholds, now)]
+            if evaluate(store, record, policy, now)]
 
 
-def evaluate(store, record: dict, thresholds: dict, now: float | None = None) -> bool:
+def evaluate(store, record: dict, policy: Policy, now: float | None = None) -> bool:
     """Resolve `record` when its fix is verified; whether this call resolved it."""
     now = time.time() if now is None else now
-    check = verification(store, record, thresholds, now) if record["status"] == OPEN else None
+    check = verification(store, record, policy, now) if record["status"] == OPEN else None
     if not check or not check["ok"]:
         return False
     closed = False
@@ -471,11 +489,11 @@ def evaluate(store, record: dict, thresholds: dict, now: float | None = None) ->
     return closed
 
 
-def start(store, thresholds: dict, interval: float,
+def start(store, policy: Policy, interval: float,
           stop: threading.Event | None = None) -> threading.Thread | None:
     """Check the open incidents every `interval` seconds in a daemon thread (one per worker)
     until `stop` is set."""
-    return periodic.run_every(interval, lambda: verify_open_incidents(store, thresholds),
+    return periodic.run_every(interval, lambda: verify_open_incidents(store, policy),
                               "incident-verifier", stop)
 
 
@@ -493,15 +511,11 @@ def _last(record: dict, kind: str) -> float | None:
     return max(times) if times else None
 
 
-def _start_detail(name: str) -> str:
-    """What the problem start was taken from."""
-    if name in OVERAGE_ALERTS:
-        return "first overage borrow of the burst (server records)"
-    if name in EXHAUSTION_ALERTS:
-        return "first refused borrow (server records)"
-    if name in FAILURE_ALERTS:
-        return "first failed or refused borrow (server records)"
-    return "alert active since (Prometheus)"
+def _start_detail(kind: str | None) -> str:
+    """What the problem start of an alert of `kind` (Policy.kind) was taken from."""
+    return {"overage": "first overage borrow of the burst (server records)",
+            "exhaustion": "first refused borrow (server records)",
+            "failure": "first failed or refused borrow (server records)"}.get(kind, "alert active since (Prometheus)")
 
 
 def _parse(value) -> float | None:

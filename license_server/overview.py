@@ -44,7 +44,7 @@ class OverviewQuerySchema(Schema):
 def overview(query):
     """The open incident, the overage share per tool with threshold and markers, the last two runs."""
     store, now = get_store(), time.time()
-    thresholds = current_app.extensions["alert_thresholds"]
+    thresholds = current_app.extensions["incident_policy"].thresholds
     since = now - query["minutes"] * 60
     borrows = story_store.borrows_since(store, min(since, now - RUN_LOOKBACK_SECONDS))
     incident = focus_incident(store, now, since)
@@ -86,7 +86,7 @@ def focus_incident(store, now: float, since: float) -> dict | None:
             "alert_resolved": all(incident_rule.alert_state(record, name) == "alert_resolved"
                                   for name in incident_rule.incident_alerts(record)),
             "fixed": "action_applied" in kinds, "others_open": max(0, len(open_ones) - 1),
-            "verification": incident_rule.verification(store, record, current_app.extensions["alert_thresholds"],
+            "verification": incident_rule.verification(store, record, current_app.extensions["incident_policy"],
                                                            now) if record["status"] != "resolved" else None}
 
 

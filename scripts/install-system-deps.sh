@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real: Prometheus and promtool,
-# Alertmanager and amtool, headless Chromium, PostgreSQL, npm (the dashboard schema check).
+# Alertmanager and amtool, headless Chromium, PostgreSQL, npm (the dashboard schema check), Go
+# (its text/template runs the Alloy pipeline's templates, tests/deploy/alloy_template).
 # Does nothing when all are there.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ declare -A needed=(
   [chromium]=chromium
   [/usr/lib/postgresql/15/bin/initdb]=postgresql
   [npm]=npm
+  [go]=golang-go
 )
 
 missing=()

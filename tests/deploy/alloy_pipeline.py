@@ -1,127 +1,113 @@
-"""Run loki/config.alloy's loki.process stages over a log line, as Alloy does, to get its labels.
+"""Run loki/config.alloy's loki.process stages over log lines, as Alloy does, to get their labels.
 
-Covers the stages the config uses: stage.json (top-level field expressions), stage.template
-(Go text/template: `if`/`else if`/`else`/`end`, `not`, `eq` with several operands, `ToLower`,
-`$var :=`, `.Value`) and stage.labels. Go's rules that matter here are kept: a field the json
-stage did not find is nil for the template, `eq` with a nil operand is false, `ToLower` of nil
-fails (the stage then keeps the value it had), a template rendering "" removes the value, and
-stage.labels sets no label for a missing value.
+stage.template runs in Go's own text/template: `alloy_template/main.go`, built here with Debian's
+Go (`scripts/install-system-deps.sh`), hands the template the data Alloy's template stage hands
+it. stage.json (field names as expressions) and stage.labels follow Alloy's stages
+(grafana/alloy, internal/component/loki/process/stages: json.go, labels.go); stage.timestamp
+sets no label. Any other stage or expression raises: there is no model of it.
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import os
 import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 from alloy_syntax import Block
 
-ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
-STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+PROGRAM = Path(__file__).resolve().parent / "alloy_template" / "main.go"
+FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class TemplateError(ValueError):
-    """What makes Go's text/template fail at execution time."""
+@functools.cache
+def template_runner() -> str:
+    """The built alloy_template program (once per process)."""
+    go = shutil.which("go")
+    if go is None:
+        raise RuntimeError("Go runs stage.template's templates: install Debian's golang-go "
+                           "(make system-deps)")
+    folder = tempfile.mkdtemp(prefix="alloy-template-")
+    atexit.register(shutil.rmtree, folder, True)
+    env = dict(os.environ)
+    if not env.get("GOCACHE") and not env.get("HOME"):
+        env["GOCACHE"] = os.path.join(folder, "cache")
+    binary = os.path.join(folder, "alloy-template")
+    subprocess.run([go, "build", "-o", binary, str(PROGRAM)], cwd=folder, env=env, check=True,
+                   capture_output=True, timeout=300)
+    return binary
 
 
-def _operand(token: str, scope: dict):
-    """The value of one operand: a string literal, `.Value` or a `$variable`."""
-    if token.startswith('"'):
-        return json.loads(token)
-    if token == ".Value":
-        return scope.get(".Value")
-    if token.startswith("$"):
-        return scope[token]
-    raise TemplateError(f"unsupported operand {token!r}")
+def run_templates(requests: list[dict]) -> list[dict]:
+    """Each {"template", "source", "extracted", "entry"} through the template stage: the extracted
+    values after it. A template Go cannot parse raises (Alloy would refuse the file)."""
+    lines = "".join(json.dumps(r) + "\n" for r in requests)
+    done = subprocess.run([template_runner()], input=lines, capture_output=True, text=True,
+                          timeout=120, check=True)
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    for answer in answers:
+        if answer.get("error"):
+            raise ValueError(answer["error"])
+    return [answer["extracted"] or {} for answer in answers]
 
 
-def _call(expr: str, scope: dict):
-    """Evaluate a pipeline such as `eq $l "a" "b"`, `not .Value` or `ToLower .Value`."""
-    tokens = re.findall(r'"(?:[^"\\]|\\.)*"|\S+', expr)
-    name, args = tokens[0], [_operand(t, scope) for t in tokens[1:]]
-    if name == "not":
-        return not args[0]
-    if name == "eq":
-        # Go: an operand that is nil compares unequal to everything, without an error.
-        return args[0] is not None and any(args[0] == other for other in args[1:])
-    if name == "ToLower":
-        if not isinstance(args[0], str):
-            raise TemplateError("wrong type for value; expected string")
-        return args[0].lower()
-    if not args:
-        return _operand(name, scope)
-    raise TemplateError(f"unsupported function {name!r}")
+def render(template: str, values: list) -> list[str]:
+    """What the stage leaves as the source for each value (None: the field is missing; "": removed)."""
+    requests = [{"template": template, "source": "v", "extracted": {"v": value}, "entry": ""}
+                for value in values]
+    return [extracted.get("v") or "" for extracted in run_templates(requests)]
 
 
-def render(template: str, value) -> str:
-    """Execute `template` with `.Value` = `value` (None for a field that is missing)."""
-    parts = []  # ("text", s) or ("action", s)
-    pos = 0
-    for match in ACTION.finditer(template):
-        parts.append(("text", template[pos:match.start()]))
-        parts.append(("action", match.group(1)))
-        pos = match.end()
-    parts.append(("text", template[pos:]))
-    scope = {".Value": value}
-    out: list[str] = []
-    # A stack of (emitting, branch already taken) for nested ifs.
-    stack: list[tuple[bool, bool]] = []
-
-    def emitting() -> bool:
-        return all(e for e, _ in stack)
-
-    for kind, text in parts:
-        if kind == "text":
-            if emitting():
-                out.append(text)
-            continue
-        if text.startswith("if "):
-            outer = emitting()
-            cond = bool(_call(text[3:], scope)) if outer else False
-            stack.append((cond, cond))
-        elif text.startswith("else if "):
-            _, taken = stack.pop()
-            outer = emitting()
-            cond = (not taken) and outer and bool(_call(text[8:], scope))
-            stack.append((cond, taken or cond))
-        elif text == "else":
-            _, taken = stack.pop()
-            stack.append((not taken, True))
-        elif text == "end":
-            stack.pop()
-        elif ":=" in text:
-            if emitting():
-                name, expr = (s.strip() for s in text.split(":=", 1))
-                scope[name] = _call(expr, scope)
-        elif emitting():
-            out.append(str(_call(text, scope)))
-    return "".join(out)
+def json_stage(stage: Block, line: str) -> dict:
+    """What stage.json extracts from `line`: nothing from a line that is not a JSON object."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    extracted = {}
+    for name, expression in stage.attributes["expressions"].items():
+        field = expression or name
+        if not FIELD.fullmatch(field):
+            raise ValueError(f"no model of the JMESPath expression {field!r}")
+        value = data.get(field)
+        # Objects and lists are marshalled back to JSON text; a missing field is nil.
+        extracted[name] = json.dumps(value) if isinstance(value, (dict, list)) else value
+    return extracted
 
 
-def labels(process: Block, static: dict, line: str) -> dict:
-    """The stream labels Alloy's `process` block gives `line` (starting from `static`)."""
-    extracted: dict = {}
-    result = dict(static)
+def label_value(value) -> str | None:
+    """The label stage.labels sets from an extracted value (None: no label)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):     # a float64 in Go, formatted without an exponent
+        return str(int(value)) if value == int(value) else repr(float(value))
+    return value or None
+
+
+def labels(process: Block, static: dict, lines: list[str]) -> list[dict]:
+    """The stream labels Alloy's `process` block gives each of `lines` (starting from `static`)."""
+    extracted: list[dict] = [{} for _ in lines]
+    result = [dict(static) for _ in lines]
     for stage in process.blocks:
         if stage.name == "stage.json":
-            try:
-                data = json.loads(line)
-            except ValueError:
-                continue  # Alloy logs the parse error and passes the line on unchanged
-            if isinstance(data, dict):
-                for name, field in stage.attributes["expressions"].items():
-                    extracted[name] = data.get(field)
+            for values, line in zip(extracted, lines):
+                values.update(json_stage(stage, line))
         elif stage.name == "stage.template":
-            source = stage.attributes["source"]
-            try:
-                text = render(stage.attributes["template"], extracted.get(source))
-            except TemplateError:
-                continue  # the stage keeps the value it had
-            if text:
-                extracted[source] = text
-            else:
-                extracted.pop(source, None)
+            extracted = run_templates([{"template": stage.attributes["template"],
+                                        "source": stage.attributes["source"], "extracted": values,
+                                        "entry": line} for values, line in zip(extracted, lines)])
         elif stage.name == "stage.labels":
-            for name, source in stage.attributes["values"].items():
-                value = extracted.get(source or name)
-                if value not in (None, ""):
-                    result[name] = str(value)
+            for values, labelled in zip(extracted, result):
+                for name, source in stage.attributes["values"].items():
+                    value = label_value(values.get(source or name))
+                    if value is not None:
+                        labelled[name] = value
+        elif stage.name != "stage.timestamp":
+            raise ValueError(f"no model of {stage.name}")
     return result

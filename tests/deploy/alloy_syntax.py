@@ -2,7 +2,14 @@
 
 Covers what configuration files use: `name.sub "label" { ... }` blocks, `attr = expr`,
 strings, numbers, booleans, null, lists, objects, dotted references and function calls,
-and `//`, `/* */` comments. Raises AlloySyntaxError with the line on anything else.
+and `//`, `/* */` comments. Raises AlloySyntaxError with the line on anything else, operators,
+indexing and parentheses included (Alloy has them; nothing here reads them).
+
+It keeps the rules of Alloy's own parser (grafana/alloy, syntax/parser/internal.go) that a
+file can break: a newline ends a statement, an element or a field after an identifier, a
+literal or a closing bracket (as in Go), so statements stand on lines of their own and a list
+or object spread over lines needs a comma before each newline; a block's label is an
+identifier in double quotes; an attribute's name is one identifier without a label.
 """
 from __future__ import annotations
 
@@ -17,6 +24,9 @@ TOKEN = re.compile(r"""
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<punct>[{}\[\](),=.])
 """, re.X | re.S)
+IDENTIFIER = re.compile(r"[^\W\d]\w*")
+# A newline after one of these ends what came before it (Alloy's scanner inserts a terminator).
+ENDS_BEFORE_NEWLINE = {"ident", "string", "raw", "number", ")", "]", "}"}
 
 
 class AlloySyntaxError(ValueError):
@@ -53,16 +63,20 @@ class Block:
 
 
 def tokenize(text: str) -> list[tuple[str, str, int]]:
-    """(kind, value, line) tokens without whitespace and comments."""
+    """(kind, value, line) tokens without whitespace and comments; ("newline", "\\n", line) where
+    a newline ends a statement or an element."""
     tokens, pos = [], 0
     while pos < len(text):
         match = TOKEN.match(text, pos)
+        line = text.count("\n", 0, pos) + 1
         if not match:
-            line = text.count("\n", 0, pos) + 1
             raise AlloySyntaxError(f"line {line}: unexpected character {text[pos]!r}")
         kind = match.lastgroup
         if kind not in ("ws", "comment"):
-            tokens.append((kind, match.group(), text.count("\n", 0, pos) + 1))
+            tokens.append((kind, match.group(), line))
+        elif "\n" in match.group() and tokens and (tokens[-1][0] in ENDS_BEFORE_NEWLINE
+                                                    or tokens[-1][1] in ENDS_BEFORE_NEWLINE):
+            tokens.append(("newline", "\n", line))
         pos = match.end()
     return tokens
 
@@ -105,11 +119,15 @@ class _Parser:
                 label = None
                 if self.peek()[0] == "string":
                     label = json.loads(self.take()[1])
+                    if label and not IDENTIFIER.fullmatch(label):
+                        raise AlloySyntaxError(f"line {start[2]}: a block label is an identifier: {label!r}")
                 self.take("{")
                 child = Block(name, label)
                 self.body(child, "}")
                 self.take("}")
                 block.blocks.append(child)
+            if self.peek()[1] != (closing or "") and self.peek()[0] != "eof":
+                self.take(kind="newline")   # one statement a line
         if closing is None and self.peek()[0] != "eof":
             raise AlloySyntaxError(f"line {self.peek()[2]}: unexpected {self.peek()[1]!r}")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from alloy_pipeline import labels, render
 from alloy_syntax import AlloySyntaxError, Block, Ref, parse
 from license_server.loki_push import KNOWN_EVENTS, KNOWN_LEVELS
 
@@ -96,15 +97,14 @@ def test_alloy_pipeline_labels_match_the_server_push(alloy, compose):
         ["com.docker.compose.service=license-server"]
     process = next(b for b in alloy.blocks if b.name == "loki.process")
     assert set(process.find("stage.labels")[0].attributes["values"]) == {"level", "event"}
-    from alloy_pipeline import render
     templates = {t.attributes["source"]: t.attributes["template"]
                  for t in process.find("stage.template")}
     listed = {name: set(re.findall(r'"(\w+)"', templates[name])) for name in ("level", "event")}
     assert listed["event"] == set(KNOWN_EVENTS)
     assert listed["level"] == set(KNOWN_LEVELS)
-    assert all(render(templates["event"], e) == e for e in KNOWN_EVENTS)
-    assert render(templates["event"], "surprise") == "other"
-    assert all(render(templates["level"], v.upper()) == v for v in KNOWN_LEVELS)
+    events, levels = list(KNOWN_EVENTS), list(KNOWN_LEVELS)
+    assert render(templates["event"], events + ["surprise"]) == events + ["other"]
+    assert render(templates["level"], [v.upper() for v in levels] + ["NOTICE"]) == levels + ["other"]
     write = next(b for b in alloy.blocks if b.name == "loki.write")
     url = urllib.parse.urlparse(write.find("endpoint")[0].attributes["url"])
     loki = yaml.safe_load((REPO / "loki/loki-config.yaml").read_text())
@@ -119,14 +119,41 @@ def test_alloy_pipeline_labels_match_the_server_push(alloy, compose):
     'loki.write "x" { url = }',                              # missing value
     'a = [1, 2',                                             # unclosed list
     'loki.source.docker "x" { labels = {app = "a" "b"} }',   # missing comma
+    'a = 1 b = 2',                                           # two statements on one line
+    'a = [\n  1,\n  2\n]',                                    # a newline ends the last element
+    'a = {\n  x = 1\n}',                                     # ... and the last field
+    'loki.write "my-sink" { }',                              # a label is an identifier
+    'a "x" = 1',                                             # an attribute has no label
+    'a.b = 1',                                               # nor dots
 ])
-def test_alloy_parser_rejects_broken_syntax(text):
-    """The parser is strict enough to catch typical mistakes."""
+def test_alloy_parser_rejects_what_alloys_parser_rejects(text):
+    """Each is an error of Alloy's own parser (grafana/alloy, syntax/parser/internal.go:
+    parseBody, parseExpressionList, parseFieldList, parseBlockName, parseStatement)."""
     with pytest.raises(AlloySyntaxError):
         parse(text)
 
 
-RECORDED_LINES = REPO / "tests/loki_recordings/lines.jsonl"
+@pytest.mark.parametrize("text", [
+    'a = [\n  1,\n  2,\n]\nb = {\n  x = 1,\n}',                 # trailing commas before newlines
+    'loki.write "x" { endpoint { url = "http://a" } }',       # one-line blocks
+    'a = 1 // note\n/* a\n block */\nb = sys.env("B")',       # comments end lines too
+    'loki.write "x" {\n}\n\n\nc = null',                      # blank lines
+])
+def test_alloy_parser_accepts_what_alloys_parser_accepts(text):
+    """Layouts Alloy's parser accepts parse here too."""
+    parse(text)
+
+
+@pytest.mark.parametrize("text", ['a = 1 + 2', 'a = !true', 'a = b[0]', 'a = (1)', 'a = f().x',
+                                  'a = b || c'])
+def test_alloy_parser_refuses_alloy_syntax_it_does_not_read(text):
+    """Operators, indexing, parentheses and access after a call are Alloy syntax the parser has
+    no model of: a configuration using them fails here rather than being misread."""
+    with pytest.raises(AlloySyntaxError):
+        parse(text)
+
+
+RECORDINGS = REPO / "tests/loki_recordings"
 EXTRA_LINES = [
     '{"level": "INFO", "message": "no event field", "timestamp": "2026-12-01T00:00:00+00:00"}',
     '{"level": "WARNING", "event": "something_new", "message": "an unknown event"}',
@@ -153,25 +180,53 @@ def push_labels(line: str) -> dict:
     return dict(LokiHandler("http://127.0.0.1:9").stream_labels(record))
 
 
-def test_alloy_and_the_direct_push_label_every_line_alike(alloy):
-    """Each recorded line and each odd one gets the same stream labels from both log paths."""
-    from alloy_pipeline import labels
+def stored_labels() -> dict[str, dict]:
+    """Each recorded line's stream labels as real Loki answered them (tests/loki_recordings): from
+    the answers that return the lines as stored (no parser stage), without Loki's own
+    `detected_level`."""
+    corpus = set(RECORDINGS.joinpath("lines.jsonl").read_text().splitlines())
+    stored: dict[str, dict] = {}
+    for request in json.loads(RECORDINGS.joinpath("queries.json").read_text())["queries"]:
+        answer = json.loads(RECORDINGS.joinpath(request["response"]).read_text())
+        if answer["status_code"] != 200 or answer["body"]["data"]["resultType"] != "streams":
+            continue
+        for stream in answer["body"]["data"]["result"]:
+            found = {k: v for k, v in stream["stream"].items() if k != "detected_level"}
+            if set(found) <= {"app", "level", "event"}:
+                stored.update((line, found) for _, line in stream["values"] if line in corpus)
+    return stored
+
+
+def process_and_static(alloy: Block) -> tuple[Block, dict]:
+    """The loki.process block and the labels loki.source.docker starts every line with."""
     process = next(b for b in alloy.blocks if b.name == "loki.process")
-    static = next(b for b in alloy.blocks if b.name == "loki.source.docker").attributes["labels"]
-    lines = RECORDED_LINES.read_text().splitlines() + EXTRA_LINES
-    differ = [(line[:80], labels(process, static, line), push_labels(line)) for line in lines
-              if labels(process, static, line) != push_labels(line)]
+    return process, next(b for b in alloy.blocks if b.name == "loki.source.docker").attributes["labels"]
+
+
+def test_alloy_labels_every_recorded_line_as_real_loki_stored_it(alloy):
+    """The stages, run over every line of the recorded corpus, give each line exactly the stream
+    labels real Loki 3.4 returned for it: the streams the recorded queries were answered over."""
+    stored = stored_labels()
+    lines = RECORDINGS.joinpath("lines.jsonl").read_text().splitlines()
+    assert set(stored) == set(lines) and len(lines) == 265
+    differ = [(line[:80], got, stored[line]) for line, got in zip(lines, labels(*process_and_static(alloy), lines))
+              if got != stored[line]]
     assert not differ, differ
-    no_event = labels(process, static, EXTRA_LINES[0])
-    assert no_event == {"app": "license-server", "level": "info"}
 
 
-def test_alloy_pipeline_model_reproduces_the_nil_value_case(alloy):
-    """The old `eq .Value ""` template labels a line without an event "other": the model sees it."""
-    from alloy_pipeline import render
+def test_alloy_and_the_direct_push_label_odd_lines_alike(alloy):
+    """Lines the corpus lacks (no event, an unknown event or level, plain text) get the same stream
+    labels from Alloy's stages as from the server's own push (license_server/loki_push.py)."""
+    got = labels(*process_and_static(alloy), EXTRA_LINES)
+    assert got == [push_labels(line) for line in EXTRA_LINES]
+    assert got[0] == {"app": "license-server", "level": "info"}
+
+
+def test_a_missing_field_is_no_value_for_the_templates(alloy):
+    """Go's text/template: the old `eq .Value ""` template labels a line without an event "other"
+    (a missing field is no value, not ""); the current templates give it no label."""
     old = ('{{ if eq .Value "" }}{{ else if eq .Value "borrow" }}{{ .Value }}'
            '{{ else }}other{{ end }}')
-    assert render(old, None) == "other" and render(old, "") == ""
-    process = next(b for b in alloy.blocks if b.name == "loki.process")
-    current = [t.attributes["template"] for t in process.find("stage.template")]
-    assert all(render(t, None) == "" for t in current)
+    assert render(old, [None, ""]) == ["other", ""]
+    current = [t.attributes["template"] for t in process_and_static(alloy)[0].find("stage.template")]
+    assert all(render(t, [None]) == [""] for t in current)

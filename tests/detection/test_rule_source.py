@@ -90,10 +90,11 @@ def test_incident_kinds_are_known_and_the_server_groups_alerts_by_them():
     rules = rule_source.load()
     kinds = {entry["incident"] for entry in rules.values["alert_series"].values() if "incident" in entry}
     assert kinds == set(rule_source.INCIDENT_KINDS)
-    assert incident_rule.OVERAGE_ALERTS == rules.incident_alerts("overage")
     assert set(rules.incident_alerts("overage")) == set(rules.groups["license-overage.alerts"])
-    assert incident_rule.EXHAUSTION_ALERTS == rules.incident_alerts("exhaustion")
-    assert incident_rule.FAILURE_ALERTS == rules.incident_alerts("failure")
+    policy = incident_rule.Policy.from_rules(rules, 60, 20)
+    for kind in kinds:
+        assert all(policy.kind(name) == kind for name in rules.incident_alerts(kind)), kind
+    assert policy.kind("SingleUserHoarding") is None
     with pytest.raises(KeyError, match="not an incident kind"):
         rules.incident_alerts("hoarding")
 
@@ -123,7 +124,7 @@ def test_a_threshold_changed_in_the_source_moves_every_reader(tmp_path, monkeypa
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'license.db'}",
                       "ALERT_RULES_FILE": str(copy), "LEASE_REAP_INTERVAL": 0, "INCIDENT_CHECK_INTERVAL": 0})
     try:
-        assert app.extensions["alert_thresholds"]["high_overage_ratio"] == 0.45
+        assert app.extensions["incident_policy"].thresholds["high_overage_ratio"] == 0.45
         assert app.test_client().get("/api/overview").get_json()["threshold"] == 0.45
     finally:
         stop_background(app)

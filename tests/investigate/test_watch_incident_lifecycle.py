@@ -24,7 +24,7 @@ pytestmark = pytest.mark.stack
 # The story's promise: the incident is open within 30 s of the first overage borrow; the
 # demo profile's detection is 18-26 s, and a loaded machine gets some slack on top.
 DETECT_BUDGET_SECONDS = 40
-# The server's verification window and borrow count (license_server/incident_rule.py), and
+# The server's verification window and borrow count (INCIDENT_VERIFY_SECONDS, INCIDENT_MIN_BORROWS), and
 # its check interval (INCIDENT_CHECK_INTERVAL, 5 s), with slack for a loaded machine.
 VERIFY_SECONDS, VERIFY_BORROWS, CHECK_SLACK = 60, 20, 15
 

@@ -100,8 +100,8 @@ def test_webhook_token_file_is_read(app_factory, tmp_path, webhook):
 def test_alert_fields_are_bounded_and_unknown_names_count_as_other(client, webhook, scrape):
     """Made-up alert names are stored but counted as "other"; oversized fields are refused."""
     import rule_source
-    from license_server.config import DEFAULTS
-    known = rule_source.load(DEFAULTS["ALERT_RULES_FILE"]).alert_names
+    from license_server.config import from_environment
+    known = rule_source.load(from_environment()["ALERT_RULES_FILE"]).alert_names
     assert {"HighOverageRate", "LicensesExhausted", "LicenseServerDown"} <= known
     made_up = [alert(f"Fake{i}", "firing", f"fake{i}") for i in range(100)]
     assert client.post("/api/alerts/webhook", headers=webhook,

@@ -99,7 +99,7 @@ def test_a_clients_early_resolved_leaves_the_incident_open_and_says_why(app, cli
         seat = store.borrow(TOOL, f"agent{i % 7}", "body-electronics", now=fixed + 1 + 2 * i)
         if i >= 6:
             store.return_borrow(seat["id"], now=fixed + 1.5 + 2 * i)
-    assert incident_rule.verify_open_incidents(store, app.extensions["alert_thresholds"],
+    assert incident_rule.verify_open_incidents(store, app.extensions["incident_policy"],
                                                now=fixed + 82) == [incident["id"]]
     done = client.get(f"/api/incidents/{incident['id']}").get_json()
     assert (done["status"], done["state"], done["waiting_for"]) == ("resolved", "resolved", None)

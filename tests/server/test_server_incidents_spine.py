@@ -6,14 +6,15 @@ import json
 import re
 import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from webhook_auth import alert, app_webhook_headers, notification
 
 from license_server import incident_rule
 
+REPO = Path(__file__).resolve().parents[2]
 TOOL = "Vector - DaVinci Configurator SE"
-THRESHOLDS = {"high_overage_ratio": 0.3, "borrow_failure_ratio": 0.1}
 
 
 def post(client, app, status: str, *alerts: dict):
@@ -136,15 +137,10 @@ def test_exhaustion_starts_at_the_first_refused_borrow(app, client):
     assert epoch(incident["timeline"][0]["at"]) == pytest.approx(refused_at, abs=1.5)
 
 
-@pytest.mark.parametrize("keep, count, span, resolved", [
-    (6, 40, 80, True),      # 7 seats at the peak (above the old commit of 5), all within commit for 80 s
-    (10, 40, 80, False),    # commit held, the rest in overage: 75 % stays above 30 %
-    (6, 10, 80, False),     # too few borrows to judge
-    (6, 40, 30, False),     # not yet the quiet window
-    (0, 40, 80, False),     # a light load (one seat at a time) does not test the fix
-])
-def test_verification_resolves_only_a_fix_that_holds(app, client, admin, keep, count, span, resolved):
-    """After the fix, load under the threshold for the window resolves with both durations."""
+def load_after_a_fix(app, client, admin, keep: int, count: int, span: float) -> tuple[float, list[str]]:
+    """HighOverageRate on the tool fires and resolves around a commit raise from 5 to 10; then
+    `count` borrows over `span` s, `keep` seats held (with ten the commit is full and every later
+    borrow is overage), and the server's check right after: (the fix's time, the ids it resolved)."""
     store = app.extensions["store"]
     now = time.time()
     fill(store, TOOL, now - 30, 20, keep=20)
@@ -154,9 +150,21 @@ def test_verification_resolves_only_a_fix_that_holds(app, client, admin, keep, c
     client.put(f"/api/config/tools/{TOOL}", json={"commit": 10, "max_overage": 10}, headers=admin)
     post(client, app, "resolved", alert("HighOverageRate", "resolved", "f1", tool=TOOL))
     fixed = time.time()
-    # `keep` seats stay held; with ten the commit is full and every later borrow is overage.
     fill(store, TOOL, fixed + 1, count, step=span / count, keep=keep)
-    closed = incident_rule.verify_open_incidents(store, THRESHOLDS, now=fixed + span + 2)
+    return fixed, incident_rule.verify_open_incidents(store, app.extensions["incident_policy"], now=fixed + span + 2)
+
+
+@pytest.mark.parametrize("keep, count, span, resolved", [
+    (6, 40, 80, True),      # 7 seats at the peak (above the old commit of 5), all within commit for 80 s
+    (10, 40, 80, False),    # commit held, the rest in overage: 75 % stays above 30 %
+    (6, 10, 80, False),     # too few borrows to judge
+    (6, 40, 30, False),     # not yet the quiet window
+    (0, 40, 80, False),     # a light load (one seat at a time) does not test the fix
+])
+def test_verification_resolves_only_a_fix_that_holds(app, client, admin, keep, count, span, resolved):
+    """After the fix, load under the threshold for the window resolves with both durations."""
+    now = time.time()
+    fixed, closed = load_after_a_fix(app, client, admin, keep, count, span)
     [incident] = incidents(client)
     assert (incident["status"] == "resolved") is resolved, incident["timeline"]
     assert bool(closed) is resolved
@@ -178,6 +186,44 @@ def test_verification_resolves_only_a_fix_that_holds(app, client, admin, keep, c
         assert shown["to_resolve_seconds"] == incident["durations"]["to_resolve_seconds"]
     else:
         assert client.get("/api/overview").get_json()["incident"]["status"] == "open"
+
+
+def test_the_threshold_comes_from_the_apps_rule_source(app_factory, admin, tmp_path):
+    """An app built on a copy of the rule source with high_overage_ratio at 0.8 judges the fix by
+    it: load at a 75 % overage share verifies the fix there (the checked-in 0.3 does not, above)."""
+    text = (REPO / "prometheus" / "rules.src.yml").read_text()
+    changed = re.sub(r"(?m)^  high_overage_ratio: .*$", "  high_overage_ratio: 0.8", text)
+    assert changed != text
+    (tmp_path / "rules.src.yml").write_text(changed)
+    app = app_factory(ALERT_RULES_FILE=str(tmp_path / "rules.src.yml"))
+    client = app.test_client()
+    _, closed = load_after_a_fix(app, client, admin, keep=10, count=40, span=80)
+    [incident] = incidents(client)
+    assert closed == [incident["id"]] and incident["status"] == "resolved"
+    assert "overage share 75.0% (threshold 80%)" in incident["timeline"][-2]["detail"]
+
+
+@pytest.mark.parametrize("seconds, resolved", [(20, True), (40, False)])
+def test_the_verification_window_comes_from_the_app_config(app_factory, admin, seconds, resolved):
+    """INCIDENT_VERIFY_SECONDS and INCIDENT_MIN_BORROWS set the load that verifies a fix: 10 borrows
+    over 30 s verify it with 20 s and 8 borrows, not with 40 s (nor with the defaults, 60 s and 20)."""
+    app = app_factory(INCIDENT_VERIFY_SECONDS=seconds, INCIDENT_MIN_BORROWS=8)
+    client = app.test_client()
+    _, closed = load_after_a_fix(app, client, admin, keep=6, count=10, span=30)
+    [incident] = incidents(client)
+    assert bool(closed) is resolved and (incident["status"] == "resolved") is resolved
+    if not resolved:
+        waiting = client.get(f"/api/incidents/{incident['id']}").get_json()["waiting_for"]
+        assert f"at least 8 borrows of {TOOL} over {seconds} s after the fix" in waiting, waiting
+
+
+def test_the_verification_window_is_read_from_the_environment():
+    """INCIDENT_VERIFY_SECONDS and INCIDENT_MIN_BORROWS as environment variables; 60 s and 20 without."""
+    from license_server.config import from_environment
+    window = ("INCIDENT_VERIFY_SECONDS", "INCIDENT_MIN_BORROWS")
+    assert [from_environment({})[key] for key in window] == [60.0, 20]
+    given = from_environment({"INCIDENT_VERIFY_SECONDS": "30", "INCIDENT_MIN_BORROWS": "5"})
+    assert [given[key] for key in window] == [30.0, 5]
 
 
 def test_alerts_without_a_tool_keep_one_incident_per_user(app, client):
@@ -216,13 +262,13 @@ def test_alerts_of_one_tool_are_one_incident(app, client, admin):
     client.put(f"/api/config/tools/{TOOL}", json={"commit": 10, "max_overage": 10}, headers=admin)
     fixed = time.time()
     fill(store, TOOL, fixed + 1, 40, step=2, keep=6)                    # under the threshold for 80 s
-    assert incident_rule.verify_open_incidents(store, THRESHOLDS, now=fixed + 82) == []
+    assert incident_rule.verify_open_incidents(store, app.extensions["incident_policy"], now=fixed + 82) == []
     [check] = [i for i in incidents(client) if i["status"] == "open"]
     detail = client.get("/api/overview").get_json()["incident"]["verification"]["detail"]
     assert detail.endswith("; HighOverageCostBurn still firing"), detail
 
     post(client, app, "resolved", alert("HighOverageCostBurn", "resolved", "burn", tool=TOOL))
-    assert incident_rule.verify_open_incidents(store, THRESHOLDS, now=fixed + 84) == [check["id"]]
+    assert incident_rule.verify_open_incidents(store, app.extensions["incident_policy"], now=fixed + 84) == [check["id"]]
     [incident] = [i for i in incidents(client) if i["tool"] == TOOL]
     assert incident["status"] == "resolved" and kinds(incident)[-2:] == ["verified", "resolved"]
     assert incident["durations"]["to_resolve_seconds"] is not None
