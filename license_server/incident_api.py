@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
 
 from flask import abort, current_app, g
 from marshmallow import Schema, ValidationError, fields, validate
@@ -16,6 +15,7 @@ from license_server.incident_rule import CLIENT_KINDS, EVENT_KINDS, SEVERITIES, 
 from license_server.logs import log_event
 from license_server.openapi import Blueprint
 from license_server.schemas import ErrorSchema, LenientSchema, literal
+from license_server.timestamps import epoch
 
 api_bp = Blueprint("incidents_api", __name__, url_prefix="/api/incidents",
                    description="Incidents: one record per problem, with its timeline and reports. Clients "
@@ -60,7 +60,7 @@ class Time(fields.Field):
         if isinstance(value, (int, float)) and value > 0:
             return float(value)
         try:
-            return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+            return epoch(value)
         except ValueError as exc:
             raise self.make_error("invalid") from exc
 

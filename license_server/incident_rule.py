@@ -39,11 +39,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
 
 import rule_source
 from license_server import periodic, story_store
 from license_server.logs import log_event
+from license_server.timestamps import epoch
 
 
 # Overage borrows further apart than this belong to separate bursts: the problem started
@@ -521,7 +521,7 @@ def _start_detail(kind: str | None) -> str:
 def _parse(value) -> float | None:
     """An Alertmanager time as epoch seconds (None for missing or zero times)."""
     try:
-        at = datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+        at = epoch(value)
     except ValueError:
         return None
     return at if at > 0 else None
