@@ -64,5 +64,5 @@ rules: venv
 bench: venv
 	$(PY) -m bench.bench_server
 	$(PY) -m bench.bench_detection
-	$(PY) -m bench.bench_scenario
+	$(PY) -m bench.bench_journey
 	$(PY) -m bench.bench_capacity

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from license_demo.scenarios.load import run_stress_test
+from license_demo.journeys.load import run_stress_test
 from license_demo.timestamps import epoch
 from stress_test.settings import DEFAULT_SEED
 

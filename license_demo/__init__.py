@@ -1,1 +1,1 @@
-"""Scenario tooling for the license-server demo: native stack, journeys, investigator."""
+"""Tooling for the license-server demo: native stack, journeys, investigator."""

@@ -9,7 +9,7 @@ import sys
 # `parser.set_defaults(func=run)`; adding a subcommand is one line in this tuple.
 SUBCOMMAND_MODULES = (
     "license_demo.stack.stack",
-    "license_demo.scenarios.scenario_cli",
+    "license_demo.journeys.journey_cli",
     "license_demo.investigate.cli",
     "license_demo.preflight.cli",
     "license_demo.cloud.cli",

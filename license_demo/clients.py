@@ -1,4 +1,4 @@
-"""HTTP clients for the parts a scenario talks to: license server, Prometheus, Alertmanager, Loki, Grafana."""
+"""HTTP clients for the parts a journey talks to: license server, Prometheus, Alertmanager, Loki, Grafana."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,7 +14,7 @@ TIMEOUT = 10
 
 
 class DemoError(RuntimeError):
-    """A step of a scenario failed; the message says what to check next."""
+    """A step of a journey failed; the message says what to check next."""
 
 
 def received_at(alert: dict) -> float:
@@ -100,9 +100,9 @@ class ServerClient:
         """Go back to the previous deployment and clear the faults it brought (admin)."""
         return self.call("POST", "/api/deployments/rollback", admin=True).json()
 
-    def mark_act(self, scenario: str, act: str) -> dict:
+    def mark_act(self, journey: str, act: str) -> dict:
         """Record the start of a demo act (log event and metric) (admin)."""
-        return self.call("POST", "/api/demo/marks", json={"scenario": scenario, "act": act},
+        return self.call("POST", "/api/demo/marks", json={"scenario": journey, "act": act},
                          admin=True).json()
 
     def alerts(self, status: str | None = None) -> list[dict]:

@@ -13,9 +13,9 @@ import time
 PLANNED_MINUTES = {"overage-crisis": (2, 3, 2, 3, 2, 2)}
 
 
-def planned(scenario: str, count: int) -> list[float | None]:
-    """Planned minutes per act of `scenario` (None where the guide gives none)."""
-    plan = list(PLANNED_MINUTES.get(scenario, ()))[:count]
+def planned(journey: str, count: int) -> list[float | None]:
+    """Planned minutes per act of `journey` (None where the guide gives none)."""
+    plan = list(PLANNED_MINUTES.get(journey, ()))[:count]
     return plan + [None] * (count - len(plan))
 
 
@@ -34,9 +34,9 @@ def part_seconds(acts: list[dict]) -> list[float]:
     return [end - start for start, end in zip(starts, ends)]
 
 
-def rows(scenario: str, acts: list[dict]) -> list[dict]:
+def rows(journey: str, acts: list[dict]) -> list[dict]:
     """Per part: title, planned and actual seconds, and how far over the plan it ran."""
-    plan = planned(scenario, len(acts))
+    plan = planned(journey, len(acts))
     result = []
     for act, minutes, actual in zip(acts, plan, part_seconds(acts)):
         planned_seconds = minutes * 60 if minutes is not None else None
@@ -46,9 +46,9 @@ def rows(scenario: str, acts: list[dict]) -> list[dict]:
     return result
 
 
-def markdown(scenario: str, acts: list[dict]) -> list[str]:
+def markdown(journey: str, acts: list[dict]) -> list[str]:
     """The pacing table for the report (empty without acts)."""
-    table = rows(scenario, acts)
+    table = rows(journey, acts)
     if not table:
         return []
     lines = ["", "## Pacing", "", "| part | planned | actual | difference |", "|---|---|---|---|"]
@@ -66,10 +66,10 @@ def markdown(scenario: str, acts: list[dict]) -> list[str]:
 class PacingObserver:
     """Guided mode: print each part's plan and time used, warn when a part runs long."""
 
-    def __init__(self, scenario: str, count: int, out=print, clock=time.time,
+    def __init__(self, journey: str, count: int, out=print, clock=time.time,
                  plan: list[float | None] | None = None):
-        """Pace the `count` acts of `scenario` (minutes from the guide unless `plan` is given)."""
-        self.plan = list(plan) if plan is not None else planned(scenario, count)
+        """Pace the `count` acts of `journey` (minutes from the guide unless `plan` is given)."""
+        self.plan = list(plan) if plan is not None else planned(journey, count)
         self.out, self.clock = out, clock
         self.started_at: float | None = None
         self.part_started: float | None = None

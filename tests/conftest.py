@@ -104,7 +104,7 @@ def browser():
 
 def pytest_collection_modifyitems(items):
     """Files that use the native stack (or start one from the README's commands, tests/readme)
-    first, the journeys and the rehearsal (tests/scenarios, minutes each) leading, each group in
+    first, the journeys and the rehearsal (tests/journeys, minutes each) leading, each group in
     its usual order; then the others.
 
     `make test` runs three pytest-xdist workers, each taking whole files in this order
@@ -114,7 +114,7 @@ def pytest_collection_modifyitems(items):
     """
     stack_files = {item.path for item in items if "native_stack" in getattr(item, "fixturenames", ())
                    or "readme" in item.path.parts}
-    items.sort(key=lambda item: (item.path not in stack_files, "scenarios" not in item.path.parts))
+    items.sort(key=lambda item: (item.path not in stack_files, "journeys" not in item.path.parts))
 
 
 @pytest.fixture(scope="session", autouse=True)

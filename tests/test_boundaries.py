@@ -136,7 +136,7 @@ def test_no_import_crosses_a_line_the_code_map_does_not_draw():
 @pytest.mark.parametrize("code, message", [
     ("from license_server.loki_push import PUSH_PATH\n", "license_demo may import only"),
     ("def later():\n    import license_server.alerts\n", "license_demo may import only"),
-    ("from ..scenarios import timeline_report\n", "license_demo.deck may import only"),
+    ("from ..journeys import timeline_report\n", "license_demo.deck may import only"),
 ])
 def test_a_crossing_is_found_also_when_lazy_or_relative(tmp_path, code, message):
     """The check sees an import inside a function and a relative one (in a scratch tree)."""

@@ -1,7 +1,7 @@
 """Capacity Planning: 30-day utilization, peaks by hour and weekday, cost trend, buy or pay overage.
 
 Reads the raw gauges and counters (not recorded series), so backfilled history
-(`license-demo scenario capacity-planning`) shows as well as live data. Gauges come from the
+(`license-demo journey capacity-planning`) shows as well as live data. Gauges come from the
 shared database, so several replicas report the same value: `max by (tool)`, never `sum`.
 """
 from grafana.dashboards.panels import (ALERT_PANELS, BUSINESS_UID, CAPACITY_UID, PROM, BarGauge, Stat, Table,

@@ -41,9 +41,9 @@ def _image(shot) -> str:
             f"</figcaption></figure>")
 
 
-def _acts(scenario, report: dict, shots) -> list[str]:
+def _acts(journey, report: dict, shots) -> list[str]:
     """One section per act: when, how long against the plan, what was said, the screenshots."""
-    by_key = {act.key: act for act in scenario.acts}
+    by_key = {act.key: act for act in journey.acts}
     pacing = {row["act"]: row for row in report.get("pacing", [])}
     html = []
     for number, entry in enumerate(report["acts"], start=1):
@@ -89,7 +89,7 @@ def _tables(report: dict) -> list[str]:
     return html
 
 
-def render(scenario, report: dict, shots, problems: list[str]) -> str:
+def render(journey, report: dict, shots, problems: list[str]) -> str:
     """The whole deck as one HTML document."""
     notes = report["notes"] + problems
     recorded = _iso(report["acts"][0]["started"]) if report["acts"] else "—"
@@ -98,12 +98,12 @@ def render(scenario, report: dict, shots, problems: list[str]) -> str:
              # No network: everything the page shows is in this file.
              "<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; img-src data:; "
              "style-src 'unsafe-inline'\">",
-             f"<title>{escape(scenario.title)}: backup deck</title><style>{STYLE}</style></head><body>",
-             f"<h1>{escape(scenario.title)}</h1>",
+             f"<title>{escape(journey.title)}: backup deck</title><style>{STYLE}</style></head><body>",
+             f"<h1>{escape(journey.title)}</h1>",
              f'<p class="meta">Backup deck recorded from a rehearsal on {day} at {recorded} '
              f"({escape(report['mode'])} mode, seed {report['seed']}), total "
-             f"{elapsed(report['total_seconds'])}. {escape(scenario.story)}</p>",
-             *_acts(scenario, report, shots), *_tables(report)]
+             f"{elapsed(report['total_seconds'])}. {escape(journey.story)}</p>",
+             *_acts(journey, report, shots), *_tables(report)]
     if notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
     parts.append("</body></html>\n")

@@ -160,10 +160,10 @@ class DeckRecorder:
             self._playwright.stop()
             self._playwright = self._browser = None
 
-    def write(self, scenario, report: dict) -> Path:
+    def write(self, journey, report: dict) -> Path:
         """Render deck.html from the shots and the run's report (`timeline_report.to_json`); return its path."""
         from license_demo.deck.html import render
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / "deck.html"
-        path.write_text(render(scenario, report, self.shots, self.problems))
+        path.write_text(render(journey, report, self.shots, self.problems))
         return path

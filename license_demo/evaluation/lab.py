@@ -1,7 +1,7 @@
 """The lab: a native stack the evaluation owns, and the setup steps a case file names.
 
 Every step is real: borrows through the public API, the stress test as a subprocess
-(`scenarios.load`), fault switches and deployments through the admin API, the license server
+(`journeys.load`), fault switches and deployments through the admin API, the license server
 process stopped or moved. `finish` undoes what outlives a case (background load, a stopped or
 moved server) so the next case starts from the same stack.
 """
@@ -16,7 +16,7 @@ import requests
 from license_demo import stack_urls
 from license_demo.alert_wait import unflushed_selector
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.scenarios import load
+from license_demo.journeys import load
 from license_demo.stack.baseline import BaselineLoad
 from license_demo.stack.processes import free_port, start_license_server
 

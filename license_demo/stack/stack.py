@@ -29,7 +29,7 @@ BINARIES = {
 }
 STANDARD_PORTS = {"server": 8000, "prometheus": 9090, "alertmanager": 9093}
 # The file in the data folder naming the URLs a running stack really uses; the other
-# commands (`license-demo scenario`, `investigate`, `reset`, `run_stress_test.sh --target
+# commands (`license-demo journey`, `investigate`, `reset`, `run_stress_test.sh --target
 # local`) read it, so a stack moved off a busy standard port is still found.
 URLS_FILE = stack_urls.URLS_FILE
 # Seconds a dead license server stays down before the stack restarts it: long enough for

@@ -1,4 +1,4 @@
-"""The stress test and the journeys' reads on the cloud stage: `--target fly` reaches the app, the scenario's
+"""The stress test and the journeys' reads on the cloud stage: `--target fly` reaches the app, the journey's
 Prometheus and Alertmanager reads go to Grafana Cloud's endpoints with the stack's credentials."""
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_the_journeys_read_grafana_cloud_with_the_stacks_credentials(capsys, mon
     # Without credentials Grafana Cloud refuses, and the error says where.
     with pytest.raises(DemoError, match="HTTP 401"):
         PrometheusClient(prometheus_url).query("licenses_in_use")
-    # The scenario builds its clients from URLs only: the credentials come from the environment.
+    # The journey builds its clients from URLs only: the credentials come from the environment.
     monkeypatch.setenv("PROMETHEUS_USER", PROM_USER)
     monkeypatch.setenv("PROMETHEUS_PASSWORD", PROM_TOKEN)
     prometheus, alertmanager = PrometheusClient(prometheus_url), AlertmanagerClient(alertmanager_url)

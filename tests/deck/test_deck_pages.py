@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from license_demo.scenarios import journey_runner
+from license_demo.journeys import journey_runner
 from license_demo.clients import ServerClient
 from license_demo.deck import DeckRecorder
 from license_demo.preflight.grafana_checks import dashboards

@@ -130,7 +130,7 @@ def test_a_threshold_changed_in_the_source_moves_every_reader(tmp_path, monkeypa
         stop_background(app)
     # The journey that checks the rerun against it, and the investigator's reader.
     from license_demo.investigate import cli as investigate_cli
-    from license_demo.scenarios.journeys import overage_crisis
+    from license_demo.journeys.catalogue import overage_crisis
     assert overage_crisis.threshold_of_alert() == 0.45
     parser = argparse.ArgumentParser()
     investigate_cli.register(parser.add_subparsers())

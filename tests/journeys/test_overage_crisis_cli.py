@@ -1,4 +1,4 @@
-"""`license-demo scenario overage-crisis --mode auto --record DIR`, as a presenter runs it on the
+"""`license-demo journey overage-crisis --mode auto --record DIR`, as a presenter runs it on the
 shared stack: its alert fires and resolves, the rerun stays under the threshold and costs less,
 the server's incident closes with both durations, and the backup deck opens offline in Chromium."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from license_demo import alert_wait
 from license_demo.clients import AlertmanagerClient, PrometheusClient, ServerClient
-from license_demo.scenarios.journeys import SCENARIOS
+from license_demo.journeys.catalogue import JOURNEYS
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 REPO = Path(__file__).resolve().parents[2]
@@ -35,7 +35,7 @@ def recorded(native_stack, tmp_path_factory):
                             out=lambda line: None)
     folder = tmp_path_factory.mktemp("deck")
     done = subprocess.run(
-        [sys.executable, "-m", "license_demo.cli", "scenario", "overage-crisis", "--mode", "auto",
+        [sys.executable, "-m", "license_demo.cli", "journey", "overage-crisis", "--mode", "auto",
          "--server", native_stack.server_url, "--admin-token", native_stack.admin_token,
          "--prometheus", native_stack.prometheus_url, "--alertmanager", native_stack.alertmanager_url,
          "--report-dir", str(folder / "reports"), "--record", str(folder / "deck"), "--alert-timeout", "120",
@@ -54,7 +54,7 @@ def test_the_alert_fires_the_fix_resolves_it_and_the_rerun_costs_less(recorded, 
     done, _, run, markdown = recorded
     assert run["complete"], run["phases"]
     assert all(phase["seconds"] is not None and phase["seconds"] >= 0 for phase in run["phases"]), run["phases"]
-    assert [a["act"] for a in run["acts"]] == [a.key for a in SCENARIOS["overage-crisis"].acts]
+    assert [a["act"] for a in run["acts"]] == [a.key for a in JOURNEYS["overage-crisis"].acts]
     assert "Cloud DevOps vs automotive" in markdown and "not reached" not in markdown
     assert "back to commit 5, overage 15" in done.stdout
     m = run["measurements"]
@@ -90,7 +90,7 @@ def test_the_deck_opens_offline_with_one_image_per_act_and_the_runs_numbers(reco
     try:
         page.goto(deck.as_uri())
         acts = page.locator("section.act")
-        assert acts.count() == len(SCENARIOS["overage-crisis"].acts) == 6
+        assert acts.count() == len(JOURNEYS["overage-crisis"].acts) == 6
         for i in range(6):
             images = acts.nth(i).locator("img")
             assert images.count() == 1

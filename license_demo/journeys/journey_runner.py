@@ -1,4 +1,4 @@
-"""Run a scenario's acts in order: mark each, tell the presenter what to say, pause in guided mode."""
+"""Run a journey's acts in order: mark each, tell the presenter what to say, pause in guided mode."""
 from __future__ import annotations
 
 import random
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from license_demo.ui_links import act_urls
-from license_demo.scenarios.annotations import mark_act
+from license_demo.journeys.annotations import mark_act
 from license_demo.clients import AlertmanagerClient, GrafanaClient, PrometheusClient, ServerClient
 
 
@@ -17,7 +17,7 @@ from license_demo.clients import AlertmanagerClient, GrafanaClient, PrometheusCl
 class Timeline:
     """Named moments of a run (epoch seconds), measurements and notes, for the report."""
 
-    scenario: str
+    journey: str
     mode: str
     seed: int
     events: dict = field(default_factory=dict)
@@ -48,7 +48,7 @@ class JourneyContext:
     out: Callable[[str], None] = print
     pause: Callable[[str], str] = input
     timeline: Timeline | None = None
-    # Scenario-specific settings from the command line (e.g. the Prometheus data dir).
+    # Journey-specific settings from the command line (e.g. the Prometheus data dir).
     options: dict = field(default_factory=dict)
     # Called around each act: on_act_start(ctx, number, act), on_act_end(ctx, number, act)
     # (the pacing clock, the backup deck's screenshots).
@@ -63,10 +63,10 @@ class JourneyContext:
         return self.state["rng"]
 
     def require_prometheus(self) -> PrometheusClient:
-        """Prometheus client, or a clear error when the scenario runs without one."""
+        """Prometheus client, or a clear error when the journey runs without one."""
         if self.prometheus is None:
             from license_demo.clients import DemoError
-            raise DemoError("this scenario needs Prometheus: pass --prometheus URL (or start `license-demo stack`)")
+            raise DemoError("this journey needs Prometheus: pass --prometheus URL (or start `license-demo stack`)")
         return self.prometheus
 
 
@@ -86,7 +86,7 @@ class Act:
 
 
 @dataclass
-class Scenario:
+class Journey:
     """A named journey: its acts as data plus the phases its report times."""
 
     name: str
@@ -102,17 +102,17 @@ class Scenario:
     cleanup: Callable[[JourneyContext], None] | None = None
 
 
-def run(scenario: Scenario, ctx: JourneyContext) -> Timeline:
-    """Play every act of `scenario`; guided mode waits for Enter before each act but the first."""
-    ctx.timeline = ctx.timeline or Timeline(scenario.name, ctx.mode, ctx.seed)
-    ctx.out(f"== {scenario.title} ({ctx.mode} mode, seed {ctx.seed}) ==\n{scenario.story}\n")
+def run(journey: Journey, ctx: JourneyContext) -> Timeline:
+    """Play every act of `journey`; guided mode waits for Enter before each act but the first."""
+    ctx.timeline = ctx.timeline or Timeline(journey.name, ctx.mode, ctx.seed)
+    ctx.out(f"== {journey.title} ({ctx.mode} mode, seed {ctx.seed}) ==\n{journey.story}\n")
     try:
-        _play(scenario, ctx)
+        _play(journey, ctx)
     except BaseException:
         _stop_background(ctx)
-        if scenario.cleanup is not None:
+        if journey.cleanup is not None:
             try:
-                scenario.cleanup(ctx)
+                journey.cleanup(ctx)
                 ctx.out("  (stopped early: every seat this run took has been returned)")
             except Exception as exc:  # the original failure is the one to report
                 ctx.out(f"  (stopped early; returning the run's seats failed too: {exc}; "
@@ -129,16 +129,16 @@ def _stop_background(ctx: JourneyContext) -> None:
             value.stop()
 
 
-def _play(scenario: Scenario, ctx: JourneyContext) -> None:
+def _play(journey: Journey, ctx: JourneyContext) -> None:
     """The acts in order, each marked and recorded in the timeline."""
-    for number, act in enumerate(scenario.acts, start=1):
+    for number, act in enumerate(journey.acts, start=1):
         if ctx.mode == "guided" and number > 1:
             try:
                 ctx.pause(f"-- press Enter for act {number}: {act.title} --")
             except EOFError:
                 pass
-        ctx.out(f"\n[act {number}/{len(scenario.acts)}] {act.title}")
-        started = mark_act(ctx.server, ctx.grafana, scenario.name, act.key, act.title, warn=ctx.out)
+        ctx.out(f"\n[act {number}/{len(journey.acts)}] {act.title}")
+        started = mark_act(ctx.server, ctx.grafana, journey.name, act.key, act.title, warn=ctx.out)
         for observer in ctx.observers:
             observer.on_act_start(ctx, number, act)
         facts = act.facts(ctx) if act.facts else {}

@@ -1,4 +1,4 @@
-"""Drive borrow load for the scenarios: the stress-test package as a subprocess, and small loops."""
+"""Drive borrow load for the journeys: the stress-test package as a subprocess, and small loops."""
 from __future__ import annotations
 
 import json
@@ -51,7 +51,7 @@ class StressRun:
         return Path(self.folder.name) / "output.log"
 
     def stop(self) -> None:
-        """End the stress test if it still runs (a scenario stopped early) and drop its files.
+        """End the stress test if it still runs (a journey stopped early) and drop its files.
 
         SIGTERM stops it like Ctrl-C: cycle modes return the seats they hold before exiting.
         """
@@ -107,7 +107,7 @@ def finish_stress_test(run: StressRun, timeout: float = 300.0) -> dict:
         try:
             return json.loads(run.summary_path.read_text())
         except (OSError, ValueError):
-            # A summary is a convenience; the scenarios measure through the server and Prometheus.
+            # A summary is a convenience; the journeys measure through the server and Prometheus.
             return {"output": output[-2000:]}
     finally:
         run.folder.cleanup()

@@ -4,9 +4,9 @@ from __future__ import annotations
 import time
 
 from license_demo import alert_wait
-from license_demo.scenarios import load
+from license_demo.journeys import load
 from license_demo.clients import DemoError
-from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
+from license_demo.journeys.journey_runner import Act, JourneyContext, Journey
 
 ALERT = "BorrowFailureSpike"
 FAULTS = {"borrow_errors": "50pct", "dashboard_js_error": "on"}
@@ -97,7 +97,7 @@ def verification(ctx: JourneyContext) -> None:
     ctx.out(f"  after the rollback: {seen['status_counts']}, no 5xx")
 
 
-SCENARIO = Scenario(
+JOURNEY = Journey(
     name="bug-journey",
     title="The bug journey",
     story="A new version goes out with a bug: half of the borrows fail and the dashboard's "

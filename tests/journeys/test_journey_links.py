@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from license_demo.scenarios import journey_runner
+from license_demo.journeys import journey_runner
 from license_demo.clients import AlertmanagerClient, PrometheusClient, ServerClient
-from license_demo.scenarios.journeys import SCENARIOS
+from license_demo.journeys.catalogue import JOURNEYS
 
 pytestmark = pytest.mark.stack
 
@@ -18,7 +18,7 @@ def test_every_act_link_answers_on_the_native_stack(native_stack):
                          prometheus=PrometheusClient(native_stack.prometheus_url),
                          alertmanager=AlertmanagerClient(native_stack.alertmanager_url),
                          grafana=None, mode="guided", grafana_url="http://localhost:3000")
-    urls = {url for scenario in SCENARIOS.values() for act in scenario.acts
+    urls = {url for journey in JOURNEYS.values() for act in journey.acts
             for url in journey_runner.act_urls(ctx, act.show)}
     assert f"{native_stack.server_url}/config" in urls
     assert not any("localhost:3000" in url or "/#/" in url for url in urls), urls

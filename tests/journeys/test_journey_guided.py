@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import requests
 
-from license_demo.scenarios import journey_runner
+from license_demo.journeys import journey_runner
 from license_demo.clients import ServerClient
 
 
@@ -11,7 +11,7 @@ def test_guided_mode_pauses_prints_and_marks(server_factory, admin_token):
     """Two acts: one pause, talking points and URLs printed, both acts in /api/demo/marks."""
     server = server_factory()
     ran, prompts, lines = [], [], []
-    scenario = journey_runner.Scenario(
+    journey = journey_runner.Journey(
         name="rehearsal-check", title="Rehearsal check", story="Two acts.",
         acts=[journey_runner.Act("first", "First act", lambda ctx: ran.append("first"),
                          say=["Say this first."], show=["{server}/dashboard"]),
@@ -21,7 +21,7 @@ def test_guided_mode_pauses_prints_and_marks(server_factory, admin_token):
     ctx = journey_runner.JourneyContext(server=ServerClient(server.url, admin_token), prometheus=None,
                          alertmanager=None, grafana=None, mode="guided", grafana_url="http://grafana:3000",
                          out=lines.append, pause=prompts.append)
-    timeline = journey_runner.run(scenario, ctx)
+    timeline = journey_runner.run(journey, ctx)
     assert ran == ["first", "second"]
     assert prompts == ["-- press Enter for act 2: Second act --"]
     text = "\n".join(lines)
@@ -38,19 +38,19 @@ def test_auto_mode_never_pauses(server_factory, admin_token):
     """Auto mode runs straight through and prints no talking points."""
     server = server_factory()
     prompts, lines = [], []
-    scenario = journey_runner.Scenario(name="auto-check", title="Auto check", story="",
-                               acts=[journey_runner.Act(f"a{i}", f"Act {i}", lambda ctx: None, say=["x"])
-                                     for i in range(3)], phases=[])
+    journey = journey_runner.Journey(name="auto-check", title="Auto check", story="",
+                                     acts=[journey_runner.Act(f"a{i}", f"Act {i}", lambda ctx: None, say=["x"])
+                                           for i in range(3)], phases=[])
     ctx = journey_runner.JourneyContext(server=ServerClient(server.url, admin_token), prometheus=None,
                          alertmanager=None, grafana=None, mode="auto", out=lines.append,
                          pause=prompts.append)
-    journey_runner.run(scenario, ctx)
+    journey_runner.run(journey, ctx)
     assert prompts == [] and not any("say:" in line for line in lines)
 
 
 def test_live_stress_lines_follow_the_run(server_factory):
     """With live=True the stress test's own lines (live line, summary) reach the output as it runs."""
-    from license_demo.scenarios import load
+    from license_demo.journeys import load
 
     server = server_factory()
     lines: list[str] = []

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from license_demo.scenarios import backfill, history
+from license_demo.journeys import backfill, history
 from license_demo.clients import PrometheusClient
 from license_demo.stack.processes import free_port, spawn, wait_http
 

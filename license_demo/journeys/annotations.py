@@ -6,14 +6,14 @@ import time
 from license_demo.clients import DemoError, GrafanaClient, ServerClient
 
 
-def mark_act(server: ServerClient, grafana: GrafanaClient | None, scenario: str, act: str,
+def mark_act(server: ServerClient, grafana: GrafanaClient | None, journey: str, act: str,
              title: str, warn=print) -> float:
     """Record the start of `act` and return its timestamp; a Grafana failure only warns."""
     at = time.time()
-    server.mark_act(scenario, act)
+    server.mark_act(journey, act)
     if grafana is not None:
         try:
-            grafana.annotate(f"{scenario}: {title}", ["license-demo", scenario, act], int(at * 1000))
+            grafana.annotate(f"{journey}: {title}", ["license-demo", journey, act], int(at * 1000))
         except (DemoError, OSError) as exc:
             # The server-side mark already carries the act; a missing Grafana must not stop a demo.
             warn(f"  (Grafana annotation skipped: {exc})")

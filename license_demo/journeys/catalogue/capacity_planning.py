@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from license_demo.scenarios import backfill, history
+from license_demo.journeys import backfill, history
 from license_demo.clients import DemoError
 from rule_source.promql import quoted
-from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
+from license_demo.journeys.journey_runner import Act, JourneyContext, Journey
 
 TOOL = "Vector - DaVinci Configurator SE"
 SELECTOR = f"{{instance={quoted(history.INSTANCE)},tool={quoted(TOOL)}}}"
@@ -38,7 +38,7 @@ def load_into_prometheus(ctx: JourneyContext) -> None:
         raise DemoError(
             f"no --prometheus-data given: the history is in {path}. Load it into Prometheus's data "
             f"dir with `promtool tsdb create-blocks-from openmetrics --max-block-duration=768h "
-            f"{path} <data dir>` (compose: see docs/scenarios.md), then run this scenario "
+            f"{path} <data dir>` (compose: see docs/journeys.md), then run this journey "
             f"again with the same --seed and --history-loaded")
     else:
         backfill.check_retention(prometheus, ctx.options.get("days", 30))
@@ -84,7 +84,7 @@ def decide(ctx: JourneyContext) -> None:
     ctx.timeline.record("fix_applied", source="PUT /api/config/tools")
 
 
-SCENARIO = Scenario(
+JOURNEY = Journey(
     name="capacity-planning",
     title="Capacity planning",
     story="Should we buy more licenses? A month of usage answers it: peaks, the overage bill, "

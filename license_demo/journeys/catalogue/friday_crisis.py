@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from license_demo import alert_wait
-from license_demo.scenarios import load
+from license_demo.journeys import load
 from license_demo.clients import DemoError
-from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
+from license_demo.journeys.journey_runner import Act, JourneyContext, Journey
 
 RUNAWAY_USER = "ci-nightly-build"
 RUNAWAY_TEAM = "platform"
@@ -112,7 +112,7 @@ def cleanup(ctx: JourneyContext) -> None:
     ctx.server.force_return(RUNAWAY_USER)
 
 
-SCENARIO = Scenario(
+JOURNEY = Journey(
     name="friday-crisis",
     title="The Friday-afternoon crisis",
     story="16:30 on a Friday: nobody can borrow any license. One automated build script "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from license_demo import pacing
 from license_demo.timestamps import elapsed
-from license_demo.scenarios.journey_runner import Scenario, Timeline
+from license_demo.journeys.journey_runner import Journey, Timeline
 
 # The automotive column of the demo guide's comparison, one row per phase of a journey:
 # field data upload, the L1 → L2 → L3 handoffs, the OTA rollout, field confirmation.
@@ -26,10 +26,10 @@ def _iso(at: float | None) -> str:
     return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
 
 
-def phase_rows(scenario: Scenario, timeline: Timeline) -> list[dict]:
-    """Each phase of the scenario with its start, end and elapsed seconds (None when missing)."""
+def phase_rows(journey: Journey, timeline: Timeline) -> list[dict]:
+    """Each phase of the journey with its start, end and elapsed seconds (None when missing)."""
     rows = []
-    for label, start, end in scenario.phases:
+    for label, start, end in journey.phases:
         t0 = timeline.events.get(start, {}).get("at")
         t1 = timeline.events.get(end, {}).get("at")
         rows.append({"phase": label, "from": start, "to": end, "started": t0, "ended": t1,
@@ -37,19 +37,19 @@ def phase_rows(scenario: Scenario, timeline: Timeline) -> list[dict]:
     return rows
 
 
-def to_json(scenario: Scenario, timeline: Timeline) -> dict:
+def to_json(journey: Journey, timeline: Timeline) -> dict:
     """The machine-readable report."""
-    rows = phase_rows(scenario, timeline)
+    rows = phase_rows(journey, timeline)
     first = min((e["at"] for e in timeline.events.values()), default=None)
     last = max((e["at"] for e in timeline.events.values()), default=None)
     return {
-        "scenario": scenario.name, "title": scenario.title, "mode": timeline.mode,
+        "journey": journey.name, "title": journey.title, "mode": timeline.mode,
         "seed": timeline.seed, "events": timeline.events, "acts": timeline.acts,
         "phases": rows, "total_seconds": (last - first) if first is not None else None,
         "complete": all(r["seconds"] is not None for r in rows),
         "measurements": timeline.measurements, "notes": timeline.notes,
-        "comparison": comparison(rows, scenario.automotive),
-        "pacing": pacing.rows(scenario.name, timeline.acts),
+        "comparison": comparison(rows, journey.automotive),
+        "pacing": pacing.rows(journey.name, timeline.acts),
     }
 
 
@@ -60,10 +60,10 @@ def comparison(rows: list[dict], automotive: list[str] | None = None) -> list[di
             for row, text in zip(rows, column)]
 
 
-def to_markdown(scenario: Scenario, timeline: Timeline) -> str:
+def to_markdown(journey: Journey, timeline: Timeline) -> str:
     """The report as Markdown: events, phases, measurements, the comparison table."""
-    data = to_json(scenario, timeline)
-    lines = [f"# {scenario.title}: rehearsal report", "",
+    data = to_json(journey, timeline)
+    lines = [f"# {journey.title}: rehearsal report", "",
              f"Mode {timeline.mode}, seed {timeline.seed}, total {elapsed(data['total_seconds'])}.", "",
              "## Timeline", "", "| moment | time (UTC) | seen via |", "|---|---|---|"]
     for name, event in sorted(timeline.events.items(), key=lambda kv: kv[1]["at"]):
@@ -82,18 +82,18 @@ def to_markdown(scenario: Scenario, timeline: Timeline) -> str:
         lines.append(f"| {row['step']} | {row['cloud']} | {row['automotive']} |")
     lines.append(f"| total | {elapsed(data['total_seconds'])}, one team, direct access | "
                  "weeks to months, 5+ teams, many handoffs |")
-    lines += pacing.markdown(scenario.name, timeline.acts)
+    lines += pacing.markdown(journey.name, timeline.acts)
     if timeline.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in timeline.notes]
     return "\n".join(lines) + "\n"
 
 
-def write(scenario: Scenario, timeline: Timeline, directory: Path) -> tuple[Path, Path]:
-    """Write `<scenario>-<time>.md` and `.json` into `directory`; return both paths."""
+def write(journey: Journey, timeline: Timeline, directory: Path) -> tuple[Path, Path]:
+    """Write `<journey>-<time>.md` and `.json` into `directory`; return both paths."""
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    md_path = directory / f"{scenario.name}-{stamp}.md"
-    json_path = directory / f"{scenario.name}-{stamp}.json"
-    md_path.write_text(to_markdown(scenario, timeline))
-    json_path.write_text(json.dumps(to_json(scenario, timeline), indent=2, default=str) + "\n")
+    md_path = directory / f"{journey.name}-{stamp}.md"
+    json_path = directory / f"{journey.name}-{stamp}.json"
+    md_path.write_text(to_markdown(journey, timeline))
+    json_path.write_text(json.dumps(to_json(journey, timeline), indent=2, default=str) + "\n")
     return md_path, json_path

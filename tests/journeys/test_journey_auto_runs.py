@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from license_demo import alert_wait, cli
-from license_demo.scenarios import journey_runner, timeline_report
+from license_demo.journeys import journey_runner, timeline_report
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
 from license_demo.stack.processes import free_port, spawn, wait_http
-from license_demo.scenarios.journeys import SCENARIOS
+from license_demo.journeys.catalogue import JOURNEYS
 
 pytestmark = pytest.mark.stack
 
@@ -37,12 +37,12 @@ def settle(ctx: journey_runner.JourneyContext, *alertnames: str) -> None:
 
 def assert_complete(name: str, timeline: journey_runner.Timeline) -> dict:
     """The report has every phase timed, in order, and says so."""
-    data = timeline_report.to_json(SCENARIOS[name], timeline)
+    data = timeline_report.to_json(JOURNEYS[name], timeline)
     assert data["complete"], data["phases"]
     for phase in data["phases"]:
         assert phase["seconds"] is not None and phase["seconds"] >= 0, phase
-    assert [a["act"] for a in data["acts"]] == [a.key for a in SCENARIOS[name].acts]
-    markdown = timeline_report.to_markdown(SCENARIOS[name], timeline)
+    assert [a["act"] for a in data["acts"]] == [a.key for a in JOURNEYS[name].acts]
+    markdown = timeline_report.to_markdown(JOURNEYS[name], timeline)
     assert "Cloud DevOps vs automotive" in markdown and "not reached" not in markdown
     return data
 
@@ -52,7 +52,7 @@ def test_bug_journey_rollback_stops_failures(native_stack, tmp_path):
     lines: list[str] = []
     ctx = fresh_context(native_stack, tmp_path, lines)
     settle(ctx, "BorrowFailureSpike")
-    timeline = journey_runner.run(SCENARIOS["bug-journey"], ctx)
+    timeline = journey_runner.run(JOURNEYS["bug-journey"], ctx)
     data = assert_complete("bug-journey", timeline)
     assert 0.3 < data["measurements"]["failed_share_during_incident"] < 0.7
     assert data["measurements"]["failed_after_rollback"] == 0
@@ -67,10 +67,10 @@ def test_bug_journey_rollback_stops_failures(native_stack, tmp_path):
 
 
 def test_friday_crisis_through_the_cli(native_stack, tmp_path, capsys):
-    """`license-demo scenario friday-crisis --mode auto` writes a complete report."""
+    """`license-demo journey friday-crisis --mode auto` writes a complete report."""
     ctx = fresh_context(native_stack, tmp_path, [])
     settle(ctx, "LicensesExhausted", "SingleUserHoarding")
-    code = cli.main(["scenario", "friday-crisis", "--mode", "auto", "--server", native_stack.server_url,
+    code = cli.main(["journey", "friday-crisis", "--mode", "auto", "--server", native_stack.server_url,
                      "--admin-token", native_stack.admin_token, "--prometheus", native_stack.prometheus_url,
                      "--alertmanager", native_stack.alertmanager_url, "--report-dir", str(tmp_path),
                      "--alert-timeout", "120"])
@@ -111,7 +111,7 @@ def test_capacity_planning_backfills_a_running_prometheus(native_stack, history_
     lines: list[str] = []
     ctx = fresh_context(native_stack, tmp_path, lines, prometheus_url=history_prometheus["url"])
     ctx.options["prometheus_data"] = str(history_prometheus["data_dir"])
-    timeline = journey_runner.run(SCENARIOS["capacity-planning"], ctx)
+    timeline = journey_runner.run(JOURNEYS["capacity-planning"], ctx)
     data = assert_complete("capacity-planning", timeline)
     m = data["measurements"]
     month = ctx.state["history"]
@@ -124,7 +124,7 @@ def test_capacity_planning_backfills_a_running_prometheus(native_stack, history_
 
 
 def test_capacity_planning_refuses_a_short_retention(native_stack, tmp_path):
-    """A Prometheus keeping 2 days would delete the month: the scenario says so before writing."""
+    """A Prometheus keeping 2 days would delete the month: the journey says so before writing."""
     folder, port = tmp_path / "short", free_port()
     folder.mkdir()
     (folder / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n")
@@ -136,7 +136,7 @@ def test_capacity_planning_refuses_a_short_retention(native_stack, tmp_path):
         ctx = fresh_context(native_stack, tmp_path, [], prometheus_url=f"http://127.0.0.1:{port}")
         ctx.options["prometheus_data"] = str(tmp_path / "unused")
         with pytest.raises(DemoError, match="retention.time=35d"):
-            journey_runner.run(SCENARIOS["capacity-planning"], ctx)
+            journey_runner.run(JOURNEYS["capacity-planning"], ctx)
     finally:
         proc.stop()
     assert not (tmp_path / "unused").exists()

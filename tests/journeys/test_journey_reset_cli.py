@@ -36,9 +36,9 @@ def test_reset_without_token_says_what_to_do(server_factory, capsys, monkeypatch
     assert "ADMIN_TOKEN" in capsys.readouterr().out
 
 
-def test_scenario_against_a_missing_server_explains(capsys):
-    """No server at the address: the scenario stops at once with the next step to take."""
-    code = cli.main(["scenario", "friday-crisis", "--mode", "auto", "--server", "http://127.0.0.1:9",
+def test_journey_against_a_missing_server_explains(capsys):
+    """No server at the address: the journey stops at once with the next step to take."""
+    code = cli.main(["journey", "friday-crisis", "--mode", "auto", "--server", "http://127.0.0.1:9",
                      "--admin-token", "x"])
     assert code == 1
     assert "license-demo stack" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The `scenario` and `reset` subcommands of license-demo."""
+"""The `journey` and `reset` subcommands of license-demo."""
 from __future__ import annotations
 
 import os
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import requests
 
-from license_demo.scenarios import act_observers, journey_runner, timeline_report
+from license_demo.journeys import act_observers, journey_runner, timeline_report
 from license_demo import cli_args
 from license_demo.browser import BrowserMissing
 from license_demo.clients import (AlertmanagerClient, DemoError, GrafanaClient, PrometheusClient,
                                   ServerClient)
-from license_demo.scenarios.journeys import SCENARIOS
+from license_demo.journeys.catalogue import JOURNEYS
 from license_demo.stack_urls import default_url
 
 
@@ -39,9 +39,9 @@ def build_context(args, out=print) -> journey_runner.JourneyContext:
                  "ops": getattr(args, "ops", None)})
 
 
-def run_scenario(args, out=print) -> int:
-    """Play one scenario; in auto mode write the timeline report (also after a failure)."""
-    scenario = SCENARIOS[args.name]
+def run_journey(args, out=print) -> int:
+    """Play one journey; in auto mode write the timeline report (also after a failure)."""
+    journey = JOURNEYS[args.name]
     ctx = build_context(args, out)
     try:
         ctx.server.call("GET", "/healthz")
@@ -51,12 +51,12 @@ def run_scenario(args, out=print) -> int:
         return 1
     failure = None
     try:
-        ctx.observers = act_observers.build(args, scenario, ctx)
+        ctx.observers = act_observers.build(args, journey, ctx)
     except BrowserMissing as exc:
         out(f"error: {exc}")
         return 2
     try:
-        journey_runner.run(scenario, ctx)
+        journey_runner.run(journey, ctx)
     except (DemoError, requests.RequestException) as exc:
         failure = str(exc)
         out(f"\nerror: {failure}")
@@ -67,10 +67,10 @@ def run_scenario(args, out=print) -> int:
         if failure:
             ctx.timeline.notes.append(f"The run stopped early: {failure}")
         if args.mode == "auto" or args.report:
-            md_path, json_path = timeline_report.write(scenario, ctx.timeline, Path(args.report_dir))
-            out(f"\n{timeline_report.to_markdown(scenario, ctx.timeline)}")
+            md_path, json_path = timeline_report.write(journey, ctx.timeline, Path(args.report_dir))
+            out(f"\n{timeline_report.to_markdown(journey, ctx.timeline)}")
             out(f"report: {md_path}\n        {json_path}")
-    act_observers.finish(ctx.observers, scenario, ctx)
+    act_observers.finish(ctx.observers, journey, ctx)
     return 1 if failure else 0
 
 
@@ -105,14 +105,14 @@ def run_reset(args, out=print) -> int:
 
 
 def register(subparsers) -> None:
-    """Add `scenario` and `reset` to the license-demo CLI."""
-    names = ", ".join(f"{name} ({s.title.lower()})" for name, s in SCENARIOS.items())
+    """Add `journey` and `reset` to the license-demo CLI."""
+    names = ", ".join(f"{name} ({s.title.lower()})" for name, s in JOURNEYS.items())
     parser = subparsers.add_parser(
-        "scenario", help="play one of the demo journeys (guided or as a rehearsal)",
+        "journey", help="play one of the demo journeys (guided or as a rehearsal)",
         description=f"Play a demo journey act by act. Journeys: {names}. Guided mode pauses "
                     "before each act and prints what to say and which page to open; auto mode "
                     "runs through and ends with a timeline report (Markdown and JSON).")
-    parser.add_argument("name", choices=sorted(SCENARIOS), help="which journey")
+    parser.add_argument("name", choices=sorted(JOURNEYS), help="which journey")
     parser.add_argument("--mode", choices=["guided", "auto"], default="guided",
                         help="guided: pause between acts (default); auto: rehearsal, no pauses")
     parser.add_argument("--seed", type=int, default=42, help="seed for load, history and ids (default 42)")
@@ -141,7 +141,7 @@ def register(subparsers) -> None:
     parser.add_argument("--history-loaded", action="store_true",
                         help="capacity-planning: the month was loaded into Prometheus beforehand "
                              "(e.g. in the compose stack); only check and analyse it")
-    parser.set_defaults(func=run_scenario)
+    parser.set_defaults(func=run_journey)
 
     reset = subparsers.add_parser(
         "reset", help="return the license server (and optionally Prometheus) to a fresh demo state",

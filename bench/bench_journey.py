@@ -1,7 +1,7 @@
 """Benchmark: the full overage-crisis cycle in auto mode on a fresh native stack, phase by phase.
 
 Problem → alert → fix → alert resolved → verified with the same load (the guide's heavy
-full-cycle build job on DaVinci, twice), against the demo guide's 13 minutes by hand. Run: `.venv/bin/python -m bench.bench_scenario [--seed N] [--runs N]`.
+full-cycle build job on DaVinci, twice), against the demo guide's 13 minutes by hand. Run: `.venv/bin/python -m bench.bench_journey [--seed N] [--runs N]`.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from license_demo.scenarios import journey_runner, timeline_report
+from license_demo.journeys import journey_runner, timeline_report
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.scenarios.journeys import SCENARIOS
+from license_demo.journeys.catalogue import JOURNEYS
 from license_demo.stack.stack import Stack, StackSettings
 
 GUIDE_MINUTES = 13
@@ -32,10 +32,10 @@ def one_run(stack: Stack, seed: int, workdir: Path) -> dict:
     ctx = journey_runner.JourneyContext(server=server, prometheus=PrometheusClient(stack.prometheus_url),
                          alertmanager=AlertmanagerClient(stack.alertmanager_url), grafana=None,
                          mode="auto", seed=seed, workdir=workdir, alert_timeout=240, out=out)
-    scenario = SCENARIOS["overage-crisis"]
-    timeline = journey_runner.run(scenario, ctx)
-    timeline_report.write(scenario, timeline, workdir)
-    return timeline_report.to_json(scenario, timeline)
+    journey = JOURNEYS["overage-crisis"]
+    timeline = journey_runner.run(journey, ctx)
+    timeline_report.write(journey, timeline, workdir)
+    return timeline_report.to_json(journey, timeline)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42, help="seed of the load (default 42)")
     parser.add_argument("--runs", type=int, default=1, help="how many cycles (default 1)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-scenario-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-journey-") as tmp:
         settings = StackSettings(data_dir=Path(tmp) / "stack", admin_token="bench-token", profile="demo")
         print("starting the native stack (demo profile)...", flush=True)
         with Stack(settings, progress=lambda line: print("  " + line, flush=True)) as stack:

@@ -6,11 +6,11 @@ import time
 
 import rule_source
 from license_demo import alert_wait
-from license_demo.scenarios import load
+from license_demo.journeys import load
 from license_demo.clients import DemoError
 from rule_source.promql import quoted
 from license_demo.timestamps import epoch
-from license_demo.scenarios.journey_runner import Act, JourneyContext, Scenario
+from license_demo.journeys.journey_runner import Act, JourneyContext, Journey
 from stress_test.population import BUILD_TEAM
 
 TOOL = "Vector - DaVinci Configurator SE"
@@ -226,7 +226,7 @@ def cleanup(ctx: JourneyContext) -> None:
     load.release_holders(ctx.server, TOOL)
 
 
-SCENARIO = Scenario(
+JOURNEY = Journey(
     name="overage-crisis",
     title="The overage crisis",
     story="A build job floods Vector DaVinci Configurator SE; overage seats cost money on top "

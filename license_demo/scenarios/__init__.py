@@ -1,1 +1,0 @@
-"""The demo journeys: acts, their load, the timeline report and the `scenario` subcommand."""
