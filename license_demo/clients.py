@@ -102,7 +102,7 @@ class ServerClient:
 
     def mark_act(self, journey: str, act: str) -> dict:
         """Record the start of a demo act (log event and metric) (admin)."""
-        return self.call("POST", "/api/demo/marks", json={"scenario": journey, "act": act},
+        return self.call("POST", "/api/demo/marks", json={"journey": journey, "act": act},
                          admin=True).json()
 
     def alerts(self, status: str | None = None) -> list[dict]:

@@ -374,7 +374,7 @@ def annotations() -> g.Annotations:
                         "Deployed {{version}} ({{commit}})", "purple", "version,commit", False),
         prom_annotation("Demo acts",
                         "license_demo_act_timestamp_seconds * 1000 > 0",
-                        "{{scenario}}: {{act}}", "blue", "scenario,act", True),
+                        "{{journey}}: {{act}}", "blue", "journey,act", True),
     ])
 
 

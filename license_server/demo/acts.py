@@ -21,16 +21,16 @@ bp = Blueprint("acts", __name__, url_prefix="/api/demo/marks",
 # The demo_state key (a stored name, kept as it was).
 STATE_KEY = "demo_marks"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-NAME_ERROR = ('Send {"scenario": "overage-crisis", "act": "fix"}: lower-case letters, digits, '
+NAME_ERROR = ('Send {"journey": "overage-crisis", "act": "fix"}: lower-case letters, digits, '
               "- and _, at most 40 characters each.")
-DEMO_ACTS = Counter("license_demo_acts", "Demo acts started, by scenario and act.",
-                    ["scenario", "act"])
-# Label values must stay bounded: at most this many scenario/act pairs are kept.
+DEMO_ACTS = Counter("license_demo_acts", "Demo acts started, by journey and act.",
+                    ["journey", "act"])
+# Label values must stay bounded: at most this many journey/act pairs are kept.
 MAX_ACTS = 200
 
 
 def _name_field() -> fields.String:
-    """A required scenario or act name; every error repeats what to send."""
+    """A required journey or act name; every error repeats what to send."""
     error = literal(NAME_ERROR)
     return fields.String(required=True, validate=validate.Regexp(NAME_RE, error=error),
                          error_messages=dict.fromkeys(("required", "null", "invalid"), error))
@@ -40,22 +40,25 @@ class ActRequestSchema(LenientSchema):
     """POST /api/demo/marks."""
 
     error_messages = {"type": NAME_ERROR}
-    scenario = _name_field()
+    journey = _name_field()
     act = _name_field()
 
 
 class ActSchema(Schema):
     """An act marked: its latest start and, in the list, how often it was marked."""
 
-    scenario = fields.String()
+    journey = fields.String()
     act = fields.String()
     at = fields.String()
     count = fields.Integer()
 
 
 def acts(store) -> dict[str, dict]:
-    """Latest start per "scenario/act": {"scenario", "act", "at", "count"}."""
-    return store.get_demo_state(STATE_KEY) or {}
+    """Latest start per "journey/act": {"journey", "act", "at", "count"}."""
+    state = store.get_demo_state(STATE_KEY) or {}
+    # Marks stored before the field was called journey keep their old name until a reset.
+    return {key: {"journey": mark.get("journey", mark.get("scenario")), "act": mark["act"],
+                  "at": mark["at"], "count": mark.get("count", 1)} for key, mark in state.items()}
 
 
 @bp.get("")
@@ -73,23 +76,23 @@ def list_acts():
 @bp.alt_response(400, schema=ErrorSchema)
 @bp.alt_response(409, schema=ErrorSchema)
 def start_act(body):
-    """Record that an act starts now (admin), e.g. {"scenario": "overage-crisis", "act": "fix"}."""
-    scenario, act = body["scenario"], body["act"]
+    """Record that an act starts now (admin), e.g. {"journey": "overage-crisis", "act": "fix"}."""
+    journey, act = body["journey"], body["act"]
     store = get_store()
     state = acts(store)
-    key = f"{scenario}/{act}"
+    key = f"{journey}/{act}"
     if key not in state and len(state) >= MAX_ACTS:
         abort(409, f"Already {MAX_ACTS} distinct acts marked; reset the server (POST /api/reset "
                    "clears the marks) before adding new names.")
     now = time.time()
-    state[key] = {"scenario": scenario, "act": act, "at": now,
+    state[key] = {"journey": journey, "act": act, "at": now,
                   "count": state.get(key, {}).get("count", 0) + 1}
     store.set_demo_state(STATE_KEY, state)
-    DEMO_ACTS.labels(scenario=scenario, act=act).inc()
-    log_event("demo_act", f"{scenario}: act {act}", scenario=scenario, act=act)
-    return {"scenario": scenario, "act": act, "at": iso(now)}
+    DEMO_ACTS.labels(journey=journey, act=act).inc()
+    log_event("demo_act", f"{journey}: act {act}", journey=journey, act=act)
+    return {"journey": journey, "act": act, "at": iso(now)}
 
 
 def act_gauge_samples(store) -> list[tuple[dict, float]]:
     """license_demo_act_timestamp_seconds samples: the latest start of each act."""
-    return [({"scenario": m["scenario"], "act": m["act"]}, m["at"]) for m in acts(store).values()]
+    return [({"journey": m["journey"], "act": m["act"]}, m["at"]) for m in acts(store).values()]

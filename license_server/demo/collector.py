@@ -26,8 +26,8 @@ class DemoStateCollector:
             active.add_metric([labels["fault"], labels["variant"]], value)
         yield active
         started = GaugeMetricFamily("license_demo_act_timestamp_seconds",
-                                    "Unix time the act of a demo scenario last started.",
-                                    labels=["scenario", "act"])
+                                    "Unix time the act of a demo journey last started.",
+                                    labels=["journey", "act"])
         for labels, value in acts.act_gauge_samples(self.store):
-            started.add_metric([labels["scenario"], labels["act"]], value)
+            started.add_metric([labels["journey"], labels["act"]], value)
         yield started

@@ -51,7 +51,7 @@ class StackLoad:
         for tool, change in ((INCA, {"commit": 9}), (DAVINCI, {"commit_cost_monthly": 650})):
             self.stack.admin("PUT", f"/api/config/tools/{urllib.parse.quote(tool, safe='')}",
                              json=change)
-        self.stack.admin("POST", "/api/demo/marks", json={"scenario": "grafana-test", "act": "load"})
+        self.stack.admin("POST", "/api/demo/marks", json={"journey": "grafana-test", "act": "load"})
         self._thread.start()
         return self
 

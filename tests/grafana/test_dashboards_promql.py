@@ -106,7 +106,11 @@ def test_annotations_mark_the_load(loaded_stack, generated_dashboards):
     assert any(r["metric"]["version"] in versions and r["metric"]["commit"].startswith("abc")
                for r in deploys), (deploys, versions)
     acts = instant(loaded_stack.prometheus_url, by_name["Demo acts"]["expr"])
-    assert any(r["metric"].get("scenario") == "grafana-test" for r in acts), acts
+    assert any(r["metric"].get("journey") == "grafana-test" for r in acts), acts
+    # Each annotation's tags and title read labels that its series carry.
+    for name, series in (("Config changes", config), ("Deployments", deploys), ("Demo acts", acts)):
+        keys = {*by_name[name]["tagKeys"].split(","), *re.findall(r"{{(\w+)}}", by_name[name]["titleFormat"])}
+        assert any(keys <= set(r["metric"]) for r in series), (name, keys, series)
 
 
 def panel_expr(dashboards: dict, title: str, ref: str = "A") -> str:

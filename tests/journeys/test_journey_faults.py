@@ -114,14 +114,14 @@ def test_deploy_and_rollback_change_build_info_and_faults(server_factory, admin_
 def test_act_marks_log_and_expose_timestamps(server_factory, admin_token):
     """An act marker is a log event, a counter and a timestamp gauge."""
     server = server_factory()
-    bad = admin(server, admin_token, "POST", "/api/demo/marks", {"scenario": "Overage Crisis", "act": "x"})
+    bad = admin(server, admin_token, "POST", "/api/demo/marks", {"journey": "Overage Crisis", "act": "x"})
     assert bad.status_code == 400
     before = time.time()
     assert admin(server, admin_token, "POST", "/api/demo/marks",
-                 {"scenario": "overage-crisis", "act": "fix"}).status_code == 201
-    stamp = metric(server.url, "license_demo_act_timestamp_seconds", scenario="overage-crisis", act="fix")
+                 {"journey": "overage-crisis", "act": "fix"}).status_code == 201
+    stamp = metric(server.url, "license_demo_act_timestamp_seconds", journey="overage-crisis", act="fix")
     assert before - 1 <= stamp <= time.time() + 1
-    assert metric(server.url, "license_demo_acts_total", scenario="overage-crisis", act="fix") == 1
+    assert metric(server.url, "license_demo_acts_total", journey="overage-crisis", act="fix") == 1
     assert '"demo_act"' in server.log_path.read_text()
 
 

@@ -30,7 +30,7 @@ def test_guided_mode_pauses_prints_and_marks(server_factory, admin_token):
     assert "say:  Say this first." in text and "automotive: Months." in text
     assert [a["act"] for a in timeline.acts] == ["first", "second"]
     marks = requests.get(server.url + "/api/demo/marks", timeout=10).json()
-    assert {(m["scenario"], m["act"]) for m in marks} == {("rehearsal-check", "first"),
+    assert {(m["journey"], m["act"]) for m in marks} == {("rehearsal-check", "first"),
                                                           ("rehearsal-check", "second")}
 
 

@@ -72,8 +72,8 @@ def test_the_alert_fires_the_fix_resolves_it_and_the_rerun_costs_less(recorded, 
     tool = native_stack.admin("GET", f"/api/tools/{DAVINCI}").json()
     assert (tool["commit"], tool["max_overage"]) == (10, 10)
     marks = native_stack.admin("GET", "/api/demo/marks").json()
-    assert {mark["act"] for mark in marks if mark["scenario"] == "overage-crisis"} >= {"problem", "fix"}
-    assert native_stack.query('license_demo_act_timestamp_seconds{scenario="overage-crisis",act="fix"}')
+    assert {mark["act"] for mark in marks if mark["journey"] == "overage-crisis"} >= {"problem", "fix"}
+    assert native_stack.query('license_demo_act_timestamp_seconds{journey="overage-crisis",act="fix"}')
 
 
 def test_the_deck_opens_offline_with_one_image_per_act_and_the_runs_numbers(recorded, browser):

@@ -138,7 +138,7 @@ DEMO_ADMIN_CALLS = [
     ("put", f"/api/config/tools/{TOOL}", {"commit": -1}, "commit"),
     ("put", "/api/faults/borrow_errors", {"variant": 5}, '{"variant": "off"}'),
     ("post", "/api/deployments", {"version": "bad version!"}, '"1.5.0"'),
-    ("post", "/api/demo/marks", {"scenario": "Overage Crisis"}, '{"scenario": "overage-crisis"'),
+    ("post", "/api/demo/marks", {"journey": "Overage Crisis"}, '{"journey": "overage-crisis"'),
     ("post", "/api/incidents", {"tool": "x"}, '{"alert": "HighOverageRate"'),
     ("patch", "/api/incidents/INC-0001", {"events": [{"kind": "fixed"}]}, "resolved"),
 ]

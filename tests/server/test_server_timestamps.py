@@ -36,7 +36,7 @@ def test_every_api_time_has_the_wire_format(app, client, admin):
                           json={"variant": fault["variants"][1]}).get_json()
     deployed = client.post("/api/deployments", headers=admin,
                            json={"version": "1.1", "commit": "abc"}).get_json()
-    mark = client.post("/api/demo/marks", headers=admin, json={"scenario": "s", "act": "a"}).get_json()
+    mark = client.post("/api/demo/marks", headers=admin, json={"journey": "s", "act": "a"}).get_json()
     runs = client.get("/api/overview").get_json()["runs"]
 
     times = {"borrowed_at": seat["borrowed_at"], "expires_at": seat["expires_at"],
