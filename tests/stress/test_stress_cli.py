@@ -17,7 +17,7 @@ from stress_checks import DAVINCI, seats_in_use, tool_state
 
 from stress_test.population import BUILD_TEAM, TEAMS
 
-from license_demo.stack.processes import free_port, wait_http
+from support.processes import free_port, wait_http
 
 
 def test_script_help_works_from_any_directory():
