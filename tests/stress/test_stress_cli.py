@@ -11,12 +11,10 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import REPO, SCRIPT
 from fault_proxy import FaultProxy
-from stress_checks import DAVINCI, seats_in_use, tool_state
+from stress_checks import DAVINCI, REPO, SCRIPT, seats_in_use, tool_state
 
 from stress_test.population import BUILD_TEAM, TEAMS
-
 from support.processes import free_port, wait_http
 
 

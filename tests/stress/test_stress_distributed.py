@@ -12,12 +12,10 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO
 from fault_proxy import FaultProxy
-from stress_checks import DAVINCI, counters, seats_in_use, tool_state
+from stress_checks import DAVINCI, REPO, counters, seats_in_use, tool_state
 
 from stress_test.population import TEAMS
-
 from support.processes import free_port
 
 
