@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 server.stop()
     if args.setup in ("postgres", "both"):
-        from tests.pg_cluster import PG_BIN, start_cluster  # the tests' throwaway PostgreSQL 15
+        from tests.support.pg_cluster import PG_BIN, start_cluster  # the tests' throwaway PostgreSQL 15
         if not (PG_BIN / "initdb").exists():
             print(f"PostgreSQL 15 is not installed ({PG_BIN}/initdb missing): the postgres setup "
                   "is skipped; `make system-deps` installs it, or set PG_BIN", file=sys.stderr)

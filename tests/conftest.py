@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from license_demo.browser import CHROMIUM, CHROMIUM_ARGS
-from license_demo.stack.processes import start_license_server
+from support.processes import start_license_server
 
 ADMIN_TOKEN = "test-admin-token"
 WEBHOOK_TOKEN = "test-webhook-token"
@@ -77,8 +77,8 @@ def native_stack(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def pg_cluster():
-    """A private PostgreSQL 15 cluster for the session (tests/pg_cluster.py); `.new_database()`."""
-    from pg_cluster import start_cluster
+    """A private PostgreSQL 15 cluster for the session (tests/support/pg_cluster.py); `.new_database()`."""
+    from support.pg_cluster import start_cluster
     yield from start_cluster()
 
 
@@ -98,8 +98,6 @@ def browser():
     yield chromium
     chromium.close()
     playwright.stop()
-
-
 
 
 def pytest_collection_modifyitems(items):

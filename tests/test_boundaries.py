@@ -133,6 +133,39 @@ def test_no_import_crosses_a_line_the_code_map_does_not_draw():
     assert crossings(python_files()) == []
 
 
+# The demo CLI's process helpers, which the tests do not borrow (they have tests/support/processes.py).
+BORROWED = "license_demo.stack.processes"
+
+
+def borrowed_process_helpers(paths: list[Path], root: Path = REPO) -> list[str]:
+    """Every import of BORROWED by a file of `paths` under tests/."""
+    return [f"{path.relative_to(root)}:{line} imports {target}"
+            for path in paths if path.relative_to(root).parts[0] == "tests"
+            for line, target in imports(path, root)
+            if target == BORROWED or target.startswith(BORROWED + ".")]
+
+
+def test_the_tests_start_their_processes_with_their_own_helpers():
+    """No test imports license_demo.stack.processes: they use support.processes, and the native
+    stack (license_demo.stack.stack) only as the product under test."""
+    assert borrowed_process_helpers(python_files()) == []
+
+
+@pytest.mark.parametrize("code", [
+    "from license_demo.stack.processes import free_port\n",
+    "from license_demo.stack import processes\n",
+    "def later():\n    import license_demo.stack.processes\n",
+])
+def test_a_borrowed_process_helper_is_found(tmp_path, code):
+    """The check sees the helpers imported by name, as a module and lazily (in a scratch tree)."""
+    (tmp_path / "license_demo" / "stack").mkdir(parents=True)
+    (tmp_path / "license_demo" / "stack" / "processes.py").write_text("")
+    probe = tmp_path / "tests" / "probe.py"
+    probe.parent.mkdir()
+    probe.write_text(code)
+    assert len(borrowed_process_helpers([probe], tmp_path)) == 1
+
+
 @pytest.mark.parametrize("code, message", [
     ("from license_server.loki_push import PUSH_PATH\n", "license_demo may import only"),
     ("def later():\n    import license_server.alerts\n", "license_demo may import only"),

@@ -2,7 +2,7 @@
 
 tests/loki_recordings holds 61 requests (the dashboards' and alerts' queries, the investigator's,
 the docs', and contract cases) with Loki's answers over a fixed corpus of the server's lines
-(its README says how they were made). Each is replayed against tests/loki_query_api.py loaded
+(its README says how they were made). Each is replayed against tests/support/loki_query_api.py loaded
 with the same entries; results are compared as sets of streams or series, ignoring what Loki
 leaves unspecified (stats, the order of streams and series).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from loki_query_api import Entry, LokiQueryAPI
+from support.loki_query_api import Entry, LokiQueryAPI
 
 RECORDINGS = Path(__file__).resolve().parent / "loki_recordings"
 QUERIES = json.loads((RECORDINGS / "queries.json").read_text())["queries"]

@@ -18,8 +18,8 @@ import requests
 from license_demo.agents.answers import MAX_ANSWER_CHARS
 from license_demo.agents import mcp_client
 from license_demo.agents.mcp_client import call, http_client, stdio_client
-from license_demo.stack.processes import free_port
 from stress_test.roster import TEAMS
+from support.processes import free_port
 
 pytestmark = pytest.mark.stack
 

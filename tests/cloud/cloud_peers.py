@@ -32,8 +32,8 @@ from pathlib import Path
 import requests
 import yaml
 
-from license_demo.stack.processes import free_port, spawn, wait_http
-from loopback_peers import Peer
+from support.loopback_peers import Peer
+from support.processes import free_port, spawn, wait_http
 
 PREFIX = "/api/prom"
 ALERTMANAGER_BINARIES = ("prometheus-alertmanager", "alertmanager")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from license_demo.stack.processes import free_port, spawn, wait_http
+from support.processes import free_port, spawn, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "cloud-admin-token"

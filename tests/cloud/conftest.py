@@ -13,8 +13,8 @@ from cloud_stage import (ADMIN_TOKEN, GRAFANA_TOKEN, LOKI_TOKEN, LOKI_USER, PROM
                          WEBHOOK_TOKEN, start_prometheus)
 from license_demo.clients import PrometheusClient
 from license_demo.cloud.settings import OPTIONAL, REQUIRED
-from license_demo.stack.processes import free_port, start_license_server
-from loopback_peers import LokiPeer
+from support.loopback_peers import LokiPeer
+from support.processes import free_port, start_license_server
 
 @pytest.fixture(scope="session")
 def loki():

@@ -6,7 +6,7 @@ import pytest
 from cloud_stage import PROM_TOKEN, PROM_USER, SECRETS, start_prometheus
 from license_demo.cli import main
 from license_demo.preflight import FAIL, PASS
-from license_demo.stack.processes import free_port
+from support.processes import free_port
 
 
 @pytest.fixture()

@@ -7,8 +7,8 @@ from license_demo.journeys import journey_runner
 from license_demo.clients import ServerClient
 from license_demo.deck import DeckRecorder
 from license_demo.preflight.grafana_checks import dashboards
-from license_demo.stack.processes import free_port
-from loopback_peers import GrafanaPeer
+from support.loopback_peers import GrafanaPeer
+from support.processes import free_port
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 TOKEN = "glsa_deck"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from license_demo.stack.processes import free_port
+from support.processes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER_PORT = 8000

@@ -13,7 +13,7 @@ import requests
 
 from license_demo.alert_wait import unflushed_selector
 from license_demo.clients import AlertmanagerClient, PrometheusClient, received_at
-from polling import until
+from support.polling import until
 
 pytestmark = pytest.mark.stack
 

@@ -4,7 +4,7 @@ promtool (tests/detection/test_detection_rules.py) checks that real Prometheus r
 alert's links exactly as prometheus/generate_rules.py expects, including a tool named
 `MATLAB/Simulink (R2024b) v1.2 "beta" C:\\tools`. Here the expected links of that case are
 opened as Grafana would: the `left` parameter decoded, its JSON parsed and its LogQL run by the
-Loki double (tests/logql_subset.py) over the lines a real server logs for such a tool.
+Loki double (tests/support/logql_subset.py) over the lines a real server logs for such a tool.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import logql_subset
 from license_server import create_app, logs, stop_background
+from support import logql_subset
 
 REPO = Path(__file__).resolve().parents[2]
 ODD = 'MATLAB/Simulink (R2024b) v1.2 "beta" C:\\tools'

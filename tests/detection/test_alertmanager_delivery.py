@@ -23,8 +23,8 @@ import requests
 import yaml
 
 from license_demo import deploy_configs
-from license_demo.stack.processes import free_port, spawn, wait_http
-from polling import until
+from support.polling import until
+from support.processes import free_port, spawn, wait_http
 
 pytestmark = pytest.mark.stack
 TOOL = "Vector - DaVinci Configurator SE"

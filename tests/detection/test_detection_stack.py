@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from bench.overage_load import DAVINCI, heavy_borrow_load
-from polling import alerts_quiet
+from support.polling import alerts_quiet
 
 pytestmark = pytest.mark.stack
 

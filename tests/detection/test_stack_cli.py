@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from license_demo.stack.processes import free_port
-from polling import until
+from support.polling import until
+from support.processes import free_port
 
 CLI = [sys.executable, "-m", "license_demo.cli"]
 

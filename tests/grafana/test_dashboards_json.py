@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import logql_subset
 from dashboard_queries import panels
+from support import logql_subset
 
 REPO = Path(__file__).resolve().parents[2]
 JSON_DIR = REPO / "grafana/provisioning/dashboards/json"

@@ -15,9 +15,9 @@ import yaml
 
 from dashboard_queries import expand, queries
 from license_server.loki_push import APP_LABEL, KNOWN_EVENTS, KNOWN_LEVELS
-from logql_subset import log_queries, parse, run
-from loki_query_api import QUERY, QUERY_RANGE, LokiQueryAPI, server_log_entries
 from stack_load import DAVINCI
+from support.logql_subset import log_queries, parse, run
+from support.loki_query_api import QUERY, QUERY_RANGE, LokiQueryAPI, server_log_entries
 
 pytestmark = pytest.mark.stack
 REPO = Path(__file__).resolve().parents[2]

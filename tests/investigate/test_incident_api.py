@@ -27,7 +27,7 @@ def test_investigator_finds_the_incident_the_server_joins(server_factory, capsys
     on that tool (whoever it names), and for an alert without a tool only the same alert and user."""
     from license_demo.clients import ServerClient
     from license_demo.investigate.investigation import find_open_incident
-    from webhook_auth import alert, notification, post_notification
+    from support.webhook_auth import alert, notification, post_notification
 
     url = server_factory().url
     davinci = "Vector - DaVinci Configurator SE"

@@ -1,6 +1,6 @@
 """Log facts against Loki's query API: a loopback Loki serving the lines the license server really wrote.
 
-The loopback (tests/loki_query_api.py) is first held to Loki's documented contract, then the
+The loopback (tests/support/loki_query_api.py) is first held to Loki's documented contract, then the
 investigator's `--loki` path runs against it on the native stack: the facts must say what the
 lines say, and a Loki that fails or is away must leave a metrics-only investigation with a note.
 """
@@ -18,8 +18,8 @@ from license_demo.investigate.facts import loki_lines
 from license_demo.investigate.evidence import Evidence, FactLog, Settings, Sources
 from license_demo.investigate.gathered import ToolFocus, ToolSeats, ToolUsage
 from license_demo.investigate.subject import Subject
-from license_demo.stack.processes import free_port
-from loki_query_api import QUERY_RANGE, LokiQueryAPI, label_string, rfc3339_ns, server_log_entries
+from support.loki_query_api import QUERY_RANGE, LokiQueryAPI, label_string, rfc3339_ns, server_log_entries
+from support.processes import free_port
 
 # DaVinci's commit in the demo configuration: borrows past it are overage.
 COMMIT = 5

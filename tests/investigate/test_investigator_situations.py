@@ -19,7 +19,7 @@ import requests
 from investigator_helpers import (DAVINCI, assert_matches_prometheus, audit_records, cli_env, fact, fresh,
                                   incident, investigate, investigate_at_terminal, prom_value, wait_prom)
 import rule_source
-from license_demo.stack.processes import free_port
+from support.processes import free_port
 
 pytestmark = pytest.mark.stack
 

@@ -90,7 +90,7 @@ def test_log_selector_quotes_any_tool_name():
     double parses and matches against that tool's lines only."""
     import json
 
-    import logql_subset
+    from support import logql_subset
 
     odd = 'MATLAB/Simulink (R2024b) v1.2 "beta" C:\\tools'
     query = loki_lines.selector(log_evidence(odd, 2, False))

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from bench.overage_load import DAVINCI, borrow_burst, first_overage_borrow_at, wait_until
-from polling import alerts_quiet
 from investigator_helpers import cli_env
+from support.polling import alerts_quiet
 
 pytestmark = pytest.mark.stack
 

@@ -10,8 +10,8 @@ import pytest
 from license_demo import alert_wait, cli
 from license_demo.journeys import journey_runner, timeline_report
 from license_demo.clients import AlertmanagerClient, DemoError, PrometheusClient, ServerClient
-from license_demo.stack.processes import free_port, spawn, wait_http
 from license_demo.journeys.catalogue import JOURNEYS
+from support.processes import free_port, spawn, wait_http
 
 pytestmark = pytest.mark.stack
 

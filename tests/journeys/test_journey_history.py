@@ -8,7 +8,7 @@ import pytest
 
 from license_demo.journeys import backfill, history
 from license_demo.clients import PrometheusClient
-from license_demo.stack.processes import free_port, spawn, wait_http
+from support.processes import free_port, spawn, wait_http
 
 DAVINCI = "Vector - DaVinci Configurator SE"
 CATALOG = [

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import requests
-from webhook_auth import alert, notification, post_notification
 
 from license_demo import cli
+from support.webhook_auth import alert, notification, post_notification
 
 TOOL = "Vector - DaVinci Configurator SE"
 

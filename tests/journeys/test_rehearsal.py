@@ -18,9 +18,9 @@ import pexpect
 import pytest
 import requests
 
-from polling import wait_for
 from license_demo.stack.baseline import BaselineLoad
 from license_demo.clients import received_at
+from support.polling import wait_for
 
 pytestmark = pytest.mark.stack
 

@@ -14,8 +14,8 @@ import requests
 import pytest
 from pythonjsonlogger.json import JsonFormatter
 
-from license_demo.stack.processes import free_port
 from license_server.loki_push import LokiHandler
+from support.processes import free_port
 
 SCHEMA = json.loads((Path(__file__).parent / "loki_push_schema.json").read_text())
 

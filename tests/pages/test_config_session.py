@@ -12,7 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
 from playwright.sync_api import expect
 
-from license_demo.stack.processes import start_license_server
+from support.processes import start_license_server
 
 DAVINCI = "Vector - DaVinci Configurator SE"
 

@@ -9,7 +9,7 @@ import re
 import pytest
 import requests
 from playwright.sync_api import expect
-from webhook_auth import WEBHOOK_TOKEN, alert, notification, post_notification
+from support.webhook_auth import WEBHOOK_TOKEN, alert, notification, post_notification
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import pytest
 import requests
 from config_form import apply_config_in_form, log_in
 from playwright.sync_api import expect
-from webhook_auth import WEBHOOK_TOKEN, alert, notification, post_notification
+from support.webhook_auth import WEBHOOK_TOKEN, alert, notification, post_notification
 
 pytestmark = pytest.mark.browser
 

@@ -7,8 +7,8 @@ import yaml
 
 from preflight_helpers import failed, preflight, targets_for
 from license_demo.preflight import PASS
-from license_demo.stack.processes import free_port
-from loopback_peers import SMTPPeer
+from support.loopback_peers import SMTPPeer
+from support.processes import free_port
 
 pytestmark = pytest.mark.stack
 

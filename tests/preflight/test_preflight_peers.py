@@ -6,7 +6,7 @@ import pytest
 from preflight_helpers import failed, preflight, targets_for
 from license_demo.preflight import PASS
 from license_demo.preflight.grafana_checks import dashboards, provisioned_datasource_uids
-from loopback_peers import GrafanaPeer, LokiPeer
+from support.loopback_peers import GrafanaPeer, LokiPeer
 
 pytestmark = pytest.mark.stack
 TOKEN = "glsa_preflight"

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-from polling import wait_for
 from preflight_helpers import failed, preflight, targets_for
 from license_demo.cli import main
 from license_demo.preflight import PASS, SKIP, server_checks
 from license_server import events
+from support.polling import wait_for
 
 pytestmark = pytest.mark.stack
 STORY_TOOL = "Vector - DaVinci Configurator SE"

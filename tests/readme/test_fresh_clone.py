@@ -26,8 +26,8 @@ import pexpect
 import pytest
 import requests
 
-from polling import wait_for
 from license_demo.stack.stack import STANDARD_PORTS
+from support.polling import wait_for
 
 pytestmark = pytest.mark.stack
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from webhook_auth import alert, app_webhook_headers, notification
 
 from license_server import incident_rule
+from support.webhook_auth import alert, app_webhook_headers, notification
 
 TOOL = "Vector - DaVinci Configurator SE"
 BODY = {"alert": "HighOverageRate", "tool": "ETAS - INCA", "severity": "warning",

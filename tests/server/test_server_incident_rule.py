@@ -3,7 +3,7 @@ tool waits for the alert to resolve after the fix; an incident no alert backs ta
 verification after the fix. Whoever reports, a bare "resolved" changes nothing."""
 from __future__ import annotations
 
-from webhook_auth import alert, app_webhook_headers, notification
+from support.webhook_auth import alert, app_webhook_headers, notification
 
 
 def hoarding(client, app, status: str) -> None:

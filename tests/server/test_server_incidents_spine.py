@@ -9,9 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from webhook_auth import alert, app_webhook_headers, notification
 
 from license_server import incident_rule
+from support.webhook_auth import alert, app_webhook_headers, notification
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = "Vector - DaVinci Configurator SE"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from webhook_auth import alert, app_webhook_headers, notification
 
 from license_server import overview
+from support.webhook_auth import alert, app_webhook_headers, notification
 
 TOOL = "Vector - DaVinci Configurator SE"
 

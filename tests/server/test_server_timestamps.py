@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from webhook_auth import alert, app_webhook_headers, notification
 
 from license_server.timestamps import iso
+from support.webhook_auth import alert, app_webhook_headers, notification
 
 TOOL = "Vector - DaVinci Configurator SE"
 WIRE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

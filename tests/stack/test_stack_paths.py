@@ -15,8 +15,8 @@ import yaml
 
 from license_demo import deploy_configs
 from license_demo.stack import loaded_check
-from license_demo.stack.processes import free_port, spawn, wait_http
 from license_demo.stack.stack import Stack, StackSettings
+from support.processes import free_port, spawn, wait_http
 
 pytestmark = pytest.mark.stack
 

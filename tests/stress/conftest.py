@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "stress_test" / "run_stress_test.sh"
+from stress_checks import REPO
 
 
 @pytest.fixture()

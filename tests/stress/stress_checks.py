@@ -1,9 +1,14 @@
-"""Reading the license server back in the stress-test tests: counters, seats in use."""
+"""What the stress-test tests share: where the CLI is, and reading the license server back
+(counters, seats in use)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "stress_test" / "run_stress_test.sh"
 DAVINCI = "Vector - DaVinci Configurator SE"
 
 

@@ -11,13 +11,11 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import REPO, SCRIPT
 from fault_proxy import FaultProxy
-from stress_checks import DAVINCI, seats_in_use, tool_state
+from stress_checks import DAVINCI, REPO, SCRIPT, seats_in_use, tool_state
 
 from stress_test.population import BUILD_TEAM, TEAMS
-
-from license_demo.stack.processes import free_port, wait_http
+from support.processes import free_port, wait_http
 
 
 def test_script_help_works_from_any_directory():

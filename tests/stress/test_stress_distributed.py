@@ -12,13 +12,11 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO
 from fault_proxy import FaultProxy
-from stress_checks import DAVINCI, counters, seats_in_use, tool_state
+from stress_checks import DAVINCI, REPO, counters, seats_in_use, tool_state
 
 from stress_test.population import TEAMS
-
-from license_demo.stack.processes import free_port
+from support.processes import free_port
 
 
 def start_workers(port: int, count: int = 2) -> list[subprocess.Popen]:

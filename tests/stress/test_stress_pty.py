@@ -5,8 +5,7 @@ import json
 
 import pexpect
 import requests
-from conftest import SCRIPT
-from stress_checks import DAVINCI, seats_in_use
+from stress_checks import DAVINCI, SCRIPT, seats_in_use
 
 from stress_test.population import BUILD_TEAM
 

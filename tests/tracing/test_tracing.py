@@ -19,11 +19,11 @@ import pytest
 import requests
 import yaml
 
-from logql_subset import evaluate, parse, run as run_logql
-from loki_query_api import server_log_entries
 from bench.otlp_receiver import OtlpReceiver
-from loopback_peers import LokiPeer
-from webhook_auth import alert, notification, post_notification
+from support.logql_subset import evaluate, parse, run as run_logql
+from support.loki_query_api import server_log_entries
+from support.loopback_peers import LokiPeer
+from support.webhook_auth import alert, notification, post_notification
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = "ETAS - INCA"
@@ -313,7 +313,7 @@ def test_the_investigator_cites_the_trace_ids_of_the_lines_it_read(receiver, ser
     from license_demo.investigate.facts import loki_lines
     from license_demo.investigate.gathered import ToolFocus, ToolSeats, ToolUsage
     from license_demo.investigate.subject import Subject
-    from loki_query_api import LokiQueryAPI
+    from support.loki_query_api import LokiQueryAPI
 
     davinci = "Vector - DaVinci Configurator SE"
     server = server_factory({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **BATCH_ONLY_AT_EXIT})

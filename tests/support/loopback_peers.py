@@ -6,7 +6,7 @@ Grafana (https://grafana.com/docs/grafana/latest/developers/http_api/): `GET /ap
 `GET /api/dashboards/uid/<uid>` (`200 {"dashboard", "meta"}`, `404 {"message": "Dashboard not
 found"}`), bearer token required on /api except health (`401 {"message": "Unauthorized"}`).
 Loki: `POST /loki/api/v1/push` checked against Loki's push schema (204), `GET
-/loki/api/v1/query_range` answered over the pushed entries by tests/loki_query_api.py, `GET /ready`.
+/loki/api/v1/query_range` answered over the pushed entries by tests/support/loki_query_api.py, `GET /ready`.
 Both answer with a `Date` header that can be skewed.
 """
 from __future__ import annotations
@@ -22,9 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 
-from loki_query_api import NS, QUERY_RANGE, BadRequest, Entry, range_request, select
+from .loki_query_api import NS, QUERY_RANGE, BadRequest, Entry, range_request, select
 
-PUSH_SCHEMA = json.loads((Path(__file__).parent / "loki_push" / "loki_push_schema.json").read_text())
+PUSH_SCHEMA = json.loads((Path(__file__).parents[1] / "loki_push" / "loki_push_schema.json").read_text())
 
 
 class Peer:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from license_demo.stack.processes import free_port
+from .processes import free_port
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 

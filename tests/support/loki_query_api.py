@@ -31,7 +31,7 @@ from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from license_server.loki_push import APP_LABEL, KNOWN_EVENTS, KNOWN_LEVELS
-from logql_subset import (LogQLError, LogQuery, evaluate, format_number, format_time,
+from .logql_subset import (LogQLError, LogQuery, evaluate, format_number, format_time,
                           label_key, log_queries, parse, process)
 
 QUERY_RANGE = "/loki/api/v1/query_range"
