@@ -80,7 +80,9 @@ def test_compare_shows_the_latency_a_slower_path_added(server, stress_cli, tmp_p
     assert borrow[3:6] == [f"{before['latency_ms']['borrow']['p50']:,.1f}",
                            f"{after['latency_ms']['borrow']['p50']:,.1f}", f"{p50:+,.1f}"]
     rate = next(line.split() for line in done.stdout.splitlines() if line.startswith("  operations/s"))
-    assert float(rate[2]) < float(rate[1]) and rate[3].startswith("-")
+    assert rate[1:3] == [f"{before['rate']:,.1f}", f"{after['rate']:,.1f}"]
+    # The slower path lowers the rate; the table shows it to 0.1/s, which can tie on 4 operations.
+    assert after["operations"] / after["duration"] < before["operations"] / before["duration"]
     assert "note: the runs loaded different targets" in done.stdout
     missing = stress_cli("compare", str(a), str(tmp_path / "nothing"), timeout=30)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
