@@ -9,11 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import requests
+
+from .polling import until
 
 # Linux's prctl(PR_SET_PDEATHSIG): a child gets SIGTERM when the thread that started it ends, even
 # when the test worker is killed, so no Prometheus or server outlives the run. libc is loaded here,
@@ -24,38 +25,32 @@ _prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port on `host` that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
+    with socket.create_server((host, 0)) as sock:
         return sock.getsockname()[1]
 
 
+def answers(url: str, proc: subprocess.Popen | None = None) -> bool:
+    """Whether `url` answers 200 now; RuntimeError once `proc` has exited."""
+    if proc is not None and proc.poll() is not None:
+        raise RuntimeError(f"process exited with code {proc.returncode} before {url} answered")
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
-    """Poll `url` until it answers 200; fail at once if `proc` exits meanwhile."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with code {proc.returncode} before {url} answered")
-        try:
-            answer = requests.get(url, timeout=2)
-            if answer.status_code == 200:
-                return
-            last = f"HTTP {answer.status_code}"
-        except requests.RequestException as exc:
-            last = str(exc)
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer 200 within {timeout:.0f}s ({last})")
+    """Poll `url` until it answers 200; RuntimeError at once if `proc` exits meanwhile,
+    AssertionError when `timeout` passes first."""
+    until(lambda: answers(url, proc), timeout, f"{url} answering 200", poll=0.2)
 
 
-@dataclass
 class Process:
-    """A child in its own process group, its output in `log_path`; `url` and `extra` for the caller."""
+    """A child in its own process group with its output in `log_path`; `url` and `extra` are
+    set by whoever starts it."""
 
-    name: str
-    proc: subprocess.Popen
-    log_path: Path
-    url: str = ""
-    extra: dict = field(default_factory=dict)
+    def __init__(self, name: str, proc: subprocess.Popen, log_path: Path):
+        self.name, self.proc, self.log_path, self.url, self.extra = name, proc, log_path, "", {}
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM to the process group, SIGKILL when it is still running after `timeout`."""
@@ -68,11 +63,9 @@ class Process:
                 self.proc.wait(timeout=timeout)
 
     def log_tail(self, lines: int = 40) -> str:
-        """The last lines of the log, for failure messages."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        """The last lines of the log, for failure messages ("" before it exists)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
 
 
 def spawn(name: str, argv: list[str], log_path: Path, env: dict | None = None,
@@ -100,7 +93,7 @@ def start_license_server(data_dir: Path, port: int | None = None, env: dict | No
     server.url = f"http://{host}:{port}"
     try:
         wait_http(server.url + "/readyz", timeout=timeout, proc=server.proc)
-    except (RuntimeError, TimeoutError) as exc:
+    except (RuntimeError, AssertionError) as exc:
         server.stop()
-        raise RuntimeError(f"license server did not start: {exc}\n{server.log_tail()}") from exc
+        pytest.fail(f"the license server did not start ({exc}); its log ends:\n{server.log_tail()}")
     return server
