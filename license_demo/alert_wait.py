@@ -108,8 +108,8 @@ def ensure_quiet(server: ServerClient, alertmanager: AlertmanagerClient | None,
             raise DemoError(f"{', '.join(busy)} from an earlier run did not resolve within "
                             f"{timeout:.0f}s; run `license-demo reset` and wait a minute")
         if not told:
-            out(f"  {', '.join(busy)} still pending or active from an earlier run; "
-                "waiting for it to resolve first")
+            out(f"  {', '.join(busy)} from an earlier run still pending, active or not yet notified "
+                "as resolved; waiting for that first")
             told = True
         time.sleep(1)
 
