@@ -233,7 +233,8 @@ def size_commit(samples: list[float], step_seconds: float, alert_for_seconds: fl
         if borrows else []
     extra = new_commit - commit
     extra_monthly = extra * commit_cost_monthly
-    absorbed = absorbed_checkouts(samples, overage_checkouts, commit, new_commit)
+    # Rounded as the report shows it, so the avoided cost is the count shown times the price.
+    absorbed = round(absorbed_checkouts(samples, overage_checkouts, commit, new_commit), 3)
     avoided = absorbed * overage_cost
     break_even = extra_monthly / overage_cost if overage_cost > 0 else None
     if not load_seconds:
