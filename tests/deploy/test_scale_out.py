@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import itertools
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
+
+from support.loopback_http import serve, stop
 
 pytestmark = pytest.mark.postgres
 TOOL = "Vector - DaVinci Configurator SE"
@@ -48,13 +50,10 @@ class RoundRobinProxy:
             def log_message(self, *args):
                 """Quiet."""
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 @pytest.fixture()

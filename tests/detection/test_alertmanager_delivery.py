@@ -13,16 +13,16 @@ import itertools
 import json
 import shutil
 import subprocess
-import threading
 import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 import yaml
 
 from license_demo import deploy_configs
+from support.loopback_http import serve
 from support.polling import until
 from support.processes import free_port, spawn, wait_http
 
@@ -110,8 +110,7 @@ def alertmanager(tmp_path_factory):
     if binary is None:
         pytest.fail("Alertmanager is not installed: run scripts/install-system-deps.sh")
     folder = tmp_path_factory.mktemp("alertmanager")
-    peer = ThreadingHTTPServer(("127.0.0.1", 0), _Peer)
-    threading.Thread(target=peer.serve_forever, daemon=True).start()
+    peer, _ = serve(_Peer)
     peer_port = peer.server_address[1]
     mailbox = _Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())

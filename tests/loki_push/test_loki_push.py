@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import jsonschema
@@ -15,6 +15,7 @@ import pytest
 from pythonjsonlogger.json import JsonFormatter
 
 from license_server.loki_push import LokiHandler
+from support.loopback_http import serve, stop
 from support.processes import free_port
 
 SCHEMA = json.loads((Path(__file__).parent / "loki_push_schema.json").read_text())
@@ -47,11 +48,7 @@ class Receiver:
             def log_message(self, *args):
                 """Keep the test output clean."""
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server, self.url = serve(Handler)
 
     def payloads(self) -> list[dict]:
         """Return the decoded JSON bodies received so far."""
@@ -68,8 +65,7 @@ class Receiver:
 
     def stop(self):
         """Shut the server down."""
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 @pytest.fixture()

@@ -28,8 +28,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from support.loopback_http import serve, stop
 
 LOST, RESET = "lost", "reset"
 # Hop-by-hop headers: they describe one connection and are not forwarded.
@@ -83,18 +85,13 @@ class FaultProxy:
         self.return_sends: Counter = Counter()  # seat id -> sends of its return
         self.returns_failed = 0
         self.one_at_a_time = threading.Lock() if one_at_a_time else None
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server, self.url = serve(self._handler())
 
     def __enter__(self) -> "FaultProxy":
-        self.thread.start()
         return self
 
     def __exit__(self, *_exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self

@@ -25,12 +25,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from license_server.loki_push import APP_LABEL, KNOWN_EVENTS, KNOWN_LEVELS
+from .loopback_http import serve, stop
 from .logql_subset import (LogQLError, LogQuery, evaluate, format_number, format_time,
                           label_key, log_queries, parse, process)
 
@@ -295,11 +296,7 @@ class LokiQueryAPI:
             def log_message(self, *args):
                 """Keep the test output clean."""
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server, self.url = serve(Handler)
 
     def query_range(self, params: dict) -> tuple[int, dict | str]:
         """(status, body) for one query_range request."""
@@ -340,8 +337,7 @@ class LokiQueryAPI:
 
     def close(self) -> None:
         """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
     def __enter__(self) -> "LokiQueryAPI":
         """Use as a context manager: closed on exit."""

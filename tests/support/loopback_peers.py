@@ -16,12 +16,13 @@ import json
 import threading
 import time
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 
+from .loopback_http import serve, stop
 from .loki_query_api import NS, QUERY_RANGE, BadRequest, Entry, range_request, select
 
 PUSH_SCHEMA = json.loads((Path(__file__).parents[1] / "loki_push" / "loki_push_schema.json").read_text())
@@ -77,15 +78,11 @@ class Peer:
             def log_message(self, *args):
                 """Keep the test output clean."""
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def close(self) -> None:
         """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 class GrafanaPeer(Peer):
