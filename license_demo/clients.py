@@ -7,8 +7,10 @@ import time
 from dataclasses import dataclass
 
 import requests
+import yaml
 
 from license_demo.timestamps import epoch
+from rule_source.durations import duration_seconds
 
 TIMEOUT = 10
 
@@ -228,9 +230,6 @@ class AlertmanagerClient:
     def group_interval(self) -> float | None:
         """Seconds between two sends of one notification group (the root route's group_interval,
         Alertmanager's default 5m); None when Alertmanager does not show its configuration."""
-        import yaml
-
-        from rule_source.durations import duration_seconds
         try:
             response = requests.get(self.url.rstrip("/") + "/api/v2/status", auth=self.auth, timeout=TIMEOUT)
             config = yaml.safe_load(response.json()["config"]["original"]) or {}
